@@ -1,0 +1,58 @@
+"""Turn loose action + args (from the CLI or MQTT) into a validated Command for a driver class."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import InvalidArgument, Unsupported
+from .types import CAPABILITY_ACTIONS, UNIVERSAL_ACTIONS, Capability, Command
+
+
+def supported_actions(
+    capabilities: frozenset[Capability], extra: Mapping[str, type[BaseModel]] | None = None
+) -> dict[str, type[BaseModel]]:
+    """Action name -> args model for a driver with these capabilities."""
+    actions: dict[str, type[BaseModel]] = dict(UNIVERSAL_ACTIONS)
+    for cap in sorted(capabilities):
+        actions.update(CAPABILITY_ACTIONS[cap])
+    if extra:
+        actions.update(extra)
+    return actions
+
+
+def positional_to_args(model: type[BaseModel], words: Sequence[str]) -> dict[str, Any]:
+    """Map CLI words onto the model: `key=value` by name, bare words onto fields in order."""
+    fields = list(model.model_fields)
+    out: dict[str, Any] = {}
+    position = 0
+    for word in words:
+        if "=" in word:
+            key, _, value = word.partition("=")
+            out[key] = value
+            continue
+        if position >= len(fields):
+            raise InvalidArgument(f"too many arguments: {word!r} (takes {', '.join(fields) or 'none'})")
+        out[fields[position]] = word
+        position += 1
+    return out
+
+
+def build_command(
+    actions: Mapping[str, type[BaseModel]], action: str, args: Mapping[str, Any] | None
+) -> Command:
+    """Validate `args` against the action's model. Raises Unsupported or InvalidArgument."""
+    model = actions.get(action)
+    if model is None:
+        known = ", ".join(sorted(actions))
+        raise Unsupported(f"unknown action {action!r}; this device supports: {known}")
+    try:
+        parsed = model.model_validate(dict(args or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidArgument(f"bad arguments for {action!r}: {problems}") from None
+    return Command(action=action, args=parsed.model_dump(mode="json"))

@@ -1,0 +1,57 @@
+"""What the store keeps: item classes, new items on their way in, and stored (accepted) items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class ItemClass(IntEnum):
+    """Priority class. Lower value = more important: sent first, dropped last."""
+
+    SUMMARY = 0
+    EVENT = 1  # includes device state changes (kind="state")
+    READING = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An item offered to the store. It is *accepted* once the transaction holding it commits."""
+
+    cls: ItemClass
+    kind: str
+    device: str | None
+    ts: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An accepted item. `id` is globally unique and stable across resends; `seq` is monotonic."""
+
+    id: str
+    seq: int
+    cls: ItemClass
+    kind: str
+    device: str | None
+    ts: float
+    accepted_at: float
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogStats:
+    """Outbox figures for `health`, `status` and `sync status`."""
+
+    depth: int
+    depth_by_class: dict[str, int]
+    oldest_age_s: float | None
+    dropped_by_class: dict[str, int]
+    accepted_total: int
+    last_seq: int
+    db_size_bytes: int
