@@ -1,0 +1,68 @@
+"""One way to print results: JSON for scripts (`--json` or a pipe), rich tables for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from enum import IntEnum
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Exit(IntEnum):
+    """Documented exit codes (README, `edge-agent --help`)."""
+
+    OK = 0
+    FAILED = 1  # the command ran and the answer is "no" (device error, check failed)
+    USAGE = 2  # bad arguments (typer's own code)
+    CONFIG = 3  # the config file is invalid
+    NOT_RUNNING = 4  # the daemon's control socket does not answer
+    NOT_FOUND = 5  # unknown device, camera or model
+    TIMEOUT = 6  # the daemon answered too late
+
+
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def wants_json(flag: bool) -> bool:
+    return flag
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    t = Table(title=title, header_style="bold")
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*("" if v is None else str(v) for v in row))
+    return t
+
+
+def show(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
+    """Print `data` as JSON when asked, else through `render` (which uses `console`)."""
+    if as_json:
+        print_json(data)
+    else:
+        render(data)
+
+
+def fail(message: str, code: Exit, *, as_json: bool = False, hint: str | None = None) -> NoReturn:
+    """Say what went wrong (and what to do) without a traceback, then exit with `code`."""
+    if as_json:
+        payload: Mapping[str, Any] = {"ok": False, "error": {"code": code.name.lower(), "message": message, "hint": hint}}
+        print_json(payload)
+    else:
+        err_console.print(f"[bold red]error:[/] {message}")
+        if hint:
+            err_console.print(f"[dim]hint:[/] {hint}")
+    raise typer.Exit(int(code))

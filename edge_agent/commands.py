@@ -1,0 +1,55 @@
+"""Command request/result models and the router protocol shared by the CLI path and MQTT path.
+
+Both the control socket and the uplink hand a `CommandRequest` to the one `CommandRouter`, which
+checks expiry, the allow-list and the arguments, deduplicates by id, audits, and calls the driver.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CommandErrorCode(StrEnum):
+    MALFORMED = "malformed"  # not JSON, or not the request model
+    UNKNOWN_DEVICE = "unknown_device"
+    UNKNOWN_ACTION = "unknown_action"
+    INVALID_ARGUMENT = "invalid_argument"
+    EXPIRED = "expired"
+    FORBIDDEN = "forbidden"  # not in the device's allowed_actions
+    DEVICE_OFFLINE = "device_offline"
+    DEVICE_ERROR = "device_error"  # the driver raised; `message` carries its reason code
+    TIMEOUT = "timeout"
+    INTERNAL = "internal"
+
+
+class CommandRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=128, description="Caller-chosen id; a replay returns the stored result.")
+    device: str = Field(min_length=1, max_length=64, description="Device id, or `_agent` for the agent itself.")
+    action: str = Field(min_length=1, max_length=64)
+    args: dict[str, Any] = Field(default_factory=dict)
+    expires_at: float | None = Field(default=None, description="Unix seconds; a later arrival is rejected.")
+    source: Literal["cli", "mqtt", "automation", "schedule"] = "cli"
+
+
+class CommandError(BaseModel):
+    code: CommandErrorCode
+    message: str
+    reason: str | None = Field(default=None, description="The driver's reason code when the device failed.")
+
+
+class CommandResult(BaseModel):
+    id: str
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: CommandError | None = None
+    ts: float
+    replayed: bool = Field(default=False, description="True when this is the stored answer to a repeated id.")
+
+
+class CommandRouter(Protocol):
+    async def execute(self, request: CommandRequest) -> CommandResult: ...
