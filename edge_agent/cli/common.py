@@ -1,0 +1,61 @@
+"""Helpers shared by CLI modules: find the config and socket, call the daemon, map errors to exits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from ..control.client import ControlFailed, NotRunning
+from ..settings.errors import ConfigError
+from ..settings.loader import load
+from ..settings.root import Settings
+from .output import Exit, err_console, fail
+
+T = TypeVar("T")
+
+DEFAULT_CONFIG = Path(os.environ.get("EDGE_AGENT_CONFIG", "/etc/edge-agent/config.yaml"))
+
+ConfigOption = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="Config file (env EDGE_AGENT_CONFIG).")
+SocketOption = typer.Option(None, "--socket", help="Control socket; default: agent.control_socket from the config.")
+
+
+def load_or_exit(path: Path, *, as_json: bool = False) -> Settings:
+    try:
+        return load(path)
+    except ConfigError as exc:
+        if as_json:
+            from .output import print_json
+
+            print_json({"ok": False, "errors": [i.__dict__ | {"file": str(i.file)} for i in exc.issues]})
+        else:
+            for issue in exc.issues:  # one unwrapped line each, so they can be grepped and clicked
+                sys.stderr.write(f"{issue}\n")
+            err_console.print(f"[bold red]{len(exc.issues)} problem(s)[/] in {path}")
+        raise typer.Exit(int(Exit.CONFIG)) from None
+
+
+def socket_path(config: Path, socket: Path | None) -> Path:
+    """The control socket: --socket, else the config's agent.control_socket."""
+    if socket is not None:
+        return socket
+    return load_or_exit(config).agent.control_socket
+
+
+def daemon(coro: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
+    """Run a control-socket call; a stopped daemon or an error becomes a message and an exit code."""
+    try:
+        return asyncio.run(coro)
+    except NotRunning as exc:
+        fail(str(exc), Exit.NOT_RUNNING, as_json=as_json,
+             hint="start it with `systemctl start edge-agent` or `edge-agent run --config FILE`")
+    except TimeoutError as exc:
+        fail(str(exc), Exit.TIMEOUT, as_json=as_json)
+    except ControlFailed as exc:
+        code = Exit.NOT_FOUND if exc.code == "not_found" else Exit.FAILED
+        fail(exc.message, code, as_json=as_json, hint=exc.hint)

@@ -1,0 +1,1 @@
+"""Process lifecycle: supervisor of device tasks, command routing, signals, sd_notify, reload."""

@@ -1,0 +1,211 @@
+"""One device's life: start, poll on schedule under a watchdog, restart with backoff, run commands.
+
+Every device runs in its own task (`device[{id}]`). A driver that raises, hangs or crashes only
+takes itself offline; the reason code says which, and `restarts` counts how often it came back.
+A driver that blocks the event loop synchronously cannot be caught here; drivers must not do that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+
+from drivers.sdk import Command, DeviceConfig, Driver, DriverError, Reason, supported_actions
+from drivers.sdk.errors import AuthFailed
+
+from ..logging import register_secret
+from ..store.items import ItemClass, NewItem
+from .backoff import Backoff
+
+#: A state change is reported at once when online/reason change; otherwise at most this often.
+STATE_MIN_INTERVAL_S = 1.0
+
+
+class DeviceOffline(Exception):
+    """A command arrived while the device is not connected."""
+
+
+@dataclass
+class DeviceStatus:
+    """What `devices show` and the retained MQTT state report."""
+
+    id: str
+    driver: str
+    online: bool = False
+    reason: Reason = Reason.STARTING
+    detail: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    last_seen: float | None = None
+    restarts: int = 0
+    since: float = field(default_factory=time.time)
+    next_retry_at: float | None = None
+
+    def payload(self, now: float) -> dict[str, Any]:
+        """The `devices/{id}/state` payload of the MQTT contract."""
+        return {"online": self.online, "reason": self.reason.value, "detail": self.detail,
+                "state": self.state, "last_seen": self.last_seen, "ts": now}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "driver": self.driver, "online": self.online, "reason": self.reason.value,
+                "detail": self.detail, "state": self.state, "last_seen": self.last_seen,
+                "restarts": self.restarts, "since": self.since, "next_retry_at": self.next_retry_at}
+
+
+class DeviceContext:
+    """The `DriverContext` a driver gets: emits go to the store, never to disk or network directly."""
+
+    def __init__(self, device_id: str, submit: Callable[[NewItem], None], clock: Callable[[], float]) -> None:
+        self.device_id = device_id
+        self.log = structlog.get_logger("drivers").bind(device=device_id)
+        self._submit = submit
+        self._clock = clock
+
+    def now(self) -> float:
+        return self._clock()
+
+    def emit_reading(self, name: str, value: float | int | bool | str, unit: str | None = None) -> None:
+        data: dict[str, Any] = {"name": name, "value": value}
+        if unit is not None:
+            data["unit"] = unit
+        self._submit(NewItem(ItemClass.READING, "reading", self.device_id, self._clock(), data))
+
+    def emit_event(self, kind: str, data: Mapping[str, Any]) -> None:
+        self._submit(NewItem(ItemClass.EVENT, kind, self.device_id, self._clock(), dict(data)))
+
+    def read_secret(self, path: Path) -> str:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise AuthFailed(f"cannot read secret file {path}: {exc.strerror}") from None
+        register_secret(value)
+        return value
+
+
+class DeviceRunner:
+    """Owns one driver instance at a time and the loop that keeps it alive."""
+
+    def __init__(
+        self,
+        config: DeviceConfig,
+        driver_cls: type[Driver],
+        *,
+        submit: Callable[[NewItem], None],
+        on_state: Callable[[DeviceStatus], None],
+        clock: Callable[[], float] = time.time,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.config = config
+        self.driver_cls = driver_cls
+        self.status = DeviceStatus(id=config.id, driver=str(getattr(config, "driver", "?")))
+        self.actions: dict[str, type[BaseModel]] = supported_actions(driver_cls.capabilities, driver_cls.extra_actions)
+        self._submit = submit
+        self._on_state = on_state
+        self._clock = clock
+        self._backoff = backoff or Backoff()
+        self._driver: Driver | None = None
+        self._wake = asyncio.Event()
+        self._last_emit = 0.0
+        self._dirty = False
+        self.log = structlog.get_logger("edge_agent.device").bind(device=config.id)
+
+    @property
+    def watchdog_s(self) -> float:
+        """How long start/poll may take before the device counts as hung."""
+        c = self.config
+        return max(5.0, 4 * c.timeout_s * (c.retries + 1))
+
+    def _report(self, *, online: bool, reason: Reason, detail: str | None = None,
+                state: Mapping[str, Any] | None = None) -> None:
+        st, now = self.status, self._clock()
+        headline = online != st.online or reason != st.reason or detail != st.detail
+        new_state = dict(state) if state is not None else st.state
+        changed = headline or new_state != st.state
+        if headline:
+            st.since = now
+        st.online, st.reason, st.detail, st.state = online, reason, detail, new_state
+        if online:
+            st.last_seen = now
+            st.next_retry_at = None
+        if not (changed or self._dirty):
+            return
+        if headline or now - self._last_emit >= STATE_MIN_INTERVAL_S:
+            self._last_emit, self._dirty = now, False
+            self._submit(NewItem(ItemClass.EVENT, "state", st.id, now, st.payload(now)))
+            self._on_state(st)
+        else:
+            self._dirty = True
+
+    async def run(self) -> None:
+        """Until cancelled: start, poll, and on any failure stop, back off and start again."""
+        if not self.config.enabled:
+            self._report(online=False, reason=Reason.DISABLED, detail="enabled: false in config")
+            return
+        attempt = 0
+        while True:
+            reason, detail = await self._session()
+            if self.status.online:
+                attempt = 0  # it worked for a while: retry quickly
+            self.status.restarts += 1
+            delay = self._backoff.delay(attempt)
+            attempt += 1
+            self.status.next_retry_at = self._clock() + delay
+            self._report(online=False, reason=reason, detail=detail)
+            self.log.warning("device_restarting", reason=reason.value, detail=detail,
+                             restarts=self.status.restarts, retry_in_s=round(delay, 2))
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> tuple[Reason, str]:
+        driver = self.driver_cls(self.config, DeviceContext(self.config.id, self._submit, self._clock))
+        try:
+            await asyncio.wait_for(driver.start(), self.watchdog_s)
+            self._driver = driver
+            self.log.info("device_started")
+            while True:
+                state = await asyncio.wait_for(driver.poll(), self.watchdog_s)
+                self._report(online=True, reason=Reason.OK, state=state)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
+        except DriverError as exc:
+            return exc.reason, exc.message
+        except TimeoutError:
+            return Reason.HUNG, f"no answer from the driver within {self.watchdog_s:g} s"
+        except Exception as exc:  # a driver bug: isolate it, keep the daemon running
+            self.log.exception("device_crashed")
+            return Reason.CRASHED, f"{type(exc).__name__}: {exc}"
+        finally:
+            self._driver = None
+            await self._stop_driver(driver)
+
+    async def _stop_driver(self, driver: Driver) -> None:
+        try:
+            await asyncio.shield(asyncio.wait_for(driver.stop(), 2.0))
+        except Exception as exc:  # stop must not raise; if it does, note it and move on
+            self.log.warning("device_stop_failed", error=f"{type(exc).__name__}: {exc}")
+
+    async def execute(self, command: Command) -> Mapping[str, Any]:
+        """Run a validated command on the live driver, then poll soon so state reflects it."""
+        driver = self._driver
+        if driver is None:
+            raise DeviceOffline(f"{self.config.id} is offline ({self.status.reason.value})")
+        c = self.config
+        try:
+            result = await asyncio.wait_for(driver.execute(command), max(2.0, c.timeout_s * (c.retries + 1) + 1))
+        except TimeoutError:
+            raise DriverError(f"no answer within {c.timeout_s:g} s", reason=Reason.TIMEOUT) from None
+        self._wake.set()
+        return result
+
+    async def probe(self) -> Mapping[str, Any]:
+        driver = self._driver
+        if driver is None:
+            raise DeviceOffline(f"{self.config.id} is offline ({self.status.reason.value})")
+        return await asyncio.wait_for(driver.probe(), self.watchdog_s)

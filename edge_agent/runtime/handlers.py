@@ -1,0 +1,123 @@
+"""Control-socket methods: thin adapters from JSON params to the agent's parts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from drivers.sdk import DriverError, InvalidArgument, positional_to_args
+
+from ..commands import CommandRequest
+from ..control.server import Handler, HandlerError
+from ..store.items import StoredItem
+from .device import DeviceOffline
+
+if TYPE_CHECKING:
+    from .app import Agent
+
+
+def item_dict(item: StoredItem) -> dict[str, Any]:
+    d = dataclasses.asdict(item)
+    d["cls"] = item.cls.label
+    return d
+
+
+def control_handlers(agent: Agent) -> dict[str, Handler]:
+    def runner_or_404(params: dict[str, Any]) -> Any:
+        device_id = str(params.get("id", ""))
+        runner = agent.supervisor.get(device_id)
+        if runner is None:
+            known = ", ".join(r.config.id for r in agent.supervisor.runners()) or "none"
+            raise HandlerError("not_found", f"no device {device_id!r}", f"devices: {known}")
+        return runner
+
+    async def status(_p: dict[str, Any]) -> Any:
+        return await agent.status()
+
+    async def health(_p: dict[str, Any]) -> Any:
+        return agent.health()
+
+    async def devices_list(_p: dict[str, Any]) -> Any:
+        return [r.status.as_dict() for r in agent.supervisor.runners()]
+
+    async def devices_show(p: dict[str, Any]) -> Any:
+        runner = runner_or_404(p)
+        out = runner.status.as_dict()
+        out["config"] = runner.config.model_dump(mode="json")
+        out["actions"] = sorted(runner.actions)
+        out["capabilities"] = sorted(c.value for c in runner.driver_cls.capabilities)
+        return out
+
+    async def devices_cmd(p: dict[str, Any]) -> Any:
+        runner = runner_or_404(p)
+        action = str(p.get("action", ""))
+        args = p.get("args") or {}
+        if p.get("words"):
+            model = runner.actions.get(action)
+            if model is not None:
+                try:
+                    args = positional_to_args(model, [str(w) for w in p["words"]])
+                except InvalidArgument as exc:
+                    raise HandlerError("invalid_argument", exc.message) from None
+        request = CommandRequest(id=str(p.get("command_id") or uuid.uuid4()), device=runner.config.id,
+                                 action=action, args=args, source="cli")
+        return (await agent.router.execute(request)).model_dump(mode="json")
+
+    async def devices_probe(p: dict[str, Any]) -> Any:
+        runner = runner_or_404(p)
+        try:
+            return dict(await runner.probe())
+        except DeviceOffline as exc:
+            raise HandlerError("device_offline", str(exc), "check `edge-agent devices show ID` for the reason") from None
+        except DriverError as exc:
+            raise HandlerError(exc.reason.value, exc.message) from None
+        except TimeoutError:
+            raise HandlerError("timeout", "the device did not answer the probe in time") from None
+
+    async def events_tail(p: dict[str, Any]) -> AsyncIterator[Any]:
+        after = int(p.get("after_seq", 0))
+        limit = int(p.get("limit", 20))
+        kinds = p.get("kinds") or None
+        device = p.get("device") or None
+        if after <= 0:  # start from the last `limit` items
+            stats = await agent.store.stats()
+            after = max(0, stats.last_seq - limit)
+        while True:
+            items = await agent.store.tail(after, limit=500, kinds=kinds, device=device)
+            for item in items:
+                after = item.seq
+                yield item_dict(item)
+            if not p.get("follow"):
+                return
+            if not items:
+                await asyncio.sleep(0.5)
+
+    async def reload(_p: dict[str, Any]) -> Any:
+        return await agent.reload()
+
+    async def sync_status(_p: dict[str, Any]) -> Any:
+        stats = dataclasses.asdict(await agent.store.stats())
+        uplink = agent.uplink.status() if agent.uplink is not None else {"state": "disabled"}
+        return {"backlog": stats, "uplink": uplink}
+
+    async def sync_now(_p: dict[str, Any]) -> AsyncIterator[Any]:
+        if agent.uplink is None:
+            raise HandlerError("uplink_disabled", "the uplink is disabled in the config", "set uplink.enabled: true")
+        async for progress in agent.uplink.sync_now():
+            yield progress
+
+    return {
+        "status": status,
+        "health": health,
+        "devices.list": devices_list,
+        "devices.show": devices_show,
+        "devices.cmd": devices_cmd,
+        "devices.probe": devices_probe,
+        "events.tail": events_tail,
+        "reload": reload,
+        "sync.status": sync_status,
+        "sync.now": sync_now,
+    }

@@ -1,0 +1,105 @@
+"""The one command path: CLI, MQTT and automation all come through `Router.execute`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+
+from drivers.sdk import DriverError, InvalidArgument, Reason, Unsupported, build_command
+
+from ..commands import CommandError, CommandErrorCode, CommandRequest, CommandResult
+from ..store import Store
+from .device import DeviceOffline
+from .supervisor import Supervisor
+
+log = structlog.get_logger("edge_agent.commands")
+
+AGENT = "_agent"
+AgentAction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class Router:
+    """Checks expiry, the remote allow-list and arguments; replays stored results; audits."""
+
+    def __init__(self, supervisor: Supervisor, store: Store, *, agent_actions: Mapping[str, AgentAction],
+                 clock: Callable[[], float] = time.time) -> None:
+        self._supervisor = supervisor
+        self._store = store
+        self._agent_actions = dict(agent_actions)
+        self._clock = clock
+        self._inflight: dict[str, asyncio.Future[CommandResult]] = {}
+
+    def add_agent_action(self, name: str, action: AgentAction) -> None:
+        self._agent_actions[name] = action
+
+    async def execute(self, request: CommandRequest) -> CommandResult:
+        """Idempotent by `request.id`: a repeat gets the stored result and never acts twice."""
+        running = self._inflight.get(request.id)
+        if running is not None:
+            return (await asyncio.shield(running)).model_copy(update={"replayed": True})
+        stored = await self._store.command_get(request.id)
+        if stored is not None:
+            return CommandResult.model_validate(stored["result"]).model_copy(update={"replayed": True})
+        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        self._inflight[request.id] = future
+        try:
+            result = await self._run(request)
+            await self._store.command_record(request.model_dump(mode="json"), result.model_dump(mode="json"))
+            future.set_result(result)
+            log.info("command_done", id=request.id, device=request.device, action=request.action,
+                     source=request.source, ok=result.ok, error=result.error.code.value if result.error else None)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[request.id]
+
+    def _fail(self, request: CommandRequest, code: CommandErrorCode, message: str,
+              reason: str | None = None) -> CommandResult:
+        return CommandResult(id=request.id, ok=False, ts=self._clock(),
+                             error=CommandError(code=code, message=message, reason=reason))
+
+    async def _run(self, request: CommandRequest) -> CommandResult:
+        now = self._clock()
+        if request.expires_at is not None and request.expires_at < now:
+            return self._fail(request, CommandErrorCode.EXPIRED, f"expired {now - request.expires_at:.1f} s ago")
+        if request.device == AGENT:
+            return await self._run_agent(request)
+        runner = self._supervisor.get(request.device)
+        if runner is None:
+            return self._fail(request, CommandErrorCode.UNKNOWN_DEVICE, f"no device {request.device!r} in the config")
+        allowed = runner.config.allowed_actions
+        if request.source != "cli" and allowed is not None and request.action not in allowed:
+            return self._fail(request, CommandErrorCode.FORBIDDEN,
+                              f"action {request.action!r} is not in allowed_actions of {request.device}")
+        try:
+            command = build_command(runner.actions, request.action, request.args)
+        except Unsupported as exc:
+            return self._fail(request, CommandErrorCode.UNKNOWN_ACTION, exc.message)
+        except InvalidArgument as exc:
+            return self._fail(request, CommandErrorCode.INVALID_ARGUMENT, exc.message)
+        try:
+            result = await runner.execute(command)
+        except DeviceOffline as exc:
+            return self._fail(request, CommandErrorCode.DEVICE_OFFLINE, str(exc), runner.status.reason.value)
+        except DriverError as exc:
+            code = {Reason.TIMEOUT: CommandErrorCode.TIMEOUT, Reason.INVALID_ARGUMENT: CommandErrorCode.INVALID_ARGUMENT,
+                    Reason.UNSUPPORTED: CommandErrorCode.UNKNOWN_ACTION}.get(exc.reason, CommandErrorCode.DEVICE_ERROR)
+            return self._fail(request, code, exc.message, exc.reason.value)
+        except Exception as exc:  # a driver bug answers as an error; the daemon keeps running
+            log.exception("command_crashed", device=request.device, action=request.action)
+            return self._fail(request, CommandErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}", Reason.CRASHED.value)
+        return CommandResult(id=request.id, ok=True, result=dict(result), ts=self._clock())
+
+    async def _run_agent(self, request: CommandRequest) -> CommandResult:
+        action = self._agent_actions.get(request.action)
+        if action is None:
+            known = ", ".join(sorted(self._agent_actions))
+            return self._fail(request, CommandErrorCode.UNKNOWN_ACTION, f"agent actions: {known}")
+        return CommandResult(id=request.id, ok=True, result=await action(request.args), ts=self._clock())

@@ -1,0 +1,249 @@
+"""Load the YAML config: line numbers from ruamel, env overrides, per-driver device validation.
+
+Every problem is collected, then raised together as one ConfigError, so an engineer fixes the
+whole file in one pass instead of one error per restart.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from drivers import registry
+
+from .errors import ConfigError, ConfigIssue
+from .root import Settings
+
+ENV_PREFIX = "EDGE_AGENT__"
+Loc = tuple[str | int, ...]
+
+
+def _position(tree: Any, loc: Loc) -> tuple[int, int]:
+    """Line/col (1-based) of the deepest node of `loc` that exists in the YAML tree."""
+    line, col, node = 1, 1, tree
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            ln, cl = node.lc.key(part)
+            line, col, node = ln + 1, cl + 1, node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            ln, cl = node.lc.item(part)
+            line, col, node = ln + 1, cl + 1, node[part]
+        else:
+            break
+    return line, col
+
+
+def _model_at(loc: Loc, device_model: type[BaseModel] | None) -> type[BaseModel] | None:
+    """The pydantic model that owns the mapping at `loc` (for did-you-mean on unknown keys)."""
+    model: Any = device_model if device_model is not None else Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        nested += [a for c in candidates for a in getattr(c, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            return None
+        model = nested[0]
+    return model if isinstance(model, type) else None
+
+
+def _hint_for(err: Mapping[str, Any], loc: Loc, device_model: type[BaseModel] | None) -> str | None:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        owner = _model_at(loc[:-1], device_model)
+        if owner is not None:
+            close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1)
+            if close:
+                return f"did you mean '{close[0]}'?"
+            return "known keys: " + ", ".join(owner.model_fields)
+        return None
+    if kind == "missing":
+        return "add this key"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"got {type(err.get('input')).__name__}: {err.get('input')!r}"[:120]
+    if kind == "literal_error":
+        return None
+    return None
+
+
+def _issues_from(exc: ValidationError, file: Path, tree: Any, prefix: Loc,
+                 device_model: type[BaseModel] | None = None) -> list[ConfigIssue]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        full = prefix + loc
+        line, col = _position(tree, full)
+        where = ".".join(str(p) for p in full)
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        out.append(ConfigIssue(file, line, col, f"{where}: {msg}", _hint_for(err, loc, device_model)))
+    return out
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """EDGE_AGENT__UPLINK__MQTT__HOST=broker sets uplink.mqtt.host; values are parsed as YAML."""
+    yaml = YAML(typ="safe")
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__") if k]
+        if not keys:
+            continue
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {}) if isinstance(node.get(key, {}), dict) else {}
+        try:
+            node[keys[-1]] = yaml.load(raw) if raw else raw
+        except YAMLError:
+            node[keys[-1]] = raw
+
+
+def _check_secret_files(value: Any, file: Path, tree: Any, loc: Loc) -> list[ConfigIssue]:
+    """Every set `*_file` key must name a readable file (resolved relative to the config file)."""
+    issues: list[ConfigIssue] = []
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if isinstance(key, str) and key.endswith("_file") and isinstance(sub, str) and sub:
+                path = Path(sub) if Path(sub).is_absolute() else file.parent / sub
+                if not os.access(path, os.R_OK):
+                    line, col = _position(tree, (*loc, key))
+                    why = "does not exist" if not path.exists() else "is not readable by this user"
+                    issues.append(ConfigIssue(file, line, col, f"{'.'.join(map(str, (*loc, key)))}: {path} {why}",
+                                              "create it with the secret inside, mode 0640, owned by edge-agent"))
+            else:
+                issues += _check_secret_files(sub, file, tree, (*loc, key))
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            issues += _check_secret_files(sub, file, tree, (*loc, i))
+    return issues
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Relative `*_file`, data_dir and control_socket paths are relative to the config file."""
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, sub in node.items():
+                if isinstance(key, str) and (key.endswith("_file") or key in {"data_dir", "control_socket"}) \
+                        and isinstance(sub, str) and sub and not Path(sub).is_absolute():
+                    node[key] = str((base / sub).resolve())
+                else:
+                    walk(sub)
+        elif isinstance(node, list):
+            for sub in node:
+                walk(sub)
+    walk(data)
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _parse(file: Path) -> Any:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(file, 1, 1, f"cannot read config: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigIssue(file, 1, exc.start + 1, "config is not UTF-8 text")]) from None
+    issues = [ConfigIssue(file, n, line.index("\t") + 1, "tab character in indentation",
+                          "YAML indents with spaces only; replace the tab with spaces")
+              for n, line in enumerate(text.splitlines(), 1) if "\t" in line[: len(line) - len(line.lstrip())]]
+    if issues:
+        raise ConfigError(issues)
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        hint = "each key may appear only once per mapping" if "duplicate" in str(exc).lower() else "check indentation and quoting"
+        raise ConfigError([ConfigIssue(file, line, col, f"YAML: {problem}", hint)]) from None
+    except YAMLError as exc:
+        raise ConfigError([ConfigIssue(file, 1, 1, f"YAML: {exc}")]) from None
+
+
+def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse, override from the environment, validate. Raises ConfigError listing every issue."""
+    file = Path(path)
+    tree = _parse(file)
+    if not isinstance(tree, CommentedMap):
+        raise ConfigError([ConfigIssue(file, 1, 1, "the config must be a mapping with an `agent:` section",
+                                       "see config/example.yaml")])
+    data = _plain(tree)
+    _apply_env(data, os.environ if environ is None else environ)
+    issues = _check_secret_files(data, file, tree, ())
+    _resolve_paths(data, file.parent.resolve())
+    devices_raw = data.pop("devices", None) or []
+    devices: list[Any] = []
+    seen: dict[str, int] = {}
+    if not isinstance(devices_raw, list):
+        line, col = _position(tree, ("devices",))
+        issues.append(ConfigIssue(file, line, col, "devices: must be a list", "start each device with '- id: ...'"))
+        devices_raw = []
+    known_drivers = registry.names()
+    for i, entry in enumerate(devices_raw):
+        if not isinstance(entry, dict):
+            line, col = _position(tree, ("devices", i))
+            issues.append(ConfigIssue(file, line, col, f"devices.{i}: must be a mapping"))
+            continue
+        driver = entry.get("driver")
+        if not isinstance(driver, str) or driver not in known_drivers:
+            line, col = _position(tree, ("devices", i, "driver") if driver is not None else ("devices", i))
+            close = difflib.get_close_matches(str(driver), known_drivers, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "drivers: " + ", ".join(known_drivers)
+            what = f"unknown driver {driver!r}" if driver is not None else "missing key 'driver'"
+            issues.append(ConfigIssue(file, line, col, f"devices.{i}: {what}", hint))
+            continue
+        device_id = entry.get("id")
+        if isinstance(device_id, str) and device_id in seen:
+            line, col = _position(tree, ("devices", i, "id"))
+            issues.append(ConfigIssue(file, line, col, f"devices.{i}.id: duplicate device id {device_id!r}",
+                                      f"also used by devices.{seen[device_id]}; ids must be unique"))
+        elif isinstance(device_id, str):
+            seen[device_id] = i
+        model = registry.config_model(driver)
+        try:
+            devices.append(model.model_validate(entry))
+        except ValidationError as exc:
+            issues += _issues_from(exc, file, tree, ("devices", i), model)
+    try:
+        settings = Settings.model_validate({**data, "devices": devices})
+    except ValidationError as exc:
+        issues += _issues_from(exc, file, tree, ())
+        settings = None
+    cams = data.get("cameras") or []
+    if isinstance(cams, list):
+        ids = [c.get("id") for c in cams if isinstance(c, dict)]
+        for i, cid in enumerate(ids):
+            if cid is not None and ids.index(cid) != i:
+                line, col = _position(tree, ("cameras", i, "id"))
+                issues.append(ConfigIssue(file, line, col, f"cameras.{i}.id: duplicate camera id {cid!r}"))
+    if issues or settings is None:
+        raise ConfigError(issues)
+    return settings
+
+
+def config_hash(settings: Settings) -> str:
+    """A short stable hash of the effective config, published in `status`."""
+    blob = json.dumps(settings.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

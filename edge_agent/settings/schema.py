@@ -1,0 +1,32 @@
+"""JSON Schema of the whole config file, devices as a union discriminated on `driver`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from drivers import registry
+
+from .agent import AgentSettings
+from .cameras import CameraSettings
+from .store import StoreSettings
+from .uplink import UplinkSettings
+
+
+def json_schema() -> dict[str, Any]:
+    """Built from every driver the registry knows, so editors can complete device keys."""
+    models = tuple(registry.config_model(name) for name in registry.names())
+    device = Annotated[Union[models], Field(discriminator="driver")]  # type: ignore[valid-type]  # noqa: UP007
+
+    class EdgeAgentConfig(BaseModel):
+        model_config = ConfigDict(extra="forbid", title="edge-agent config")
+        agent: AgentSettings
+        uplink: UplinkSettings = Field(default_factory=UplinkSettings)
+        store: StoreSettings = Field(default_factory=StoreSettings)
+        devices: list[device] = Field(default_factory=list)  # type: ignore[valid-type]
+        cameras: list[CameraSettings] = Field(default_factory=list)
+
+    schema = TypeAdapter(EdgeAgentConfig).json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
