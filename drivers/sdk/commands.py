@@ -34,7 +34,9 @@ def positional_to_args(model: type[BaseModel], words: Sequence[str]) -> dict[str
             out[key] = value
             continue
         if position >= len(fields):
-            raise InvalidArgument(f"too many arguments: {word!r} (takes {', '.join(fields) or 'none'})")
+            raise InvalidArgument(
+                f"too many arguments: {word!r} (takes {', '.join(fields) or 'none'})"
+            )
         out[fields[position]] = word
         position += 1
     return out

@@ -22,13 +22,22 @@ class DeviceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", description="Unique device id; used in MQTT topics.")
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        description="Unique device id; used in MQTT topics.",
+    )
     name: str | None = Field(default=None, description="Human-friendly name shown in the CLI.")
     location: str | None = Field(default=None, description="Where in the branch the device is.")
     enabled: bool = True
-    poll_interval_s: float = Field(default=10.0, ge=0.0, le=3600.0, description="Seconds between polls; 0 polls continuously.")
-    timeout_s: float = Field(default=3.0, gt=0.0, le=120.0, description="Per-request timeout on the wire.")
-    retries: int = Field(default=1, ge=0, le=10, description="Retries of one request before the poll fails.")
+    poll_interval_s: float = Field(
+        default=10.0, ge=0.0, le=3600.0, description="Seconds between polls; 0 polls continuously."
+    )
+    timeout_s: float = Field(
+        default=3.0, gt=0.0, le=120.0, description="Per-request timeout on the wire."
+    )
+    retries: int = Field(
+        default=1, ge=0, le=10, description="Retries of one request before the poll fails."
+    )
     allowed_actions: list[str] | None = Field(
         default=None,
         description="Remote (MQTT) command allow-list; null allows every action the driver supports.",
@@ -39,23 +48,28 @@ class DeviceConfig(BaseModel):
 class Logger(Protocol):
     """The slice of a structlog logger a driver uses. Event names are stable snake_case strings."""
 
-    def debug(self, event: str, **kw: Any) -> Any: ...
-    def info(self, event: str, **kw: Any) -> Any: ...
-    def warning(self, event: str, **kw: Any) -> Any: ...
-    def error(self, event: str, **kw: Any) -> Any: ...
+    def debug(self, event: str, /, **kw: Any) -> Any: ...
+    def info(self, event: str, /, **kw: Any) -> Any: ...
+    def warning(self, event: str, /, **kw: Any) -> Any: ...
+    def error(self, event: str, /, **kw: Any) -> Any: ...
 
 
 class DriverContext(Protocol):
     """What the daemon hands a driver. Emitting never blocks and never touches disk or network."""
 
-    device_id: str
-    log: Logger
+    @property
+    def device_id(self) -> str: ...
+
+    @property
+    def log(self) -> Logger: ...
 
     def now(self) -> float:
         """Wall-clock seconds (time.time), injectable for tests."""
         ...
 
-    def emit_reading(self, name: str, value: float | int | bool | str, unit: str | None = None) -> None:
+    def emit_reading(
+        self, name: str, value: float | int | bool | str, unit: str | None = None
+    ) -> None:
         """A sampled value (meter power, CO2 ppm...). Lowest priority class in the store."""
         ...
 

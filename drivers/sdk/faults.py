@@ -29,7 +29,13 @@ class Faults:
     error_code: str | None = None
 
     def clear(self) -> None:
-        self.delay_s, self.silent, self.garbage, self.disconnect, self.error_code = 0.0, False, False, False, None
+        self.delay_s, self.silent, self.garbage, self.disconnect, self.error_code = (
+            0.0,
+            False,
+            False,
+            False,
+            None,
+        )
 
     async def next_action(self) -> FaultAction:
         if self.delay_s:

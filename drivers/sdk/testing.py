@@ -17,19 +17,19 @@ class ListLogger:
     def __init__(self) -> None:
         self.records: list[tuple[str, str, dict[str, Any]]] = []
 
-    def _log(self, level: str, event: str, **kw: Any) -> None:
+    def _log(self, level: str, event: str, /, **kw: Any) -> None:
         self.records.append((level, event, kw))
 
-    def debug(self, event: str, **kw: Any) -> None:
+    def debug(self, event: str, /, **kw: Any) -> None:
         self._log("debug", event, **kw)
 
-    def info(self, event: str, **kw: Any) -> None:
+    def info(self, event: str, /, **kw: Any) -> None:
         self._log("info", event, **kw)
 
-    def warning(self, event: str, **kw: Any) -> None:
+    def warning(self, event: str, /, **kw: Any) -> None:
         self._log("warning", event, **kw)
 
-    def error(self, event: str, **kw: Any) -> None:
+    def error(self, event: str, /, **kw: Any) -> None:
         self._log("error", event, **kw)
 
 
@@ -38,7 +38,7 @@ class RecordingContext:
     """Collects what a driver emits. `clock` can be replaced to control time."""
 
     device_id: str = "dev-1"
-    log: ListLogger = field(default_factory=ListLogger)
+    log: ListLogger = field(default_factory=ListLogger)  # satisfies the read-only `log: Logger`
     readings: list[tuple[str, float | int | bool | str, str | None]] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     clock: Any = time.time
@@ -46,7 +46,9 @@ class RecordingContext:
     def now(self) -> float:
         return float(self.clock())
 
-    def emit_reading(self, name: str, value: float | int | bool | str, unit: str | None = None) -> None:
+    def emit_reading(
+        self, name: str, value: float | int | bool | str, unit: str | None = None
+    ) -> None:
         self.readings.append((name, value, unit))
 
     def emit_event(self, kind: str, data: Mapping[str, Any]) -> None:

@@ -14,7 +14,9 @@ from .faults import FaultMode, apply_fault
 class SimulatedDisplayConfig(DeviceConfig):
     driver: Literal["simulated_display"]
     inputs: list[str] = Field(default_factory=lambda: ["hdmi1", "hdmi2", "dp"])
-    fault: FaultMode = Field(default="none", description="Make the device misbehave (tests, training).")
+    fault: FaultMode = Field(
+        default="none", description="Make the device misbehave (tests, training)."
+    )
 
 
 class SimulatedDisplay:
@@ -62,7 +64,11 @@ class SimulatedDisplay:
         return dict(self._state)
 
     async def probe(self) -> Mapping[str, Any]:
-        return {"model": "simulated display", "serial": f"SIM-{self._config.id}", "inputs": self._config.inputs}
+        return {
+            "model": "simulated display",
+            "serial": f"SIM-{self._config.id}",
+            "inputs": self._config.inputs,
+        }
 
     async def stop(self) -> None:
         return None

@@ -14,7 +14,9 @@ from .faults import FaultMode, apply_fault
 
 class SimulatedSensorConfig(DeviceConfig):
     driver: Literal["simulated_sensor"]
-    readings_per_poll: int = Field(default=1, ge=1, le=10_000, description="Readings emitted per poll.")
+    readings_per_poll: int = Field(
+        default=1, ge=1, le=10_000, description="Readings emitted per poll."
+    )
     metric: str = "co2"
     unit: str = "ppm"
     fault: FaultMode = "none"
@@ -51,7 +53,11 @@ class SimulatedSensor:
         return {self._config.metric: self._last, "unit": self._config.unit}
 
     async def probe(self) -> Mapping[str, Any]:
-        return {"model": "simulated sensor", "metric": self._config.metric, "unit": self._config.unit}
+        return {
+            "model": "simulated sensor",
+            "metric": self._config.metric,
+            "unit": self._config.unit,
+        }
 
     async def stop(self) -> None:
         return None

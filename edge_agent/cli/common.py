@@ -19,10 +19,28 @@ from .output import Exit, err_console, fail
 
 T = TypeVar("T")
 
-DEFAULT_CONFIG = Path(os.environ.get("EDGE_AGENT_CONFIG", "/etc/edge-agent/config.yaml"))
+SYSTEM_CONFIG = Path("/etc/edge-agent/config.yaml")
+DEMO_CONFIG = Path("config/demo.yaml")
 
-ConfigOption = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="Config file (env EDGE_AGENT_CONFIG).")
-SocketOption = typer.Option(None, "--socket", help="Control socket; default: agent.control_socket from the config.")
+
+def _default_config() -> Path:
+    """$EDGE_AGENT_CONFIG, else the installed config, else the demo config of a source checkout."""
+    env = os.environ.get("EDGE_AGENT_CONFIG")
+    if env:
+        return Path(env)
+    if not SYSTEM_CONFIG.exists() and DEMO_CONFIG.exists():
+        return DEMO_CONFIG
+    return SYSTEM_CONFIG
+
+
+DEFAULT_CONFIG = _default_config()
+
+ConfigOption = typer.Option(
+    DEFAULT_CONFIG, "--config", "-c", help="Config file (env EDGE_AGENT_CONFIG)."
+)
+SocketOption = typer.Option(
+    None, "--socket", help="Control socket; default: agent.control_socket from the config."
+)
 
 
 def load_or_exit(path: Path, *, as_json: bool = False) -> Settings:
@@ -32,7 +50,9 @@ def load_or_exit(path: Path, *, as_json: bool = False) -> Settings:
         if as_json:
             from .output import print_json
 
-            print_json({"ok": False, "errors": [i.__dict__ | {"file": str(i.file)} for i in exc.issues]})
+            print_json(
+                {"ok": False, "errors": [i.__dict__ | {"file": str(i.file)} for i in exc.issues]}
+            )
         else:
             for issue in exc.issues:  # one unwrapped line each, so they can be grepped and clicked
                 sys.stderr.write(f"{issue}\n")
@@ -52,8 +72,12 @@ def daemon(coro: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
     try:
         return asyncio.run(coro)
     except NotRunning as exc:
-        fail(str(exc), Exit.NOT_RUNNING, as_json=as_json,
-             hint="start it with `systemctl start edge-agent` or `edge-agent run --config FILE`")
+        fail(
+            str(exc),
+            Exit.NOT_RUNNING,
+            as_json=as_json,
+            hint="start it with `systemctl start edge-agent` or `edge-agent run --config FILE`",
+        )
     except TimeoutError as exc:
         fail(str(exc), Exit.TIMEOUT, as_json=as_json)
     except ControlFailed as exc:

@@ -16,27 +16,40 @@ app = typer.Typer(help="Check, show and describe the YAML config.", no_args_is_h
 
 
 @app.command()
-def check(file: Path = typer.Argument(..., help="The YAML config to check."), as_json: bool = JsonOption) -> None:
+def check(
+    file: Path = typer.Argument(..., help="The YAML config to check."), as_json: bool = JsonOption
+) -> None:
     """Report every problem as FILE:LINE:COL: message (hint). Exit 3 when there is any."""
     settings = load_or_exit(file, as_json=as_json)
-    summary = {"ok": True, "file": str(file), "config_hash": config_hash(settings),
-               "devices": len(settings.devices), "cameras": len(settings.cameras)}
+    summary = {
+        "ok": True,
+        "file": str(file),
+        "config_hash": config_hash(settings),
+        "devices": len(settings.devices),
+        "cameras": len(settings.cameras),
+    }
     if as_json:
         print_json(summary)
     else:
-        console.print(f"[green]ok[/] {file}: {summary['devices']} devices, {summary['cameras']} cameras, hash {summary['config_hash']}")
+        console.print(
+            f"[green]ok[/] {file}: {summary['devices']} devices, {summary['cameras']} cameras, "
+            f"hash {summary['config_hash']}"
+        )
 
 
 @app.command()
-def show(file: Path = typer.Argument(..., help="The YAML config."), as_json: bool = JsonOption) -> None:
+def show(
+    file: Path = typer.Argument(..., help="The YAML config."), as_json: bool = JsonOption
+) -> None:
     """The effective config (defaults and EDGE_AGENT__* overrides applied). Secrets are files, never shown."""
     settings = load_or_exit(file, as_json=as_json)
     data = settings.model_dump(mode="json")
     if as_json:
         print_json(data)
     else:
-        from ruamel.yaml import YAML
         import sys
+
+        from ruamel.yaml import YAML
 
         YAML().dump(data, sys.stdout)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ def _age(ts: float | None) -> str:
     if not ts:
         return "never"
     s = max(0.0, time.time() - ts)
-    return f"{s:.0f}s ago" if s < 120 else f"{s / 60:.0f}m ago" if s < 7200 else f"{s / 3600:.1f}h ago"
+    return (
+        f"{s:.0f}s ago" if s < 120 else f"{s / 60:.0f}m ago" if s < 7200 else f"{s / 3600:.1f}h ago"
+    )
 
 
 def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
@@ -30,56 +33,101 @@ def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
     for d in devices:
         online = "[green]online[/]" if d["online"] else "[red]offline[/]"
         state = ", ".join(f"{k}={v}" for k, v in list(d["state"].items())[:4])
-        rows.append([d["id"], d["driver"], online, d["reason"], state, d["restarts"], _age(d["last_seen"])])
+        rows.append(
+            [d["id"], d["driver"], online, d["reason"], state, d["restarts"], _age(d["last_seen"])]
+        )
     return rows
 
 
 def run(config: Path = ConfigOption) -> None:
     """Run the daemon in the foreground (systemd runs exactly this)."""
+    import asyncio
+
     from ..logging import configure
     from ..runtime.app import Agent
-    import asyncio
 
     settings = load_or_exit(config)
     configure(settings.agent.log_level)
     raise typer.Exit(asyncio.run(Agent(config, settings).run()))
 
 
-def status(config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption) -> None:
+def status(
+    config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption
+) -> None:
     """What the daemon is doing: devices, store backlog, uplink, cameras."""
     data = daemon(call(socket_path(config, socket), "status"), as_json=as_json)
 
     def render(s: dict[str, Any]) -> None:
         a, st, up = s["agent"], s["store"], s["uplink"]
-        head = (f"[bold]{a['branch_id']}/{a['agent_id']}[/]  v{a['version']}  up {a['uptime_s']:.0f}s  "
-                f"config {a['config_hash']}")
-        store = (f"store: {st['accepted_total']} accepted, backlog {st['depth']} "
-                 f"({', '.join(f'{k} {v}' for k, v in st['depth_by_class'].items())}), "
-                 f"dropped {sum(st['dropped_by_class'].values())}, {st['db_size_bytes'] / 1e6:.1f} MB")
-        uplink = "uplink: " + ", ".join(f"{k}={v}" for k, v in up.items() if not isinstance(v, dict | list))
+        head = (
+            f"[bold]{a['branch_id']}/{a['agent_id']}[/]  v{a['version']}  up {a['uptime_s']:.0f}s  "
+            f"config {a['config_hash']}"
+        )
+        store = (
+            f"store: {st['accepted_total']} accepted, backlog {st['depth']} "
+            f"({', '.join(f'{k} {v}' for k, v in st['depth_by_class'].items())}), "
+            f"dropped {sum(st['dropped_by_class'].values())}, {st['db_size_bytes'] / 1e6:.1f} MB"
+        )
+        uplink = "uplink: " + ", ".join(
+            f"{k}={v}" for k, v in up.items() if not isinstance(v, dict | list)
+        )
         console.print(Panel(Group(head, store, uplink), title="edge-agent"))
-        console.print(table("devices", ["id", "driver", "status", "reason", "state", "restarts", "last seen"], _device_rows(s["devices"])))
+        console.print(
+            table(
+                "devices",
+                ["id", "driver", "status", "reason", "state", "restarts", "last seen"],
+                _device_rows(s["devices"]),
+            )
+        )
         if s.get("cameras"):
-            console.print(table("cameras", ["id", "state"], [[k, v] for k, v in s["cameras"].items()]))
+            console.print(
+                table("cameras", ["id", "state"], [[k, v] for k, v in s["cameras"].items()])
+            )
 
     show(data, as_json, render)
 
 
 @devices_app.command("list")
-def devices_list(config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption) -> None:
+def devices_list(
+    config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption
+) -> None:
     """Every configured device with its state and reason code."""
     data = daemon(call(socket_path(config, socket), "devices.list"), as_json=as_json)
-    show(data, as_json, lambda d: console.print(table(None, ["id", "driver", "status", "reason", "state", "restarts", "last seen"], _device_rows(d))))
+    show(
+        data,
+        as_json,
+        lambda d: console.print(
+            table(
+                None,
+                ["id", "driver", "status", "reason", "state", "restarts", "last seen"],
+                _device_rows(d),
+            )
+        ),
+    )
 
 
 @devices_app.command("show")
-def devices_show(device_id: str, config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption) -> None:
+def devices_show(
+    device_id: str,
+    config: Path = ConfigOption,
+    socket: Path | None = SocketOption,
+    as_json: bool = JsonOption,
+) -> None:
     """One device in detail: state, reason, restarts, actions it accepts."""
-    data = daemon(call(socket_path(config, socket), "devices.show", {"id": device_id}), as_json=as_json)
+    data = daemon(
+        call(socket_path(config, socket), "devices.show", {"id": device_id}), as_json=as_json
+    )
 
     def render(d: dict[str, Any]) -> None:
-        rows = [["online", d["online"]], ["reason", d["reason"]], ["detail", d["detail"]], ["restarts", d["restarts"]],
-                ["last seen", _age(d["last_seen"])], ["since", _age(d["since"])], ["actions", ", ".join(d["actions"])]]
+        rows = [
+            ["online", d["online"]],
+            ["reason", d["reason"]],
+            ["detail", d["detail"]],
+            ["restarts", d["restarts"]],
+            ["last seen", _age(d["last_seen"])],
+            ["since", _age(d["since"])],
+            ["actions", ", ".join(d["actions"])],
+        ]
         rows += [[f"state.{k}", v] for k, v in d["state"].items()]
         console.print(table(f"{d['id']} ({d['driver']})", ["field", "value"], rows))
 
@@ -87,10 +135,24 @@ def devices_show(device_id: str, config: Path = ConfigOption, socket: Path | Non
 
 
 @devices_app.command("cmd")
-def devices_cmd(device_id: str, action: str, words: list[str] = typer.Argument(None, help="Arguments: values in order, or key=value."),
-                config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption) -> None:
+def devices_cmd(
+    device_id: str,
+    action: str,
+    words: list[str] = typer.Argument(None, help="Arguments: values in order, or key=value."),
+    config: Path = ConfigOption,
+    socket: Path | None = SocketOption,
+    as_json: bool = JsonOption,
+) -> None:
     """Send a command, e.g. `devices cmd lobby-projector power on`."""
-    data = daemon(call(socket_path(config, socket), "devices.cmd", {"id": device_id, "action": action, "words": words or []}, timeout=30), as_json=as_json)
+    data = daemon(
+        call(
+            socket_path(config, socket),
+            "devices.cmd",
+            {"id": device_id, "action": action, "words": words or []},
+            timeout=30,
+        ),
+        as_json=as_json,
+    )
     if as_json:
         print_json(data)
     elif data["ok"]:
@@ -103,41 +165,69 @@ def devices_cmd(device_id: str, action: str, words: list[str] = typer.Argument(N
 
 
 @devices_app.command("probe")
-def devices_probe(device_id: str, config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption) -> None:
+def devices_probe(
+    device_id: str,
+    config: Path = ConfigOption,
+    socket: Path | None = SocketOption,
+    as_json: bool = JsonOption,
+) -> None:
     """Ask a device who it is: model, serial, firmware, class, inputs."""
-    data = daemon(call(socket_path(config, socket), "devices.probe", {"id": device_id}, timeout=30), as_json=as_json)
-    show(data, as_json, lambda d: console.print(table(device_id, ["field", "value"], [[k, v] for k, v in d.items()])))
+    data = daemon(
+        call(socket_path(config, socket), "devices.probe", {"id": device_id}, timeout=30),
+        as_json=as_json,
+    )
+    show(
+        data,
+        as_json,
+        lambda d: console.print(
+            table(device_id, ["field", "value"], [[k, v] for k, v in d.items()])
+        ),
+    )
 
 
 @events_app.command("tail")
-def events_tail(follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new items."),
-                limit: int = typer.Option(20, "--limit", "-n"), device: str | None = typer.Option(None, "--device"),
-                kind: list[str] = typer.Option(None, "--kind", help="Only these kinds (repeatable)."),
-                config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption) -> None:
+def events_tail(
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new items."),
+    limit: int = typer.Option(20, "--limit", "-n"),
+    device: str | None = typer.Option(None, "--device"),
+    kind: list[str] = typer.Option(None, "--kind", help="Only these kinds (repeatable)."),
+    config: Path = ConfigOption,
+    socket: Path | None = SocketOption,
+    as_json: bool = JsonOption,
+) -> None:
     """The newest accepted items; with --follow, new ones as they are accepted."""
 
     async def go() -> None:
         params = {"limit": limit, "follow": follow, "device": device, "kinds": kind or None}
-        async for item in stream(socket_path(config, socket), "events.tail", params, timeout=3600 if follow else 10):
+        async for item in stream(
+            socket_path(config, socket), "events.tail", params, timeout=3600 if follow else 10
+        ):
             if as_json:
                 print(__import__("json").dumps(item), flush=True)  # noqa: T201 - JSON lines to stdout
             else:
                 ts = time.strftime("%H:%M:%S", time.localtime(item["ts"]))
-                console.print(f"{item['seq']:>8} {ts} [cyan]{item['cls']:<7}[/] {item['kind']:<10} {item['device'] or '-':<16} {item['data']}", highlight=False)
+                console.print(
+                    f"{item['seq']:>8} {ts} [cyan]{item['cls']:<7}[/] {item['kind']:<10} "
+                    f"{item['device'] or '-':<16} {item['data']}",
+                    highlight=False,
+                )
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow quietly
         daemon(go(), as_json=as_json)
-    except KeyboardInterrupt:
-        pass
 
 
-def reload(config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption) -> None:
+def reload(
+    config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption
+) -> None:
     """Re-read the config in the running daemon; only changed devices restart."""
     data = daemon(call(socket_path(config, socket), "reload", timeout=30), as_json=as_json)
     if as_json:
         print_json(data)
     elif data.get("applied"):
-        console.print(f"[green]applied[/] config {data['config_hash']}: added {data['added']}, changed {data['changed']}, removed {data['removed']}")
+        console.print(
+            f"[green]applied[/] config {data['config_hash']}: added {data['added']}, "
+            f"changed {data['changed']}, removed {data['removed']}"
+        )
     else:
         for e in data.get("errors", []):
             console.print(e, markup=False, highlight=False)
@@ -156,7 +246,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(events_app, name="events")
     app.add_typer(config_cmd.app, name="config")
     app.command("simulate")(simulate_cmd.simulate)
-    for module, name in (("sync_cmd", "sync"), ("models_cmd", "models"), ("vision_cmd", "vision"), ("camera_cmd", "camera")):
+    for module, name in (
+        ("sync_cmd", "sync"),
+        ("models_cmd", "models"),
+        ("vision_cmd", "vision"),
+        ("camera_cmd", "camera"),
+    ):
         try:
             sub = __import__(f"{__package__}.{module}", fromlist=["app"])
         except ModuleNotFoundError as exc:  # TEMP during assembly

@@ -7,8 +7,6 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from drivers import registry
 
 from .common import ConfigOption, load_or_exit
@@ -20,7 +18,7 @@ async def start_emulators(config: Path) -> list[tuple[str, Any]]:
     settings = load_or_exit(config)
     started: list[tuple[str, Any]] = []
     for device in settings.devices:
-        target = registry.load(str(getattr(device, "driver"))).emulator
+        target = registry.load(str(device.driver)).emulator
         if target is None:
             continue
         emulator = registry.import_string(target)(device)
@@ -34,7 +32,9 @@ def simulate(config: Path = ConfigOption) -> None:
 
     async def go() -> None:
         emulators = await start_emulators(config)
-        console.print(table("emulators", ["device", "listening"], [[i, e.describe()] for i, e in emulators]))
+        console.print(
+            table("emulators", ["device", "listening"], [[i, e.describe()] for i, e in emulators])
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,14 +32,18 @@ async def _open(socket_path: Path) -> tuple[asyncio.StreamReader, asyncio.Stream
     except (FileNotFoundError, ConnectionRefusedError) as exc:
         raise NotRunning(f"no edge-agent daemon answers on {socket_path}") from exc
     except PermissionError as exc:
-        raise NotRunning(f"permission denied on {socket_path} (is your user in the edge-agent group?)") from exc
+        raise NotRunning(
+            f"permission denied on {socket_path} (is your user in the edge-agent group?)"
+        ) from exc
 
 
 def _decode(line: bytes) -> ControlResponse:
     try:
         return ControlResponse.model_validate_json(line)
     except ValidationError as exc:
-        raise ControlFailed("protocol", f"unreadable answer from the daemon: {exc.error_count()} errors") from None
+        raise ControlFailed(
+            "protocol", f"unreadable answer from the daemon: {exc.error_count()} errors"
+        ) from None
 
 
 async def stream(
@@ -55,14 +60,19 @@ async def stream(
             try:
                 line = await asyncio.wait_for(reader.readline(), timeout)
             except TimeoutError:
-                raise TimeoutError(f"the daemon did not answer {method!r} within {timeout:g} s") from None
+                raise TimeoutError(
+                    f"the daemon did not answer {method!r} within {timeout:g} s"
+                ) from None
             if not line:
                 raise NotRunning("the daemon closed the connection")
             response = _decode(line)
             if not response.ok:
                 err = response.error
-                raise ControlFailed(err.code if err else "error", err.message if err else "failed",
-                                    err.hint if err else None)
+                raise ControlFailed(
+                    err.code if err else "error",
+                    err.message if err else "failed",
+                    err.hint if err else None,
+                )
             if response.more:
                 streaming = True
                 yield response.result
@@ -72,10 +82,8 @@ async def stream(
             return
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(OSError):  # the daemon may have gone already
             await writer.wait_closed()
-        except OSError:
-            pass
 
 
 async def call(

@@ -39,7 +39,9 @@ class ControlServer:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             self._path.unlink()  # a stale socket from a crashed run
-        self._server = await asyncio.start_unix_server(self._serve, os.fspath(self._path), limit=MAX_LINE)
+        self._server = await asyncio.start_unix_server(
+            self._serve, os.fspath(self._path), limit=MAX_LINE
+        )
         os.chmod(self._path, 0o660)
         log.info("control_listening", socket=str(self._path))
 
@@ -59,7 +61,12 @@ class ControlServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except ValueError:  # line longer than MAX_LINE
-            await self._send(writer, ControlResponse(ok=False, error=ControlError(code="too_large", message="request too large")))
+            await self._send(
+                writer,
+                ControlResponse(
+                    ok=False, error=ControlError(code="too_large", message="request too large")
+                ),
+            )
         finally:
             writer.close()
             with contextlib.suppress(Exception):
@@ -73,26 +80,63 @@ class ControlServer:
         try:
             request = ControlRequest.model_validate_json(line)
         except ValidationError as exc:
-            await self._send(writer, ControlResponse(ok=False, error=ControlError(code="malformed", message=f"bad request: {exc.error_count()} errors")))
+            await self._send(
+                writer,
+                ControlResponse(
+                    ok=False,
+                    error=ControlError(
+                        code="malformed", message=f"bad request: {exc.error_count()} errors"
+                    ),
+                ),
+            )
             return
         handler = self._handlers.get(request.method)
         if handler is None:
             known = ", ".join(sorted(self._handlers))
-            await self._send(writer, ControlResponse(id=request.id, ok=False, error=ControlError(code="unknown_method", message=f"unknown method {request.method!r}", hint=f"methods: {known}")))
+            await self._send(
+                writer,
+                ControlResponse(
+                    id=request.id,
+                    ok=False,
+                    error=ControlError(
+                        code="unknown_method",
+                        message=f"unknown method {request.method!r}",
+                        hint=f"methods: {known}",
+                    ),
+                ),
+            )
             return
         try:
             outcome = handler(request.params)
             if inspect.isasyncgen(outcome):
                 async for item in outcome:
-                    await self._send(writer, ControlResponse(id=request.id, ok=True, result=item, more=True))
-                await self._send(writer, ControlResponse(id=request.id, ok=True, result=None, more=False))
+                    await self._send(
+                        writer, ControlResponse(id=request.id, ok=True, result=item, more=True)
+                    )
+                await self._send(
+                    writer, ControlResponse(id=request.id, ok=True, result=None, more=False)
+                )
             else:
                 result = await outcome  # type: ignore[misc]
                 await self._send(writer, ControlResponse(id=request.id, ok=True, result=result))
         except HandlerError as exc:
-            await self._send(writer, ControlResponse(id=request.id, ok=False, error=ControlError(code=exc.code, message=exc.message, hint=exc.hint)))
+            await self._send(
+                writer,
+                ControlResponse(
+                    id=request.id,
+                    ok=False,
+                    error=ControlError(code=exc.code, message=exc.message, hint=exc.hint),
+                ),
+            )
         except ConnectionError:
             raise
         except Exception as exc:  # a handler bug must not kill the socket for everyone
             log.exception("control_handler_failed", method=request.method)
-            await self._send(writer, ControlResponse(id=request.id, ok=False, error=ControlError(code="internal", message=f"{type(exc).__name__}: {exc}")))
+            await self._send(
+                writer,
+                ControlResponse(
+                    id=request.id,
+                    ok=False,
+                    error=ControlError(code="internal", message=f"{type(exc).__name__}: {exc}"),
+                ),
+            )

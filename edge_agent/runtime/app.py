@@ -12,14 +12,15 @@ import dataclasses
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from .. import __version__
-from ..settings.loader import config_hash, load
 from ..settings.errors import ConfigError
+from ..settings.loader import config_hash, load
 from ..settings.root import Settings
 from ..store import Store
 from .device import DeviceStatus
@@ -31,6 +32,10 @@ from .supervisor import Supervisor
 log = structlog.get_logger("edge_agent.runtime")
 
 SHUTDOWN_BUDGET_S = 4.0
+#: The model manifest and fetched weights (`edge-agent models fetch`); never downloaded at run time.
+MODELS_DIR = Path(
+    os.environ.get("EDGE_AGENT_MODELS_DIR") or Path(__file__).resolve().parents[2] / "models"
+)
 
 
 class Agent:
@@ -41,8 +46,14 @@ class Agent:
         self.started_at = time.time()
         self.version = __version__
         self.store = Store(settings.agent.data_dir / "edge-agent.db", settings.store)
-        self.supervisor = Supervisor(submit=self.store.submit, on_state=self._device_state, on_removed=self._device_removed)
-        self.router = Router(self.supervisor, self.store, agent_actions={"ping": self._ping, "reload": self._reload_action})
+        self.supervisor = Supervisor(
+            submit=self.store.submit, on_state=self._device_state, on_removed=self._device_removed
+        )
+        self.router = Router(
+            self.supervisor,
+            self.store,
+            agent_actions={"ping": self._ping, "reload": self._reload_action},
+        )
         self.uplink: Any = None
         self.cameras: dict[str, Any] = {}
         self._camera_tasks: dict[str, asyncio.Task[None]] = {}
@@ -53,18 +64,26 @@ class Agent:
     # --- callbacks from the supervisor -------------------------------------------------------
     def _device_state(self, status: DeviceStatus) -> None:
         payload = status.payload(time.time())
-        asyncio.get_running_loop().create_task(self.store.save_device_state(status.id, payload), name=f"device[{status.id}].save_state")
+        asyncio.get_running_loop().create_task(
+            self.store.save_device_state(status.id, payload), name=f"device[{status.id}].save_state"
+        )
         if self.uplink is not None:
             self.uplink.device_state_changed(status.id, payload)
 
     def _device_removed(self, device_id: str) -> None:
-        asyncio.get_running_loop().create_task(self.store.delete_device_state(device_id), name=f"device[{device_id}].forget")
+        asyncio.get_running_loop().create_task(
+            self.store.delete_device_state(device_id), name=f"device[{device_id}].forget"
+        )
         if self.uplink is not None:
             self.uplink.device_removed(device_id)
 
     # --- agent actions -----------------------------------------------------------------------
     async def _ping(self, _args: dict[str, Any]) -> dict[str, Any]:
-        return {"pong": True, "version": self.version, "uptime_s": round(time.time() - self.started_at, 1)}
+        return {
+            "pong": True,
+            "version": self.version,
+            "uptime_s": round(time.time() - self.started_at, 1),
+        }
 
     async def _reload_action(self, _args: dict[str, Any]) -> dict[str, Any]:
         return await self.reload()
@@ -76,14 +95,16 @@ class Agent:
                 new = await asyncio.to_thread(load, self.config_path)
             except ConfigError as exc:
                 for issue in exc.issues:
-                    log.error("reload_rejected", issue=str(issue))
+                    log.error("reload_rejected", issue=str(issue))  # noqa: TRY400 - a user error, no traceback
                 return {"applied": False, "errors": [str(i) for i in exc.issues]}
             changes = await self.supervisor.apply(new.devices)
             if new.cameras != self.settings.cameras:
                 await self._apply_cameras(new)
                 changes["cameras"] = [c.id for c in new.cameras]
             if new.uplink != self.settings.uplink or new.agent != self.settings.agent:
-                log.warning("reload_partial", detail="agent/uplink changes take effect after a restart")
+                log.warning(
+                    "reload_partial", detail="agent/uplink changes take effect after a restart"
+                )
             self.settings = new
             self.config_hash = config_hash(new)
             log.info("reload_applied", config_hash=self.config_hash, **changes)
@@ -91,14 +112,28 @@ class Agent:
 
     # --- health / status ---------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        devices = {r.status.id: {"online": r.status.online, "reason": r.status.reason.value} for r in self.supervisor.runners()}
+        devices = {
+            r.status.id: {"online": r.status.online, "reason": r.status.reason.value}
+            for r in self.supervisor.runners()
+        }
         cameras = {cid: cam.snapshot_state() for cid, cam in self.cameras.items()}
         return {
             "subsystems": {
-                "store": {"reason": self.store.health_reason() if hasattr(self.store, "health_reason") else "ok"},
-                "devices": {"reason": "ok" if all(d["online"] for d in devices.values()) else "degraded",
-                            "online": sum(d["online"] for d in devices.values()), "total": len(devices)},
-                "cameras": {"reason": "ok" if all(c.get("reason") == "ok" for c in cameras.values()) else "degraded"},
+                "store": {
+                    "reason": self.store.health_reason()
+                    if hasattr(self.store, "health_reason")
+                    else "ok"
+                },
+                "devices": {
+                    "reason": "ok" if all(d["online"] for d in devices.values()) else "degraded",
+                    "online": sum(d["online"] for d in devices.values()),
+                    "total": len(devices),
+                },
+                "cameras": {
+                    "reason": "ok"
+                    if all(c.get("reason") == "ok" for c in cameras.values())
+                    else "degraded"
+                },
             },
             "devices": devices,
             "cameras": cameras,
@@ -107,10 +142,16 @@ class Agent:
     async def status(self) -> dict[str, Any]:
         stats = await self.store.stats()
         return {
-            "agent": {"branch_id": self.settings.agent.branch_id, "agent_id": self.settings.agent.agent_id,
-                      "version": self.version, "pid": os.getpid(), "started_at": self.started_at,
-                      "uptime_s": round(time.time() - self.started_at, 1), "config": str(self.config_path),
-                      "config_hash": self.config_hash},
+            "agent": {
+                "branch_id": self.settings.agent.branch_id,
+                "agent_id": self.settings.agent.agent_id,
+                "version": self.version,
+                "pid": os.getpid(),
+                "started_at": self.started_at,
+                "uptime_s": round(time.time() - self.started_at, 1),
+                "config": str(self.config_path),
+                "config_hash": self.config_hash,
+            },
             "devices": [r.status.as_dict() for r in self.supervisor.runners()],
             "store": dataclasses.asdict(stats),
             "uplink": self.uplink.status() if self.uplink is not None else {"state": "disabled"},
@@ -130,11 +171,20 @@ class Agent:
             return
         from ..vision.service import CameraService  # heavy: only when a camera is configured
 
-        models_dir = Path(os.environ.get("EDGE_AGENT_MODELS_DIR", Path(__file__).resolve().parents[2] / "models" / "cache"))
         for cam in cams:
-            service = CameraService(cam, models_dir, self.store.submit, on_state=lambda s, cid=cam.id: log.debug("camera_state", camera=cid, **s))
+            service = CameraService(
+                cam, MODELS_DIR, self.store.submit, on_state=self._camera_state(cam.id)
+            )
             self.cameras[cam.id] = service
-            self._camera_tasks[cam.id] = asyncio.create_task(service.run(), name=f"camera[{cam.id}]")
+            self._camera_tasks[cam.id] = asyncio.create_task(
+                service.run(), name=f"camera[{cam.id}]"
+            )
+
+    def _camera_state(self, camera_id: str) -> Callable[[dict[str, Any]], None]:
+        def on_state(state: dict[str, Any]) -> None:
+            log.info("camera_state", camera=camera_id, **state)
+
+        return on_state
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> int:
@@ -142,7 +192,9 @@ class Agent:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload(), name="reload"))
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: loop.create_task(self.reload(), name="reload")
+        )
         from ..control.server import ControlServer
 
         control = ControlServer(self.settings.agent.control_socket, control_handlers(self))
@@ -152,16 +204,31 @@ class Agent:
         if self.settings.uplink.enabled:
             from ..uplink import Uplink  # aiomqtt loads only when the uplink is on
 
-            self.uplink = Uplink(self.settings, self.store, self.router, health=self.health,
-                                 on_reload=self.reload, config_hash=self.config_hash, version=self.version)
+            self.uplink = Uplink(
+                self.settings,
+                self.store,
+                self.router,
+                health=self.health,
+                on_reload=self.reload,
+                config_hash=self.config_hash,
+                version=self.version,
+            )
             self._uplink_task = asyncio.create_task(self.uplink.run(), name="uplink")
         else:
-            log.warning("uplink_disabled", detail="items are kept in the store until the uplink is enabled")
+            log.warning(
+                "uplink_disabled", detail="items are kept in the store until the uplink is enabled"
+            )
         watchdog = asyncio.create_task(self._watchdog(), name="sd_notify.watchdog")
         notify("READY=1")
-        log.info("agent_started", version=self.version, branch=self.settings.agent.branch_id,
-                 agent=self.settings.agent.agent_id, devices=len(self.settings.devices),
-                 cameras=len(self.settings.cameras), config_hash=self.config_hash)
+        log.info(
+            "agent_started",
+            version=self.version,
+            branch=self.settings.agent.branch_id,
+            agent=self.settings.agent.agent_id,
+            devices=len(self.settings.devices),
+            cameras=len(self.settings.cameras),
+            config_hash=self.config_hash,
+        )
         await self._stop.wait()
         notify("STOPPING=1")
         log.info("agent_stopping")
@@ -179,7 +246,9 @@ class Agent:
         await asyncio.gather(*self._camera_tasks.values(), return_exceptions=True)
         if self.uplink is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.uplink.stop(), max(0.5, deadline - time.monotonic() - 1.0))
+                await asyncio.wait_for(
+                    self.uplink.stop(), max(0.5, deadline - time.monotonic() - 1.0)
+                )
         if self._uplink_task is not None:
             self._uplink_task.cancel()
             await asyncio.gather(self._uplink_task, return_exceptions=True)

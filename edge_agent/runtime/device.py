@@ -50,19 +50,36 @@ class DeviceStatus:
 
     def payload(self, now: float) -> dict[str, Any]:
         """The `devices/{id}/state` payload of the MQTT contract."""
-        return {"online": self.online, "reason": self.reason.value, "detail": self.detail,
-                "state": self.state, "last_seen": self.last_seen, "ts": now}
+        return {
+            "online": self.online,
+            "reason": self.reason.value,
+            "detail": self.detail,
+            "state": self.state,
+            "last_seen": self.last_seen,
+            "ts": now,
+        }
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "driver": self.driver, "online": self.online, "reason": self.reason.value,
-                "detail": self.detail, "state": self.state, "last_seen": self.last_seen,
-                "restarts": self.restarts, "since": self.since, "next_retry_at": self.next_retry_at}
+        return {
+            "id": self.id,
+            "driver": self.driver,
+            "online": self.online,
+            "reason": self.reason.value,
+            "detail": self.detail,
+            "state": self.state,
+            "last_seen": self.last_seen,
+            "restarts": self.restarts,
+            "since": self.since,
+            "next_retry_at": self.next_retry_at,
+        }
 
 
 class DeviceContext:
     """The `DriverContext` a driver gets: emits go to the store, never to disk or network directly."""
 
-    def __init__(self, device_id: str, submit: Callable[[NewItem], None], clock: Callable[[], float]) -> None:
+    def __init__(
+        self, device_id: str, submit: Callable[[NewItem], None], clock: Callable[[], float]
+    ) -> None:
         self.device_id = device_id
         self.log = structlog.get_logger("drivers").bind(device=device_id)
         self._submit = submit
@@ -71,7 +88,9 @@ class DeviceContext:
     def now(self) -> float:
         return self._clock()
 
-    def emit_reading(self, name: str, value: float | int | bool | str, unit: str | None = None) -> None:
+    def emit_reading(
+        self, name: str, value: float | int | bool | str, unit: str | None = None
+    ) -> None:
         data: dict[str, Any] = {"name": name, "value": value}
         if unit is not None:
             data["unit"] = unit
@@ -105,7 +124,9 @@ class DeviceRunner:
         self.config = config
         self.driver_cls = driver_cls
         self.status = DeviceStatus(id=config.id, driver=str(getattr(config, "driver", "?")))
-        self.actions: dict[str, type[BaseModel]] = supported_actions(driver_cls.capabilities, driver_cls.extra_actions)
+        self.actions: dict[str, type[BaseModel]] = supported_actions(
+            driver_cls.capabilities, driver_cls.extra_actions
+        )
         self._submit = submit
         self._on_state = on_state
         self._clock = clock
@@ -122,8 +143,14 @@ class DeviceRunner:
         c = self.config
         return max(5.0, 4 * c.timeout_s * (c.retries + 1))
 
-    def _report(self, *, online: bool, reason: Reason, detail: str | None = None,
-                state: Mapping[str, Any] | None = None) -> None:
+    def _report(
+        self,
+        *,
+        online: bool,
+        reason: Reason,
+        detail: str | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
         st, now = self.status, self._clock()
         headline = online != st.online or reason != st.reason or detail != st.detail
         new_state = dict(state) if state is not None else st.state
@@ -158,12 +185,19 @@ class DeviceRunner:
             attempt += 1
             self.status.next_retry_at = self._clock() + delay
             self._report(online=False, reason=reason, detail=detail)
-            self.log.warning("device_restarting", reason=reason.value, detail=detail,
-                             restarts=self.status.restarts, retry_in_s=round(delay, 2))
+            self.log.warning(
+                "device_restarting",
+                reason=reason.value,
+                detail=detail,
+                restarts=self.status.restarts,
+                retry_in_s=round(delay, 2),
+            )
             await asyncio.sleep(delay)
 
     async def _session(self) -> tuple[Reason, str]:
-        driver = self.driver_cls(self.config, DeviceContext(self.config.id, self._submit, self._clock))
+        driver = self.driver_cls(
+            self.config, DeviceContext(self.config.id, self._submit, self._clock)
+        )
         try:
             await asyncio.wait_for(driver.start(), self.watchdog_s)
             self._driver = driver
@@ -188,7 +222,7 @@ class DeviceRunner:
     async def _stop_driver(self, driver: Driver) -> None:
         try:
             await asyncio.shield(asyncio.wait_for(driver.stop(), 2.0))
-        except Exception as exc:  # stop must not raise; if it does, note it and move on
+        except Exception as exc:  # noqa: BLE001 - stop must not raise; note it and move on
             self.log.warning("device_stop_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def execute(self, command: Command) -> Mapping[str, Any]:
@@ -198,9 +232,13 @@ class DeviceRunner:
             raise DeviceOffline(f"{self.config.id} is offline ({self.status.reason.value})")
         c = self.config
         try:
-            result = await asyncio.wait_for(driver.execute(command), max(2.0, c.timeout_s * (c.retries + 1) + 1))
+            result = await asyncio.wait_for(
+                driver.execute(command), max(2.0, c.timeout_s * (c.retries + 1) + 1)
+            )
         except TimeoutError:
-            raise DriverError(f"no answer within {c.timeout_s:g} s", reason=Reason.TIMEOUT) from None
+            raise DriverError(
+                f"no answer within {c.timeout_s:g} s", reason=Reason.TIMEOUT
+            ) from None
         self._wake.set()
         return result
 

@@ -25,7 +25,7 @@ def item_dict(item: StoredItem) -> dict[str, Any]:
     return d
 
 
-def control_handlers(agent: Agent) -> dict[str, Handler]:
+def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one closure per method, one table
     def runner_or_404(params: dict[str, Any]) -> Any:
         device_id = str(params.get("id", ""))
         runner = agent.supervisor.get(device_id)
@@ -62,8 +62,13 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:
                     args = positional_to_args(model, [str(w) for w in p["words"]])
                 except InvalidArgument as exc:
                     raise HandlerError("invalid_argument", exc.message) from None
-        request = CommandRequest(id=str(p.get("command_id") or uuid.uuid4()), device=runner.config.id,
-                                 action=action, args=args, source="cli")
+        request = CommandRequest(
+            id=str(p.get("command_id") or uuid.uuid4()),
+            device=runner.config.id,
+            action=action,
+            args=args,
+            source="cli",
+        )
         return (await agent.router.execute(request)).model_dump(mode="json")
 
     async def devices_probe(p: dict[str, Any]) -> Any:
@@ -71,7 +76,9 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:
         try:
             return dict(await runner.probe())
         except DeviceOffline as exc:
-            raise HandlerError("device_offline", str(exc), "check `edge-agent devices show ID` for the reason") from None
+            raise HandlerError(
+                "device_offline", str(exc), "check `edge-agent devices show ID` for the reason"
+            ) from None
         except DriverError as exc:
             raise HandlerError(exc.reason.value, exc.message) from None
         except TimeoutError:
@@ -105,7 +112,11 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:
 
     async def sync_now(_p: dict[str, Any]) -> AsyncIterator[Any]:
         if agent.uplink is None:
-            raise HandlerError("uplink_disabled", "the uplink is disabled in the config", "set uplink.enabled: true")
+            raise HandlerError(
+                "uplink_disabled",
+                "the uplink is disabled in the config",
+                "set uplink.enabled: true",
+            )
         async for progress in agent.uplink.sync_now():
             yield progress
 

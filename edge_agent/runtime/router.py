@@ -25,8 +25,14 @@ AgentAction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 class Router:
     """Checks expiry, the remote allow-list and arguments; replays stored results; audits."""
 
-    def __init__(self, supervisor: Supervisor, store: Store, *, agent_actions: Mapping[str, AgentAction],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        store: Store,
+        *,
+        agent_actions: Mapping[str, AgentAction],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._supervisor = supervisor
         self._store = store
         self._agent_actions = dict(agent_actions)
@@ -43,15 +49,26 @@ class Router:
             return (await asyncio.shield(running)).model_copy(update={"replayed": True})
         stored = await self._store.command_get(request.id)
         if stored is not None:
-            return CommandResult.model_validate(stored["result"]).model_copy(update={"replayed": True})
+            return CommandResult.model_validate(stored["result"]).model_copy(
+                update={"replayed": True}
+            )
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
         self._inflight[request.id] = future
         try:
             result = await self._run(request)
-            await self._store.command_record(request.model_dump(mode="json"), result.model_dump(mode="json"))
+            await self._store.command_record(
+                request.model_dump(mode="json"), result.model_dump(mode="json")
+            )
             future.set_result(result)
-            log.info("command_done", id=request.id, device=request.device, action=request.action,
-                     source=request.source, ok=result.ok, error=result.error.code.value if result.error else None)
+            log.info(
+                "command_done",
+                id=request.id,
+                device=request.device,
+                action=request.action,
+                source=request.source,
+                ok=result.ok,
+                error=result.error.code.value if result.error else None,
+            )
             return result
         except BaseException as exc:
             future.set_exception(exc)
@@ -60,24 +77,42 @@ class Router:
         finally:
             del self._inflight[request.id]
 
-    def _fail(self, request: CommandRequest, code: CommandErrorCode, message: str,
-              reason: str | None = None) -> CommandResult:
-        return CommandResult(id=request.id, ok=False, ts=self._clock(),
-                             error=CommandError(code=code, message=message, reason=reason))
+    def _fail(
+        self,
+        request: CommandRequest,
+        code: CommandErrorCode,
+        message: str,
+        reason: str | None = None,
+    ) -> CommandResult:
+        return CommandResult(
+            id=request.id,
+            ok=False,
+            ts=self._clock(),
+            error=CommandError(code=code, message=message, reason=reason),
+        )
 
     async def _run(self, request: CommandRequest) -> CommandResult:
         now = self._clock()
         if request.expires_at is not None and request.expires_at < now:
-            return self._fail(request, CommandErrorCode.EXPIRED, f"expired {now - request.expires_at:.1f} s ago")
+            return self._fail(
+                request, CommandErrorCode.EXPIRED, f"expired {now - request.expires_at:.1f} s ago"
+            )
         if request.device == AGENT:
             return await self._run_agent(request)
         runner = self._supervisor.get(request.device)
         if runner is None:
-            return self._fail(request, CommandErrorCode.UNKNOWN_DEVICE, f"no device {request.device!r} in the config")
+            return self._fail(
+                request,
+                CommandErrorCode.UNKNOWN_DEVICE,
+                f"no device {request.device!r} in the config",
+            )
         allowed = runner.config.allowed_actions
         if request.source != "cli" and allowed is not None and request.action not in allowed:
-            return self._fail(request, CommandErrorCode.FORBIDDEN,
-                              f"action {request.action!r} is not in allowed_actions of {request.device}")
+            return self._fail(
+                request,
+                CommandErrorCode.FORBIDDEN,
+                f"action {request.action!r} is not in allowed_actions of {request.device}",
+            )
         try:
             command = build_command(runner.actions, request.action, request.args)
         except Unsupported as exc:
@@ -87,14 +122,24 @@ class Router:
         try:
             result = await runner.execute(command)
         except DeviceOffline as exc:
-            return self._fail(request, CommandErrorCode.DEVICE_OFFLINE, str(exc), runner.status.reason.value)
+            return self._fail(
+                request, CommandErrorCode.DEVICE_OFFLINE, str(exc), runner.status.reason.value
+            )
         except DriverError as exc:
-            code = {Reason.TIMEOUT: CommandErrorCode.TIMEOUT, Reason.INVALID_ARGUMENT: CommandErrorCode.INVALID_ARGUMENT,
-                    Reason.UNSUPPORTED: CommandErrorCode.UNKNOWN_ACTION}.get(exc.reason, CommandErrorCode.DEVICE_ERROR)
+            code = {
+                Reason.TIMEOUT: CommandErrorCode.TIMEOUT,
+                Reason.INVALID_ARGUMENT: CommandErrorCode.INVALID_ARGUMENT,
+                Reason.UNSUPPORTED: CommandErrorCode.UNKNOWN_ACTION,
+            }.get(exc.reason, CommandErrorCode.DEVICE_ERROR)
             return self._fail(request, code, exc.message, exc.reason.value)
         except Exception as exc:  # a driver bug answers as an error; the daemon keeps running
             log.exception("command_crashed", device=request.device, action=request.action)
-            return self._fail(request, CommandErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}", Reason.CRASHED.value)
+            return self._fail(
+                request,
+                CommandErrorCode.INTERNAL,
+                f"{type(exc).__name__}: {exc}",
+                Reason.CRASHED.value,
+            )
         return CommandResult(id=request.id, ok=True, result=dict(result), ts=self._clock())
 
     async def _run_agent(self, request: CommandRequest) -> CommandResult:
@@ -102,4 +147,6 @@ class Router:
         if action is None:
             known = ", ".join(sorted(self._agent_actions))
             return self._fail(request, CommandErrorCode.UNKNOWN_ACTION, f"agent actions: {known}")
-        return CommandResult(id=request.id, ok=True, result=await action(request.args), ts=self._clock())
+        return CommandResult(
+            id=request.id, ok=True, result=await action(request.args), ts=self._clock()
+        )

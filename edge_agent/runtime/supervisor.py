@@ -43,8 +43,10 @@ class Supervisor:
         return list(self._runners.values())
 
     def _start(self, config: DeviceConfig) -> None:
-        driver_cls = registry.load(str(getattr(config, "driver")))
-        runner = DeviceRunner(config, driver_cls, submit=self._submit, on_state=self._on_state, clock=self._clock)
+        driver_cls = registry.load(str(config.driver))
+        runner = DeviceRunner(
+            config, driver_cls, submit=self._submit, on_state=self._on_state, clock=self._clock
+        )
         self._runners[config.id] = runner
         self._tasks[config.id] = asyncio.create_task(runner.run(), name=f"device[{config.id}]")
 
@@ -60,7 +62,9 @@ class Supervisor:
         """Start new devices, restart changed ones, stop removed ones; leave the rest running."""
         wanted = {d.id: d for d in devices}
         removed = [i for i in self._runners if i not in wanted]
-        changed = [i for i, d in wanted.items() if i in self._runners and self._runners[i].config != d]
+        changed = [
+            i for i, d in wanted.items() if i in self._runners and self._runners[i].config != d
+        ]
         added = [i for i in wanted if i not in self._runners]
         for device_id in removed:
             await self._stop(device_id)

@@ -55,7 +55,12 @@ def _model_at(loc: Loc, device_model: type[BaseModel] | None) -> type[BaseModel]
         ann = field.annotation
         candidates = [ann, *getattr(ann, "__args__", ())]
         nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-        nested += [a for c in candidates for a in getattr(c, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        nested += [
+            a
+            for c in candidates
+            for a in getattr(c, "__args__", ())
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         if not nested:
             return None
         model = nested[0]
@@ -74,15 +79,20 @@ def _hint_for(err: Mapping[str, Any], loc: Loc, device_model: type[BaseModel] | 
         return None
     if kind == "missing":
         return "add this key"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
+    if kind.endswith(("_type", "_parsing")):
         return f"got {type(err.get('input')).__name__}: {err.get('input')!r}"[:120]
     if kind == "literal_error":
         return None
     return None
 
 
-def _issues_from(exc: ValidationError, file: Path, tree: Any, prefix: Loc,
-                 device_model: type[BaseModel] | None = None) -> list[ConfigIssue]:
+def _issues_from(
+    exc: ValidationError,
+    file: Path,
+    tree: Any,
+    prefix: Loc,
+    device_model: type[BaseModel] | None = None,
+) -> list[ConfigIssue]:
     out = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -90,7 +100,9 @@ def _issues_from(exc: ValidationError, file: Path, tree: Any, prefix: Loc,
         line, col = _position(tree, full)
         where = ".".join(str(p) for p in full)
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append(ConfigIssue(file, line, col, f"{where}: {msg}", _hint_for(err, loc, device_model)))
+        out.append(
+            ConfigIssue(file, line, col, f"{where}: {msg}", _hint_for(err, loc, device_model))
+        )
     return out
 
 
@@ -100,7 +112,7 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
-        keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__") if k]
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
         if not keys:
             continue
         node = data
@@ -122,8 +134,15 @@ def _check_secret_files(value: Any, file: Path, tree: Any, loc: Loc) -> list[Con
                 if not os.access(path, os.R_OK):
                     line, col = _position(tree, (*loc, key))
                     why = "does not exist" if not path.exists() else "is not readable by this user"
-                    issues.append(ConfigIssue(file, line, col, f"{'.'.join(map(str, (*loc, key)))}: {path} {why}",
-                                              "create it with the secret inside, mode 0640, owned by edge-agent"))
+                    issues.append(
+                        ConfigIssue(
+                            file,
+                            line,
+                            col,
+                            f"{'.'.join(map(str, (*loc, key)))}: {path} {why}",
+                            "create it with the secret inside, mode 0640, owned by edge-agent",
+                        )
+                    )
             else:
                 issues += _check_secret_files(sub, file, tree, (*loc, key))
     elif isinstance(value, list):
@@ -134,17 +153,24 @@ def _check_secret_files(value: Any, file: Path, tree: Any, loc: Loc) -> list[Con
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     """Relative `*_file`, data_dir and control_socket paths are relative to the config file."""
+
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for key, sub in node.items():
-                if isinstance(key, str) and (key.endswith("_file") or key in {"data_dir", "control_socket"}) \
-                        and isinstance(sub, str) and sub and not Path(sub).is_absolute():
+                if (
+                    isinstance(key, str)
+                    and (key.endswith("_file") or key in {"data_dir", "control_socket"})
+                    and isinstance(sub, str)
+                    and sub
+                    and not Path(sub).is_absolute()
+                ):
                     node[key] = str((base / sub).resolve())
                 else:
                     walk(sub)
         elif isinstance(node, list):
             for sub in node:
                 walk(sub)
+
     walk(data)
 
 
@@ -160,12 +186,24 @@ def _parse(file: Path) -> Any:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([ConfigIssue(file, 1, 1, f"cannot read config: {exc.strerror}")]) from None
+        raise ConfigError(
+            [ConfigIssue(file, 1, 1, f"cannot read config: {exc.strerror}")]
+        ) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigIssue(file, 1, exc.start + 1, "config is not UTF-8 text")]) from None
-    issues = [ConfigIssue(file, n, line.index("\t") + 1, "tab character in indentation",
-                          "YAML indents with spaces only; replace the tab with spaces")
-              for n, line in enumerate(text.splitlines(), 1) if "\t" in line[: len(line) - len(line.lstrip())]]
+        raise ConfigError(
+            [ConfigIssue(file, 1, exc.start + 1, "config is not UTF-8 text")]
+        ) from None
+    issues = [
+        ConfigIssue(
+            file,
+            n,
+            line.index("\t") + 1,
+            "tab character in indentation",
+            "YAML indents with spaces only; replace the tab with spaces",
+        )
+        for n, line in enumerate(text.splitlines(), 1)
+        if "\t" in line[: len(line) - len(line.lstrip())]
+    ]
     if issues:
         raise ConfigError(issues)
     yaml = YAML(typ="rt")
@@ -176,29 +214,30 @@ def _parse(file: Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = (exc.problem or exc.context or "invalid YAML").strip()
-        hint = "each key may appear only once per mapping" if "duplicate" in str(exc).lower() else "check indentation and quoting"
+        hint = (
+            "each key may appear only once per mapping"
+            if "duplicate" in str(exc).lower()
+            else "check indentation and quoting"
+        )
         raise ConfigError([ConfigIssue(file, line, col, f"YAML: {problem}", hint)]) from None
     except YAMLError as exc:
         raise ConfigError([ConfigIssue(file, 1, 1, f"YAML: {exc}")]) from None
 
 
-def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
-    """Parse, override from the environment, validate. Raises ConfigError listing every issue."""
-    file = Path(path)
-    tree = _parse(file)
-    if not isinstance(tree, CommentedMap):
-        raise ConfigError([ConfigIssue(file, 1, 1, "the config must be a mapping with an `agent:` section",
-                                       "see config/example.yaml")])
-    data = _plain(tree)
-    _apply_env(data, os.environ if environ is None else environ)
-    issues = _check_secret_files(data, file, tree, ())
-    _resolve_paths(data, file.parent.resolve())
-    devices_raw = data.pop("devices", None) or []
+def _validate_devices(
+    devices_raw: Any, file: Path, tree: Any
+) -> tuple[list[Any], list[ConfigIssue]]:
+    """Each device against its own driver's model; unknown drivers and duplicate ids located."""
+    issues: list[ConfigIssue] = []
     devices: list[Any] = []
     seen: dict[str, int] = {}
     if not isinstance(devices_raw, list):
         line, col = _position(tree, ("devices",))
-        issues.append(ConfigIssue(file, line, col, "devices: must be a list", "start each device with '- id: ...'"))
+        issues.append(
+            ConfigIssue(
+                file, line, col, "devices: must be a list", "start each device with '- id: ...'"
+            )
+        )
         devices_raw = []
     known_drivers = registry.names()
     for i, entry in enumerate(devices_raw):
@@ -208,17 +247,28 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
             continue
         driver = entry.get("driver")
         if not isinstance(driver, str) or driver not in known_drivers:
-            line, col = _position(tree, ("devices", i, "driver") if driver is not None else ("devices", i))
+            line, col = _position(
+                tree, ("devices", i, "driver") if driver is not None else ("devices", i)
+            )
             close = difflib.get_close_matches(str(driver), known_drivers, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "drivers: " + ", ".join(known_drivers)
+            hint = (
+                f"did you mean '{close[0]}'?" if close else "drivers: " + ", ".join(known_drivers)
+            )
             what = f"unknown driver {driver!r}" if driver is not None else "missing key 'driver'"
             issues.append(ConfigIssue(file, line, col, f"devices.{i}: {what}", hint))
             continue
         device_id = entry.get("id")
         if isinstance(device_id, str) and device_id in seen:
             line, col = _position(tree, ("devices", i, "id"))
-            issues.append(ConfigIssue(file, line, col, f"devices.{i}.id: duplicate device id {device_id!r}",
-                                      f"also used by devices.{seen[device_id]}; ids must be unique"))
+            issues.append(
+                ConfigIssue(
+                    file,
+                    line,
+                    col,
+                    f"devices.{i}.id: duplicate device id {device_id!r}",
+                    f"also used by devices.{seen[device_id]}; ids must be unique",
+                )
+            )
         elif isinstance(device_id, str):
             seen[device_id] = i
         model = registry.config_model(driver)
@@ -226,6 +276,31 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
             devices.append(model.model_validate(entry))
         except ValidationError as exc:
             issues += _issues_from(exc, file, tree, ("devices", i), model)
+    return devices, issues
+
+
+def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse, override from the environment, validate. Raises ConfigError listing every issue."""
+    file = Path(path)
+    tree = _parse(file)
+    if not isinstance(tree, CommentedMap):
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    file,
+                    1,
+                    1,
+                    "the config must be a mapping with an `agent:` section",
+                    "see config/example.yaml",
+                )
+            ]
+        )
+    data = _plain(tree)
+    _apply_env(data, os.environ if environ is None else environ)
+    issues = _check_secret_files(data, file, tree, ())
+    _resolve_paths(data, file.parent.resolve())
+    devices, device_issues = _validate_devices(data.pop("devices", None) or [], file, tree)
+    issues += device_issues
     try:
         settings = Settings.model_validate({**data, "devices": devices})
     except ValidationError as exc:
@@ -237,7 +312,9 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
         for i, cid in enumerate(ids):
             if cid is not None and ids.index(cid) != i:
                 line, col = _position(tree, ("cameras", i, "id"))
-                issues.append(ConfigIssue(file, line, col, f"cameras.{i}.id: duplicate camera id {cid!r}"))
+                issues.append(
+                    ConfigIssue(file, line, col, f"cameras.{i}.id: duplicate camera id {cid!r}")
+                )
     if issues or settings is None:
         raise ConfigError(issues)
     return settings

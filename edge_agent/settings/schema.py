@@ -24,7 +24,7 @@ def json_schema() -> dict[str, Any]:
         agent: AgentSettings
         uplink: UplinkSettings = Field(default_factory=UplinkSettings)
         store: StoreSettings = Field(default_factory=StoreSettings)
-        devices: list[device] = Field(default_factory=list)  # type: ignore[valid-type]
+        devices: list[device] = Field(default_factory=list)
         cameras: list[CameraSettings] = Field(default_factory=list)
 
     schema = TypeAdapter(EdgeAgentConfig).json_schema()

@@ -31,7 +31,7 @@ def pty_pair(tmp: Path, name: str = "tty") -> Iterator[tuple[str, str]]:
         raise RuntimeError("socat is not installed; `make test` installs it")
     a, b = tmp / f"{name}-dev", tmp / f"{name}-host"
     proc = subprocess.Popen(
-        [socat, "-d0", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+        [socat, f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

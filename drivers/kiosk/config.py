@@ -1,0 +1,59 @@
+"""The `kiosk` device entry: where its health API lives, how to command it, how to wake it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..sdk import DeviceConfig, InvalidArgument
+from .codec import format_mac, parse_mac
+
+
+class KioskCommand(BaseModel):
+    """One HTTP call. String values "{arg}" in `body` are filled from the command's args."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    path: str = Field(pattern=r"^/", description="Path under base_url, e.g. /api/power/off.")
+    body: dict[str, Any] | None = None
+
+
+def _default_commands() -> dict[str, KioskCommand]:
+    return {
+        "power_off": KioskCommand(path="/power/off"),
+        "scene": KioskCommand(path="/scene", body={"name": "{name}"}),
+    }
+
+
+class KioskConfig(DeviceConfig):
+    driver: Literal["kiosk"]
+    base_url: str = Field(pattern=r"^https?://[^/]+$", description="http://host:port, no path.")
+    health_path: str = Field(default="/health", pattern=r"^/")
+    state_key: str | None = Field(default=None, description="Dotted key of the state object.")
+    heartbeat_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    websocket_path: str | None = Field(default=None, pattern=r"^/", description="Push heartbeats.")
+    token_file: Path | None = Field(default=None, description="File with the bearer token.")
+    commands: dict[str, KioskCommand] = Field(default_factory=_default_commands)
+    mac: str | None = Field(default=None, description="Kiosk PC's wired MAC, for Wake-on-LAN.")
+    wol_broadcast: str = Field(default="255.255.255.255")
+    wol_port: int = Field(default=9, ge=1, le=65535)
+
+    @field_validator("mac")
+    @classmethod
+    def _mac(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return format_mac(parse_mac(value))
+        except InvalidArgument as exc:
+            raise ValueError(exc.message) from None
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        parts = urlsplit(self.base_url)
+        default = 443 if parts.scheme == "https" else 80
+        return parts.hostname or "127.0.0.1", parts.port or default

@@ -1,0 +1,54 @@
+"""`make demo`: a simulated branch in one process — emulated devices on loopback, the real agent.
+
+The devices are emulators that speak their real wire protocols (PJLink, Samsung MDC, Modbus,
+kiosk HTTP) on 127.0.0.1, the camera is a recorded pedestrian video, and the MQTT broker the
+config names is not running, so the agent buffers everything in its store and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from .cli.simulate_cmd import start_emulators
+from .logging import configure
+from .runtime.app import Agent
+from .settings.errors import ConfigError
+from .settings.loader import load
+
+CONFIG = Path("config/demo.yaml")
+
+
+async def main(config: Path = CONFIG) -> int:
+    console = Console(stderr=True)
+    try:
+        settings = load(config)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            sys.stderr.write(f"{issue}\n")
+        return 3
+    emulators = await start_emulators(config)
+    for device_id, emulator in emulators:
+        console.print(f"[cyan]emulator[/] {device_id}: {emulator.describe()}")
+    console.print(
+        f"[bold]demo branch {settings.agent.branch_id}[/]: {len(settings.devices)} devices, "
+        f"{len(settings.cameras)} cameras; MQTT broker {settings.uplink.mqtt.host}:{settings.uplink.mqtt.port} "
+        "is not running, so the agent buffers to its store.\n"
+        f"In another terminal:  .venv/bin/edge-agent status -c {config}\n"
+        f"                      .venv/bin/edge-agent events tail -f -c {config}\n"
+        f"                      .venv/bin/edge-agent devices cmd lobby-projector power on -c {config}\n"
+        "Stop with Ctrl-C."
+    )
+    try:
+        return await Agent(config, settings).run()
+    finally:
+        for _, emulator in emulators:
+            await emulator.stop()
+
+
+if __name__ == "__main__":
+    configure("info")
+    raise SystemExit(asyncio.run(main()))

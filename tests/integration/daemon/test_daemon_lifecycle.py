@@ -1,0 +1,114 @@
+"""The daemon as an engineer meets it: start, ask, command, reload, stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.daemon import Daemon, cli, wait_for
+
+
+def write_config(tmp_path: Path, devices: str, extra: str = "") -> Path:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(f"""\
+agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: ./data, control_socket: ./run/control.sock}}
+uplink: {{enabled: false}}
+{extra}
+devices:
+{devices}
+""")
+    return cfg
+
+
+SCREEN = "  - {id: screen, driver: simulated_display, poll_interval_s: 0.5}\n"
+
+
+@pytest.fixture
+def daemon(tmp_path: Path):
+    d = Daemon(write_config(tmp_path, SCREEN))
+    yield d
+    d.stop()
+
+
+def test_status_answers_and_sigterm_exits_zero(daemon: Daemon) -> None:
+    daemon.start()
+    status = daemon.status()
+    assert status["agent"]["branch_id"] == "t-001"
+    wait_for(lambda: daemon.device("screen")["online"])
+    sock = daemon.config.parent / "run" / "control.sock"
+    assert stat.S_IMODE(os.stat(sock).st_mode) == 0o660
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(timeout=5) == 0
+    assert not sock.exists()
+
+
+def test_cli_command_changes_device_state(daemon: Daemon) -> None:
+    daemon.start()
+    wait_for(lambda: daemon.device("screen")["online"])
+    out = cli("devices", "cmd", "screen", "power", "on", "--json", "--config", str(daemon.config))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["result"]["power"] == "on"
+    wait_for(lambda: daemon.device("screen")["state"].get("power") == "on")
+    bad = cli(
+        "devices", "cmd", "screen", "volume", "loud", "--json", "--config", str(daemon.config)
+    )
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["error"]["code"] == "invalid_argument"
+    missing = cli("devices", "show", "nope", "--config", str(daemon.config))
+    assert missing.returncode == 5 and "no device 'nope'" in missing.stderr
+
+
+def test_cli_says_clearly_when_the_daemon_is_not_running(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, SCREEN)
+    out = cli("status", "--config", str(cfg))
+    assert out.returncode == 4
+    assert "no edge-agent daemon answers" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_reload_restarts_only_changed_devices_and_rejects_a_bad_file(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path, SCREEN + "  - {id: co2, driver: simulated_sensor, poll_interval_s: 0.5}\n"
+    )
+    d = Daemon(cfg).start()
+    try:
+        wait_for(lambda: all(x["online"] for x in d.status()["devices"]))
+        screen_since = d.device("screen")["since"]
+        cfg.write_text(
+            cfg.read_text().replace(
+                "{id: co2, driver: simulated_sensor, poll_interval_s: 0.5}",
+                "{id: co2, driver: simulated_sensor, poll_interval_s: 0.5, metric: temperature, unit: C}",
+            )
+            + "  - {id: screen-2, driver: simulated_display}\n"
+        )
+        out = cli("reload", "--json", "--config", str(cfg))
+        assert out.returncode == 0, out.stdout + out.stderr
+        result = json.loads(out.stdout)
+        assert (
+            result["added"] == ["screen-2"]
+            and result["changed"] == ["co2"]
+            and result["removed"] == []
+        )
+        assert d.device("screen")["since"] == screen_since  # untouched device kept running
+        good = cfg.read_text()
+        cfg.write_text(good.replace("driver: simulated_display}", "driver: simulated_dispaly}", 1))
+        d.signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert {x["id"] for x in d.status()["devices"]} == {"screen", "co2", "screen-2"}
+        assert "reload_rejected" in d.log() and "simulated_dispaly" in d.log()
+        rejected = cli(
+            "reload",
+            "--config",
+            str(cfg.with_name("edge.yaml")),
+            "--socket",
+            str(tmp_path / "run" / "control.sock"),
+        )
+        assert rejected.returncode == 3
+    finally:
+        assert d.stop() == 0

@@ -1,0 +1,101 @@
+"""Run the real daemon as a child process and talk to it the way an engineer would: the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "edge_agent"]
+
+
+def cli(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False
+    )
+
+
+class Daemon:
+    """`edge-agent run` in a subprocess, with its log captured to a file."""
+
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = config.with_suffix(".log")
+        from edge_agent.settings.loader import load
+
+        # Resolved once, so the CLI still finds the daemon after a test breaks the config file.
+        self.socket = str(load(config, environ={}).agent.control_socket)
+
+    def start(self, wait: float = 15) -> Daemon:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [*CLI, "run", "--config", str(self.config)],
+            stdout=log,
+            stderr=log,
+            env=self.env,
+            cwd=REPO,
+        )
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
+            if cli("status", "--json", "--socket", self.socket).returncode == 0:
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"daemon did not answer within {wait} s:\n{self.log()}")
+
+    def status(self) -> dict[str, Any]:
+        out = cli("status", "--json", "--socket", self.socket)
+        assert out.returncode == 0, out.stderr
+        return dict(json.loads(out.stdout))
+
+    def device(self, device_id: str) -> dict[str, Any]:
+        out = cli("devices", "show", device_id, "--json", "--socket", self.socket)
+        assert out.returncode == 0, out.stderr
+        return dict(json.loads(out.stdout))
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+            return None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def wait_for(predicate: Any, timeout: float = 15, interval: float = 0.2) -> Any:
+    """Poll `predicate` until it returns something truthy; bounded in time."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s (last: {last!r})")
