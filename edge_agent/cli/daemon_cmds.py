@@ -28,13 +28,27 @@ def _age(ts: float | None) -> str:
     )
 
 
+def _brief_state(state: dict[str, Any], width: int = 48) -> str:
+    """The scalar parts of a device's state, short enough for one table cell."""
+    parts = [f"{k}={v}" for k, v in state.items() if isinstance(v, str | int | float | bool)]
+    text = ", ".join(parts)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for d in devices:
         online = "[green]online[/]" if d["online"] else "[red]offline[/]"
-        state = ", ".join(f"{k}={v}" for k, v in list(d["state"].items())[:4])
         rows.append(
-            [d["id"], d["driver"], online, d["reason"], state, d["restarts"], _age(d["last_seen"])]
+            [
+                d["id"],
+                d["driver"],
+                online,
+                d["reason"],
+                _brief_state(d["state"]),
+                d["restarts"],
+                _age(d["last_seen"]),
+            ]
         )
     return rows
 

@@ -41,8 +41,8 @@ def print_json(data: Any) -> None:
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
     t = Table(title=title, header_style="bold")
-    for col in columns:
-        t.add_column(col)
+    for i, col in enumerate(columns):
+        t.add_column(col, no_wrap=i == 0)  # ids stay whole so they can be copied
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
     return t
@@ -59,7 +59,10 @@ def show(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
 def fail(message: str, code: Exit, *, as_json: bool = False, hint: str | None = None) -> NoReturn:
     """Say what went wrong (and what to do) without a traceback, then exit with `code`."""
     if as_json:
-        payload: Mapping[str, Any] = {"ok": False, "error": {"code": code.name.lower(), "message": message, "hint": hint}}
+        payload: Mapping[str, Any] = {
+            "ok": False,
+            "error": {"code": code.name.lower(), "message": message, "hint": hint},
+        }
         print_json(payload)
     else:
         err_console.print(f"[bold red]error:[/] {message}")

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from drivers import registry
+from drivers.sdk import DriverError
 
 from .common import ConfigOption, load_or_exit
-from .output import console, table
+from .output import console, err_console, table
 
 
 async def start_emulators(config: Path) -> list[tuple[str, Any]]:
@@ -22,7 +23,11 @@ async def start_emulators(config: Path) -> list[tuple[str, Any]]:
         if target is None:
             continue
         emulator = registry.import_string(target)(device)
-        await emulator.start()
+        try:
+            await emulator.start()
+        except (DriverError, OSError) as exc:  # one emulator that cannot start must not stop the rest
+            err_console.print(f"[red]emulator {device.id} did not start:[/] {exc}")
+            continue
         started.append((device.id, emulator))
     return started
 

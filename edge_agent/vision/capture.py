@@ -1,0 +1,288 @@
+"""Frame source for one camera: RTSP URL, V4L2 device or video file, through OpenCV.
+
+A camera is judged by what it delivers, so `reason` says why frames are missing or useless:
+`ok`, `no_signal` (cannot open / lost), `frozen` (the same picture over and over), `auth_failed`
+(the RTSP server answered 401), `decode_error` (opens, but the stream is not decodable).
+Live sources reconnect with jittered exponential backoff. File timestamps come from the file's own
+frame timing, so a replay at full speed still gives the tracker real-time motion.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import re
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+
+Reason = Literal["ok", "no_signal", "frozen", "auth_failed", "decode_error"]
+_DEVICE = re.compile(r"^/dev/video(\d+)$")
+_FROZEN_DIFF = (
+    1e-3  # mean absolute difference of the thumbnails; repeated encoder output is exactly 0
+)
+
+
+class Capture:
+    """Open a source and hand out `(timestamp_s, frame)` pairs; never raises on a bad source.
+
+    Args:
+        source: `rtsp://...`, `/dev/videoN` or a file path.
+        resize: `(width, height)` to scale frames to, or None.
+        fps: target frame rate; frames closer together than `1/fps` are skipped without decoding.
+        frozen_after_s: identical frames for this long set reason `frozen`.
+        backoff: first and largest wait between reconnect attempts, in seconds.
+        loop: replay a file from the start at its end (demo cameras); timestamps keep rising.
+        clock, sleep: injected for tests.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        resize: tuple[int, int] | None = None,
+        fps: float | None = None,
+        frozen_after_s: float = 5.0,
+        backoff: tuple[float, float] = (0.5, 30.0),
+        loop: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import cv2  # noqa: PLC0415 - heavy import, only when used
+
+        self._cv2: Any = cv2
+        self.source = source
+        self.is_file = not (
+            source.startswith(("rtsp://", "rtsps://", "http://", "https://"))
+            or _DEVICE.match(source)
+        )
+        self._resize = resize
+        self._interval = 1.0 / fps if fps else 0.0
+        self._frozen_after = frozen_after_s
+        self._backoff_min, self._backoff_max = backoff
+        self._backoff = self._backoff_min
+        self._loop = loop
+        self._clock = clock
+        self._sleep = sleep
+        self._cap: Any = None
+        self._reason: Reason = "no_signal"
+        self._retry_at = 0.0
+        self._last_ts: float | None = None
+        self._offset = 0.0  # added to file timestamps after a loop restart
+        self._thumb: np.ndarray | None = None
+        self._same_since: float | None = None
+        self.ended = False
+        self.frames = 0
+        self.failures = 0
+
+    @property
+    def reason(self) -> Reason:
+        return self._reason
+
+    def _open(self) -> bool:
+        cv2 = self._cv2
+        if self.is_file and not Path(self.source).is_file():
+            self._reason = "no_signal"
+            return False
+        device = _DEVICE.match(self.source)
+        cap = (
+            cv2.VideoCapture(int(device.group(1)), cv2.CAP_V4L2)
+            if device
+            else cv2.VideoCapture(self.source)
+        )
+        if cap.isOpened():
+            self._cap = cap
+            self._reason = "ok"
+            return True
+        cap.release()
+        if self.is_file:
+            self._reason = "decode_error"  # the file exists, so OpenCV could not make sense of it
+        elif self.source.startswith(("rtsp://", "rtsps://")):
+            self._reason = probe_rtsp(self.source)
+        else:
+            self._reason = "no_signal"
+        return False
+
+    def _fail(self, reason: Reason) -> None:
+        """Drop the source and schedule a reconnect (live) or stop (file)."""
+        self._reason = reason
+        self.failures += 1
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        jitter = random.uniform(0.8, 1.2)
+        self._retry_at = self._clock() + self._backoff * jitter
+        self._backoff = min(self._backoff * 2, self._backoff_max)
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        """The next frame, or None when there is none now (see `reason`, and `ended` for files).
+
+        Blocks at most until the next reconnect attempt is due, so a caller's loop does not spin.
+        """
+        if self.ended:
+            return None
+        if self._cap is None:
+            wait = self._retry_at - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            if not self._open():
+                self._fail(self._reason)
+                if self.is_file and self._reason == "decode_error":
+                    self.ended = True
+                return None
+            self._backoff = self._backoff_min
+        return self._next()
+
+    def _next(self) -> tuple[float, np.ndarray] | None:
+        cv2 = self._cv2
+        while True:
+            if not self._cap.grab():
+                return self._end_of_stream()
+            ts = self._timestamp()
+            if self._last_ts is not None and ts - self._last_ts < self._interval * 0.999:
+                continue  # skipped without decoding
+            ok, frame = self._cap.retrieve()
+            if not ok or frame is None or frame.size == 0:
+                self._fail("decode_error")
+                return None
+            self._last_ts = ts
+            if self._resize is not None and (frame.shape[1], frame.shape[0]) != self._resize:
+                frame = cv2.resize(frame, self._resize, interpolation=cv2.INTER_AREA)
+            self.frames += 1
+            self._check_frozen(ts, frame)
+            return ts, frame
+
+    def _timestamp(self) -> float:
+        if not self.is_file:
+            return self._clock()
+        ms = float(self._cap.get(self._cv2.CAP_PROP_POS_MSEC))
+        if (
+            ms <= 0 and self._last_ts is not None
+        ):  # some containers report no times: use the frame rate
+            rate = float(self._cap.get(self._cv2.CAP_PROP_FPS)) or 25.0
+            return self._last_ts + 1.0 / rate
+        return self._offset + ms / 1000.0
+
+    def _end_of_stream(self) -> tuple[float, np.ndarray] | None:
+        if not self.is_file:
+            self._fail("no_signal")
+            return None
+        if self.frames == 0:  # opened, yet not one frame decodes
+            self._fail("decode_error")
+            self.ended = True
+            return None
+        if self._loop and self._last_ts is not None:
+            self._offset = self._last_ts + (self._interval or 0.1)
+            self._cap.set(self._cv2.CAP_PROP_POS_FRAMES, 0)
+            return self._next()
+        self.ended = True
+        return None
+
+    def _check_frozen(self, ts: float, frame: np.ndarray) -> None:
+        thumb = self._cv2.resize(frame, (32, 24), interpolation=self._cv2.INTER_AREA).astype(
+            np.float32
+        )
+        same = (
+            self._thumb is not None and float(np.mean(np.abs(thumb - self._thumb))) <= _FROZEN_DIFF
+        )
+        self._thumb = thumb
+        if not same:
+            self._same_since = ts
+            self._reason = "ok"
+            return
+        self._same_since = ts if self._same_since is None else self._same_since
+        self._reason = "frozen" if ts - self._same_since >= self._frozen_after else "ok"
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# RTSP probe: OpenCV only says "could not open"; one DESCRIBE with the URL's credentials (Basic or
+# Digest, as the server asks) tells a wrong password from a dead camera or an undecodable stream.
+
+_STATUS = re.compile(rb"^RTSP/1\.0 (\d{3})")
+_CHALLENGE = re.compile(rb"^WWW-Authenticate:\s*(\w+)\s*(.*)$", re.IGNORECASE | re.MULTILINE)
+_PARAM = re.compile(r'(\w+)="([^"]*)"')
+MAX_REPLY = 16384
+
+
+def _digest(user: str, password: str, params: dict[str, str], uri: str) -> str:
+    realm, nonce = params.get("realm", ""), params.get("nonce", "")
+    ha1 = hashlib.md5(f"{user}:{realm}:{password}".encode(), usedforsecurity=False).hexdigest()
+    ha2 = hashlib.md5(f"DESCRIBE:{uri}".encode(), usedforsecurity=False).hexdigest()
+    response = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode(), usedforsecurity=False).hexdigest()
+    fields = f'username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}"'
+    return f'Digest {fields}, response="{response}"'
+
+
+def _describe(sock: socket.socket, uri: str, cseq: int, auth: str | None) -> bytes:
+    lines = [
+        f"DESCRIBE {uri} RTSP/1.0",
+        f"CSeq: {cseq}",
+        "Accept: application/sdp",
+        "User-Agent: edge-agent-probe",
+    ]
+    if auth:
+        lines.append(f"Authorization: {auth}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply and len(reply) < MAX_REPLY:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    return reply
+
+
+def probe_rtsp(url: str, timeout_s: float = 3.0) -> Reason:
+    """Classify why an RTSP URL would not open. Never raises; never logs the password."""
+    parts = urlsplit(url)
+    host, port = parts.hostname, parts.port or 554
+    if not host:
+        return "no_signal"
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    netloc = host if ":" not in host else f"[{host}]"
+    uri = f"{parts.scheme}://{netloc}:{port}{parts.path or '/'}" + (
+        f"?{parts.query}" if parts.query else ""
+    )
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as sock:
+            sock.settimeout(timeout_s)
+            reply = _describe(sock, uri, 1, None)
+            status = _STATUS.match(reply)
+            if status and status.group(1) == b"401" and user:
+                challenge = _CHALLENGE.search(reply)
+                scheme = (
+                    challenge.group(1).decode(errors="replace").lower() if challenge else "basic"
+                )
+                if scheme == "digest" and challenge:
+                    params = dict(_PARAM.findall(challenge.group(2).decode(errors="replace")))
+                    auth = _digest(user, password, params, uri)
+                else:
+                    auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+                reply = _describe(sock, uri, 2, auth)
+                status = _STATUS.match(reply)
+    except OSError:
+        return "no_signal"
+    if status is None:
+        return "no_signal"
+    code = int(status.group(1))
+    if code == 401:
+        return "auth_failed"
+    if 200 <= code < 300:
+        return "decode_error"
+    return "no_signal"

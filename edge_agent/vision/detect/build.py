@@ -1,0 +1,36 @@
+"""Factories that turn settings plus the models folder into ready detectors.
+
+They resolve every file through the manifest first, so a missing or altered model fails here, at
+camera start, with `ModelMissing`/`ModelMismatch` naming `edge-agent models fetch`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edge_agent.vision.models import resolve
+
+from .settings import DetectorSettings, FaceSettings
+
+if TYPE_CHECKING:
+    from .protocols import Detector, FaceDetector
+
+
+def build_person_detector(settings: DetectorSettings, models_dir: Path) -> Detector:
+    from .ssdlite import SsdLiteDetector  # noqa: PLC0415 - heavy import, only when used
+
+    return SsdLiteDetector(
+        settings, resolve(settings.model, models_dir), resolve(settings.graph, models_dir)
+    )
+
+
+def build_face_detector(settings: FaceSettings, models_dir: Path) -> FaceDetector:
+    path = resolve(settings.model_name, models_dir)
+    if settings.backend == "blazeface":
+        from .blazeface import BlazeFaceDetector  # noqa: PLC0415 - heavy import, only when used
+
+        return BlazeFaceDetector(settings, path)
+    from .yunet import YuNetDetector  # noqa: PLC0415 - heavy import, only when used
+
+    return YuNetDetector(settings, path)

@@ -1,0 +1,89 @@
+"""Detector settings: the knobs a field engineer may turn per camera, with safe defaults."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Region(BaseModel):
+    """A rectangle in fractions of the frame (0..1), so it survives a change of resolution."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    x1: float = Field(default=0.0, ge=0, le=1)
+    y1: float = Field(default=0.0, ge=0, le=1)
+    x2: float = Field(default=1.0, ge=0, le=1)
+    y2: float = Field(default=1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Region:
+        if self.x2 <= self.x1 or self.y2 <= self.y1:
+            raise ValueError("region needs x1 < x2 and y1 < y2")
+        return self
+
+
+class DetectorSettings(BaseModel):
+    """Person detector. Tiling trades speed for recall on small, far people (models/README.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: Literal["ssdlite"] = "ssdlite"
+    model: str = Field(default="ssdlite_person", description="Manifest name of the weights.")
+    graph: str = Field(
+        default="ssdlite_person_graph", description="Manifest name of the OpenCV text graph."
+    )
+    score_threshold: float = Field(default=0.3, gt=0, lt=1)
+    nms_iou: float = Field(default=0.45, gt=0, le=1)
+    input_size: Literal[300] = Field(
+        default=300, description="Network input side; the graph's anchors are laid out for 300."
+    )
+    tiles: tuple[int, int] = Field(
+        default=(2, 1), description="Tile grid (columns, rows) over the region."
+    )
+    tile_overlap: float = Field(
+        default=0.25, ge=0, lt=0.9, description="Overlap between neighbouring tiles."
+    )
+    full_frame: bool = Field(
+        default=False,
+        description="Also run once on the whole region, for people too big for a tile.",
+    )
+    region: Region = Field(
+        default_factory=Region, description="Where people can be; detection ignores the rest."
+    )
+    min_box_px: int = Field(
+        default=8, ge=0, description="Drop boxes narrower or shorter than this."
+    )
+    threads: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="OpenCV threads in the camera worker (0 = OpenCV's default).",
+    )
+
+    @model_validator(mode="after")
+    def _grid(self) -> DetectorSettings:
+        cols, rows = self.tiles
+        if not (1 <= cols <= 6 and 1 <= rows <= 6):
+            raise ValueError("tiles must be between (1, 1) and (6, 6)")
+        return self
+
+
+class FaceSettings(BaseModel):
+    """Face counter. YuNet finds small faces; BlazeFace is faster but sees only near faces."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: Literal["yunet", "blazeface"] = "yunet"
+    model: str | None = Field(default=None, description="Manifest name; default per backend.")
+    score_threshold: float = Field(default=0.6, gt=0, lt=1)
+    nms_iou: float = Field(default=0.3, gt=0, le=1)
+    input_width: int = Field(
+        default=640, ge=64, le=4096, description="YuNet: frames are scaled to this width."
+    )
+    threads: int = Field(default=1, ge=0, le=16)
+
+    @property
+    def model_name(self) -> str:
+        return self.model or {"yunet": "yunet", "blazeface": "blazeface_short"}[self.backend]

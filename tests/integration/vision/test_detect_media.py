@@ -1,0 +1,168 @@
+"""Detectors on real footage: vtest.avi (PETS09 S2L1 with MOT15 ground truth) and Megamind.avi.
+
+Needs `make models media` (the Makefile's `test` target runs both first).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_agent.vision.capture import Capture
+from edge_agent.vision.detect import (
+    DetectorSettings,
+    FaceSettings,
+    ModelMismatch,
+    ModelMissing,
+    build_face_detector,
+    build_person_detector,
+)
+from edge_agent.vision.media import default_media_dir
+from edge_agent.vision.models import MANIFEST, default_models_dir
+
+MODELS = default_models_dir()
+VTEST = default_media_dir() / "vtest.avi"
+MEGAMIND = default_media_dir() / "Megamind.avi"
+GT = Path("/work/shared/media/pets09-s2l1-gt.txt")
+pytestmark = pytest.mark.skipif(
+    not (MODELS / "cache" / "ssdlite_person.pb").is_file() or not VTEST.is_file(),
+    reason="run `make models media` first",
+)
+
+
+def frames_of(path: Path, wanted: set[int]) -> dict[int, np.ndarray]:
+    out: dict[int, np.ndarray] = {}
+    with Capture(str(path)) as cap:
+        n = 0
+        while len(out) < len(wanted) and (item := cap.read()) is not None:
+            n += 1
+            if n in wanted:
+                out[n] = item[1]
+    return out
+
+
+def ground_truth(frame: int) -> np.ndarray:
+    gt = np.loadtxt(GT, delimiter=",")
+    boxes = gt[gt[:, 0] == frame][:, 2:6].copy()
+    boxes[:, 2:] += boxes[:, :2]
+    return boxes
+
+
+def matched(gt: np.ndarray, det: np.ndarray, iou_min: float = 0.5) -> int:
+    hits, used = 0, set()
+    for g in gt:
+        xx1 = np.maximum(g[0], det[:, 0])
+        yy1 = np.maximum(g[1], det[:, 1])
+        xx2 = np.minimum(g[2], det[:, 2])
+        yy2 = np.minimum(g[3], det[:, 3])
+        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
+        union = (
+            (g[2] - g[0]) * (g[3] - g[1])
+            + (det[:, 2] - det[:, 0]) * (det[:, 3] - det[:, 1])
+            - inter
+        )
+        iou = inter / union
+        iou[list(used)] = 0
+        if len(iou) and iou.max() >= iou_min:
+            used.add(int(iou.argmax()))
+            hits += 1
+    return hits
+
+
+@pytest.fixture(scope="module")
+def sample() -> dict[int, np.ndarray]:
+    return frames_of(VTEST, {200, *range(40, 790, 50)})
+
+
+def test_full_frame_finds_six_of_seven_people_on_frame_200(sample: dict[int, np.ndarray]) -> None:
+    det = build_person_detector(DetectorSettings(tiles=(1, 1), score_threshold=0.5), MODELS)
+    boxes = det.detect(sample[200])
+    assert boxes.dtype == np.float32
+    assert boxes.shape[1] == 5
+    assert matched(ground_truth(200), boxes) >= 6
+
+
+def test_default_tiling_finds_more_people_than_one_full_frame_pass(
+    sample: dict[int, np.ndarray],
+) -> None:
+    full = build_person_detector(DetectorSettings(tiles=(1, 1), score_threshold=0.5), MODELS)
+    tiled = build_person_detector(DetectorSettings(), MODELS)
+    frames = [n for n in sample if n != 200]
+    total = sum(len(ground_truth(n)) for n in frames)
+    hits_full = sum(matched(ground_truth(n), full.detect(sample[n])) for n in frames)
+    hits_tiled = sum(matched(ground_truth(n), tiled.detect(sample[n])) for n in frames)
+    assert hits_tiled / total >= 0.65
+    assert hits_tiled > hits_full * 1.15
+
+
+def test_boxes_are_in_the_callers_pixels_even_with_a_region(sample: dict[int, np.ndarray]) -> None:
+    det = build_person_detector(
+        DetectorSettings(region={"x1": 0.5, "y1": 0.0, "x2": 1.0, "y2": 1.0}), MODELS
+    )
+    boxes = det.detect(sample[200])
+    assert len(boxes) >= 3
+    assert boxes[:, 0].min() >= 768 * 0.5 - 1
+    assert matched(ground_truth(200)[ground_truth(200)[:, 0] > 400], boxes) >= 3
+
+
+def test_empty_scene_gives_no_people() -> None:
+    det = build_person_detector(DetectorSettings(), MODELS)
+    assert len(det.detect(np.full((480, 640, 3), 128, np.uint8))) == 0
+
+
+@pytest.mark.parametrize("shape", [(0, 0, 3), (10, 10), (1, 5, 3), (10, 10, 4)])
+def test_malformed_frame_is_a_value_error(shape: tuple[int, ...]) -> None:
+    det = build_person_detector(DetectorSettings(), MODELS)
+    with pytest.raises(ValueError, match="HxWx3"):
+        det.detect(np.zeros(shape, np.uint8))
+
+
+@pytest.mark.parametrize("backend", ["yunet", "blazeface"])
+def test_megamind_close_up_face_is_found(backend: str) -> None:
+    det = build_face_detector(FaceSettings(backend=backend), MODELS)
+    frames = frames_of(MEGAMIND, set(range(1, 270, 20)))
+    found = [det.detect(f) for f in frames.values()]
+    assert sum(len(b) >= 1 for b in found) >= 0.8 * len(found)
+    h, w = next(iter(frames.values())).shape[:2]
+    for b in found:
+        assert np.all((b[:, 0] >= 0) & (b[:, 2] <= w) & (b[:, 1] >= 0) & (b[:, 3] <= h))
+
+
+@pytest.mark.parametrize("backend", ["yunet", "blazeface"])
+def test_no_face_in_a_blank_frame(backend: str) -> None:
+    det = build_face_detector(FaceSettings(backend=backend), MODELS)
+    assert len(det.detect(np.full((480, 640, 3), 200, np.uint8))) == 0
+
+
+def copy_models(tmp_path: Path) -> Path:
+    (tmp_path / "cache").mkdir()
+    (tmp_path / MANIFEST).write_bytes((MODELS / MANIFEST).read_bytes())
+    (tmp_path / "ssdlite").mkdir()
+    for name in ("ssdlite/ssdlite_person.pbtxt", "cache/yunet_2023mar.onnx"):
+        (tmp_path / name).write_bytes((MODELS / name).read_bytes())
+    return tmp_path
+
+
+def test_unfetched_person_model_names_the_fetch_command(tmp_path: Path) -> None:
+    with pytest.raises(ModelMissing, match="edge-agent models fetch"):
+        build_person_detector(DetectorSettings(), copy_models(tmp_path))
+
+
+def test_swapped_face_model_is_refused(tmp_path: Path) -> None:
+    models = copy_models(tmp_path)
+    (models / "cache" / "blazeface_short.tflite").write_bytes(
+        (models / "cache" / "yunet_2023mar.onnx").read_bytes()
+    )
+    with pytest.raises(ModelMismatch, match="edge-agent models fetch"):
+        build_face_detector(FaceSettings(backend="blazeface"), models)
+
+
+def test_far_faces_need_yunet_not_blazeface(sample: dict[int, np.ndarray]) -> None:
+    """vtest faces are ~10 px: BlazeFace (close range) finds none, YuNet finds some."""
+    frames = [sample[n] for n in sorted(sample)[:8]]
+    blaze = build_face_detector(FaceSettings(backend="blazeface"), MODELS)
+    yunet = build_face_detector(FaceSettings(), MODELS)
+    assert sum(len(blaze.detect(f)) for f in frames) == 0
+    assert sum(len(yunet.detect(f)) for f in frames) >= 1

@@ -1,0 +1,158 @@
+"""Detector parts that need no model: NMS, tiles, BlazeFace decoding, motion gate, settings."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from pydantic import ValidationError
+
+from edge_agent.vision.detect import DetectorSettings, Mog2MotionGate, MotionSettings
+from edge_agent.vision.detect.blazeface import anchors, decode
+from edge_agent.vision.detect.boxes import nms, tile_grid
+
+
+def box(x1: float, y1: float, x2: float, y2: float, s: float) -> list[float]:
+    return [x1, y1, x2, y2, s]
+
+
+def test_nms_keeps_two_people_side_by_side_and_drops_the_duplicate() -> None:
+    b = np.array(
+        [box(0, 0, 10, 20, 0.9), box(1, 0, 11, 20, 0.8), box(30, 0, 40, 20, 0.7)], np.float32
+    )
+    out = nms(b, 0.45)
+    assert out[:, 4].tolist() == pytest.approx([0.9, 0.7])
+
+
+def test_nms_drops_a_tile_cut_half_inside_the_whole_person() -> None:
+    whole = box(0, 0, 20, 60, 0.6)
+    cut_half = box(0, 0, 20, 25, 0.9)  # IoU ~0.42, but fully inside
+    assert len(nms(np.array([whole, cut_half], np.float32), 0.45)) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(
+        np.float32, st.tuples(st.integers(0, 40), st.just(5)), elements=st.floats(0, 500, width=32)
+    )
+)
+def test_nms_output_is_a_subset_with_no_heavy_overlaps(raw: np.ndarray) -> None:
+    raw[:, 2:4] += raw[:, 0:2]  # x2 >= x1, y2 >= y1
+    out = nms(raw, 0.5)
+    assert out.shape[1] == 5
+    assert out.dtype == np.float32
+    assert len(out) <= len(raw)
+    assert np.all(np.diff(out[:, 4]) <= 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(32, 2000),
+    st.integers(32, 2000),
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.floats(0, 0.6),
+)
+def test_tiles_cover_every_pixel(w: int, h: int, cols: int, rows: int, overlap: float) -> None:
+    tiles = tile_grid(w, h, cols, rows, overlap)
+    assert len(tiles) == cols * rows
+    covered = np.zeros((h, w), bool)
+    for x1, y1, x2, y2 in tiles:
+        assert 0 <= x1 < x2 <= w
+        assert 0 <= y1 < y2 <= h
+        covered[y1:y2, x1:x2] = True
+    assert covered.all()
+
+
+def test_blazeface_has_one_anchor_per_model_output() -> None:
+    a = anchors()
+    assert a.shape == (896, 2)
+    assert a[0].tolist() == pytest.approx([1 / 32, 1 / 32])
+    assert a[-1].tolist() == pytest.approx([15 / 16, 15 / 16])
+
+
+def test_blazeface_decode_places_the_box_on_its_anchor() -> None:
+    reg = np.zeros((1, 896, 16), np.float32)
+    logits = np.full((1, 896, 1), -10, np.float32)
+    reg[0, 600, 2:4] = 32  # a 32 px face (1/4 of the input)
+    logits[0, 600] = 5
+    out = decode(reg, logits, anchors(), 0.5)
+    cx, cy = anchors()[600]
+    assert out.shape == (1, 5)
+    assert out[0, :4].tolist() == pytest.approx([cx - 0.125, cy - 0.125, cx + 0.125, cy + 0.125])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrays(
+        np.float32,
+        (1, 896, 16),
+        elements=st.floats(allow_nan=False, allow_infinity=False, width=32),
+    ),
+    arrays(
+        np.float32, (1, 896, 1), elements=st.floats(allow_nan=False, allow_infinity=False, width=32)
+    ),
+)
+def test_blazeface_decode_of_any_output_gives_well_formed_scores(
+    reg: np.ndarray, logits: np.ndarray
+) -> None:
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = decode(reg, logits, anchors(), 0.5)
+    assert out.shape[1] == 5
+    assert np.all((out[:, 4] >= 0.5) & (out[:, 4] <= 1))
+
+
+def scene(t: int) -> np.ndarray:
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    cv2.rectangle(frame, (0, 200), (320, 240), (60, 120, 60), -1)
+    if t >= 0:
+        x = 20 + 6 * t
+        cv2.rectangle(frame, (x, 80), (x + 30, 190), (20, 20, 200), -1)
+    return frame
+
+
+def test_motion_gate_skips_a_still_scene_and_wakes_for_a_walker() -> None:
+    gate = Mog2MotionGate(MotionSettings(warmup_frames=5, hold_frames=2))
+    still = [gate.update(scene(-1)) for _ in range(30)]
+    assert all(still[:5])
+    assert not any(still[10:])
+    walking = [gate.update(scene(t)) for t in range(10)]
+    assert all(walking[1:])
+    x1, y1, x2, y2, _ = gate.motion_boxes[
+        np.argmax(gate.motion_boxes[:, 2] - gate.motion_boxes[:, 0])
+    ]
+    assert x1 <= 20 + 6 * 9 + 30
+    assert x2 >= 20 + 6 * 9
+    assert y1 < 190
+    assert y2 > 80
+    after = [gate.update(scene(9)) for _ in range(40)]
+    assert not after[-1]  # a person who stops becomes background and the detector rests
+
+
+def test_motion_gate_ignores_sensor_noise() -> None:
+    rng = np.random.default_rng(1)
+    gate = Mog2MotionGate(MotionSettings(warmup_frames=5, hold_frames=0))
+    base = scene(-1).astype(np.int16)
+    results = [
+        gate.update(np.clip(base + rng.integers(-3, 4, base.shape), 0, 255).astype(np.uint8))
+        for _ in range(60)
+    ]
+    assert sum(results[20:]) == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"tiles": (0, 1)},
+        {"tiles": (7, 1)},
+        {"score_threshold": 1.5},
+        {"input_size": 512},
+        {"region": {"x1": 0.8, "x2": 0.2}},
+    ],
+)
+def test_invalid_detector_settings_are_rejected(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        DetectorSettings.model_validate(bad)
