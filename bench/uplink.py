@@ -1,0 +1,100 @@
+"""Drain throughput of the uplink vs a raw paho QoS 1 publish loop, same fixture broker, same run.
+
+    .venv/bin/python -m bench.uplink [EVENTS]       # default 1_000_000 events
+
+The raw loop publishes one ~150-byte QoS 1 message per event with paho's threaded loop and
+waits for every PUBACK. The uplink drains the same number of events from a backlog (batched,
+pipelined, rate limit off via `sync_now`). Printed: events/s of both and the ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.integration.uplink.conftest import make_settings, running_uplink
+from tests.integration.uplink.standins import MemoryStore, events
+from tests.support.mosquitto import AGENT_PASSWORD, AGENT_USER, Mosquitto
+
+RAW_MESSAGES = 20_000
+
+
+def raw_paho(port: int, n: int) -> float:
+    """Messages/s of a plain paho QoS 1 loop (each publish's PUBACK awaited at the end)."""
+    done = threading.Semaphore(0)
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=paho.MQTTv5)
+    client.username_pw_set(AGENT_USER, AGENT_PASSWORD)
+    client.max_inflight_messages_set(32)
+    client.on_publish = lambda *a: done.release()
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    record = {
+        "id": "0" * 32,
+        "seq": 1,
+        "ts": 1.0,
+        "kind": "footfall",
+        "device": "cam-1",
+        "data": {"pad": "x" * 40},
+    }
+    payload = json.dumps(record).encode()
+    start = time.perf_counter()
+    for _ in range(n):
+        client.publish("edge/bench/raw", payload, qos=1)
+    for _ in range(n):
+        done.acquire(timeout=60)
+    elapsed = time.perf_counter() - start
+    client.loop_stop()
+    client.disconnect()
+    return n / elapsed
+
+
+async def uplink_drain(broker: Mosquitto, tmp: Path, n: int) -> tuple[float, int]:
+    store = MemoryStore()
+    store.add(events(n), accepted_at=time.time() - 3600)
+    settings = make_settings(broker, tmp, sync={"max_batch_bytes": 64_000, "max_inflight": 32})
+    async with running_uplink(settings, store=store) as run:
+        await run.wait_connected()
+        start = time.perf_counter()
+        async for _ in run.uplink.sync_now():
+            pass
+        elapsed = time.perf_counter() - start
+        messages = run.uplink.counters.messages_sent
+    return n / elapsed, messages
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    with tempfile.TemporaryDirectory() as d:
+        broker = Mosquitto(Path(d) / "broker", tls=False)
+        broker.start()
+        try:
+            raw = raw_paho(broker.port, RAW_MESSAGES)
+            rate, messages = asyncio.run(uplink_drain(broker, Path(d), n))
+        finally:
+            broker.close()
+    print(
+        f"raw paho QoS1 loop : {raw:>12,.0f} events/s ({RAW_MESSAGES:,} messages, one event each)"
+    )
+    print(
+        f"uplink drain       : {rate:>12,.0f} events/s ({n:,} events in {messages:,} messages, {n / rate:.1f} s)"
+    )
+    print(
+        f"ratio uplink/raw   : {rate / raw:>12.1f}x events/s (target >= 0.5x; 1M-event drain target < 60 s)"
+    )
+    msg_rate = messages / (n / rate)
+    per_msg = n // max(messages, 1)
+    print(
+        f"messages/s         : {msg_rate:>12,.0f} uplink vs {raw:,.0f} raw ({per_msg} events per uplink message)"
+    )
+
+
+if __name__ == "__main__":
+    main()

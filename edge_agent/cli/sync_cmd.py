@@ -1,0 +1,107 @@
+"""`edge-agent sync status` and `edge-agent sync now`: the store-and-forward backlog from the CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..control.client import call, stream
+from .common import ConfigOption, SocketOption, daemon, socket_path
+from .output import Exit, JsonOption, console, fail, show, table
+
+app = typer.Typer(
+    help="The store-and-forward backlog: how big it is, and drain it now.", no_args_is_help=True
+)
+
+
+def _ago(ts: float | None) -> str:
+    return "never" if ts is None else f"{max(0.0, time.time() - ts):.1f} s ago"
+
+
+@app.command("status")
+def status(
+    config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption
+) -> None:
+    """Backlog depth and age, drain rate, last PUBACK and the broker link."""
+    data: dict[str, Any] = daemon(call(socket_path(config, socket), "sync.status"), as_json=as_json)
+
+    def render(d: dict[str, Any]) -> None:
+        backlog, up = d.get("backlog", {}), d.get("uplink", {})
+        limit = up.get("rate_limit") or {}
+        rows = [
+            ("backlog", backlog.get("depth")),
+            (
+                "oldest",
+                "-" if backlog.get("oldest_age_s") is None else f"{backlog['oldest_age_s']:.0f} s",
+            ),
+            (
+                "by class",
+                ", ".join(f"{k} {v}" for k, v in (backlog.get("depth_by_class") or {}).items()),
+            ),
+            (
+                "dropped",
+                ", ".join(f"{k} {v}" for k, v in (backlog.get("dropped_by_class") or {}).items()),
+            ),
+            (
+                "broker",
+                f"{up.get('broker', '-')} ({'connected' if up.get('connected') else 'disconnected'})",
+            ),
+            ("last PUBACK", _ago(up.get("last_puback_at"))),
+            ("sent/s", up.get("sent_per_s")),
+            ("bytes today", up.get("bytes_sent_today")),
+            ("backlog limit", f"{limit.get('msgs_per_s')} msg/s, {limit.get('bytes_per_s')} B/s"),
+        ]
+        console.print(table("sync", ["", ""], rows))
+
+    show(data, as_json, render)
+
+
+@app.command("now")
+def now(
+    timeout: float = typer.Option(
+        30.0, "--timeout", help="Give up when no progress arrives for this long."
+    ),
+    config: Path = ConfigOption,
+    socket: Path | None = SocketOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Drain the backlog now, ignoring the rate limit, with a progress bar (JSON lines with --json)."""
+
+    async def go() -> dict[str, Any]:
+        last: dict[str, Any] = {}
+        path = socket_path(config, socket)
+        if as_json:
+            async for progress in stream(path, "sync.now", {}, timeout=timeout):
+                last = progress
+                sys.stdout.write(json.dumps(progress) + "\n")  # JSON lines, one per progress step
+            return last
+        with Progress(
+            TextColumn("draining"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("sync", total=None)
+            async for progress in stream(path, "sync.now", {}, timeout=timeout):
+                last = progress
+                total = progress["sent"] + progress["remaining"]
+                bar.update(task, completed=progress["sent"], total=total or 1)
+        return last
+
+    last = daemon(go(), as_json=as_json)
+    if not last.get("connected", True):
+        fail(
+            "the uplink is not connected to the broker; nothing was sent",
+            Exit.FAILED,
+            as_json=as_json,
+            hint="check `edge-agent sync status` for the broker and the last error",
+        )
+    if not as_json:
+        console.print(f"sent {last.get('sent', 0)}, {last.get('remaining', 0)} left")

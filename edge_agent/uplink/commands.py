@@ -1,0 +1,161 @@
+"""Remote commands from `cmd/{device}`: parse, route, answer on `cmd/{device}/result`.
+
+Every well-formed request goes to the shared CommandRouter (expiry, allow-list, args,
+idempotency, audit). The uplink's own `_agent` actions (`rebirth`, `sync_now`) are registered
+with the router when it supports `add_agent_action`; with a plain router they, and `ping` and
+`reload`, are answered here with expiry and a bounded idempotency memory. Whatever arrives,
+the answer is a typed result and the daemon keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from drivers.sdk import Logger
+from edge_agent.commands import (
+    CommandError,
+    CommandErrorCode,
+    CommandRequest,
+    CommandResult,
+    CommandRouter,
+)
+
+from .codec import CONTENT_TYPE_JSON, dump, parse_command
+from .errors import PayloadError
+from .link import Incoming, Link, Outgoing
+from .payloads import CommandResultPayload
+from .topics import AGENT_TARGET, Topics
+
+AgentAction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+_MAX_CONCURRENT = 16
+_REMEMBERED = 1024
+
+
+def _error(command_id: str, code: CommandErrorCode, message: str, ts: float) -> CommandResult:
+    return CommandResult(
+        id=command_id, ok=False, error=CommandError(code=code, message=message), ts=ts
+    )
+
+
+def _best_effort_id(payload: bytes) -> str:
+    """The request id of a payload that failed validation, so HQ can still match the answer."""
+    try:
+        raw = json.loads(payload)
+    except (ValueError, RecursionError):
+        return ""
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value[:128] if isinstance(value, str) else ""
+
+
+class CommandService:
+    def __init__(
+        self,
+        topics: Topics,
+        *,
+        router: CommandRouter,
+        agent_actions: dict[str, AgentAction],
+        log: Logger,
+        clock: Callable[[], float],
+    ) -> None:
+        self._topics, self._router, self._log, self._clock = topics, router, log, clock
+        register = getattr(router, "add_agent_action", None)
+        if callable(register):
+            for name in ("rebirth", "sync_now"):
+                register(name, agent_actions[name])
+            self._local: dict[str, AgentAction] = {}
+        else:
+            self._local = dict(agent_actions)
+        self._answered: OrderedDict[str, CommandResult] = OrderedDict()
+        self.handled = 0
+
+    async def serve(self, link: Link) -> None:
+        """Answer commands until the link drops; each in its own task so a slow device does not
+        hold up the others."""
+        limit = asyncio.Semaphore(_MAX_CONCURRENT)
+        async with asyncio.TaskGroup() as tg:
+            async for message in link.incoming():
+                target = self._topics.command_target(message.topic)
+                if target is None:
+                    continue
+                await limit.acquire()
+                tg.create_task(
+                    self._one(link, target, message, limit), name=f"uplink.cmd[{target}]"
+                )
+
+    async def _one(
+        self, link: Link, target: str, message: Incoming, limit: asyncio.Semaphore
+    ) -> None:
+        try:
+            result = await self.answer(target, message.payload)
+            payload = CommandResultPayload.model_validate(result.model_dump())
+            body = dump(payload, exclude_none=True)
+            topic = self._topics.command_result(target)
+            await link.publish(Outgoing(topic, body, content_type=CONTENT_TYPE_JSON))
+            if message.response_topic:
+                await link.publish(
+                    Outgoing(
+                        message.response_topic,
+                        body,
+                        content_type=CONTENT_TYPE_JSON,
+                        correlation_data=message.correlation_data,
+                    )
+                )
+            self.handled += 1
+        finally:
+            limit.release()
+
+    async def answer(self, target: str, payload: bytes) -> CommandResult:
+        """The result for one raw `cmd/{target}` payload. Never raises."""
+        now = self._clock()
+        try:
+            parsed = parse_command(payload)
+        except PayloadError as exc:
+            self._log.warning("command_malformed", device=target, error=str(exc))
+            return _error(_best_effort_id(payload), CommandErrorCode.MALFORMED, str(exc), now)
+        request = CommandRequest(
+            id=parsed.id,
+            device=target,
+            action=parsed.action,
+            args=parsed.args,
+            expires_at=parsed.expires_at,
+            source="mqtt",
+        )
+        self._log.info("command_received", id=request.id, device=target, action=request.action)
+        try:
+            if target == AGENT_TARGET and self._local:
+                result = await self._agent(request)
+            else:
+                result = await self._router.execute(request)
+        except Exception as exc:  # noqa: BLE001 - a router bug must not end the command loop
+            self._log.error("command_failed", id=request.id, device=target, error=repr(exc))
+            message = "the agent failed to run the command"
+            result = _error(request.id, CommandErrorCode.INTERNAL, message, now)
+        code = result.error.code.value if result.error else None
+        self._log.info("command_answered", id=request.id, device=target, ok=result.ok, code=code)
+        return result
+
+    async def _agent(self, request: CommandRequest) -> CommandResult:
+        """`_agent` actions when the router cannot take them: expiry and idempotency here."""
+        previous = self._answered.get(request.id)
+        if previous is not None:
+            return previous.model_copy(update={"replayed": True})
+        now = self._clock()
+        action = self._local.get(request.action)
+        if request.expires_at is not None and request.expires_at < now:
+            message = f"expired {now - request.expires_at:.1f} s ago"
+            result = _error(request.id, CommandErrorCode.EXPIRED, message, now)
+        elif action is None:
+            known = ", ".join(sorted(self._local))
+            message = f"unknown action {request.action!r}; the agent supports: {known}"
+            result = _error(request.id, CommandErrorCode.UNKNOWN_ACTION, message, now)
+        else:
+            value = await action(request.args)
+            result = CommandResult(id=request.id, ok=True, result=value, ts=self._clock())
+        self._answered[request.id] = result
+        while len(self._answered) > _REMEMBERED:
+            self._answered.popitem(last=False)
+        return result

@@ -1,0 +1,81 @@
+"""The retained `health` payload: the runtime's report plus backlog, host and uplink figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+from pydantic import ValidationError
+
+from drivers.sdk import Logger
+from edge_agent.store.items import BacklogStats
+
+from .counters import Counters
+from .payloads import BacklogHealth, HealthPayload, HostHealth, SubsystemHealth, UplinkHealth
+
+
+class HostProbe:
+    """CPU, RSS and free disk of the data dir; psutil is imported once, on first use."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._process: Any = None
+
+    def sample(self) -> HostHealth:
+        if self._process is None:
+            self._process = psutil.Process()
+            self._process.cpu_percent(None)  # the first call only primes the counter
+        try:
+            cpu: float | None = float(self._process.cpu_percent(None))
+            rss: int | None = int(self._process.memory_info().rss)
+        except psutil.Error:
+            cpu, rss = None, None
+        try:
+            disk: int | None = int(psutil.disk_usage(str(self._data_dir)).free)
+        except OSError:
+            disk = None
+        return HostHealth(cpu_percent=cpu, rss_bytes=rss, disk_free_bytes=disk)
+
+
+def build_health(
+    *,
+    report: Callable[[], dict[str, Any]],
+    stats: BacklogStats,
+    counters: Counters,
+    host: HostProbe,
+    session: int,
+    ts: float,
+    log: Logger,
+) -> HealthPayload:
+    """Assemble one health message. A malformed runtime report is flagged, not fatal."""
+    backlog = BacklogHealth(
+        depth=stats.depth,
+        depth_by_class=dict(stats.depth_by_class),
+        oldest_age_s=stats.oldest_age_s,
+        dropped=sum(stats.dropped_by_class.values()),
+        dropped_by_class=dict(stats.dropped_by_class),
+    )
+    uplink = UplinkHealth(
+        bytes_sent_today=counters.bytes_today,
+        sent_per_s=counters.sent_per_s(),
+        last_puback_at=counters.last_puback_at,
+    )
+    base: dict[str, Any] = {
+        "session": session,
+        "ts": ts,
+        "backlog": backlog,
+        "host": host.sample(),
+        "uplink": uplink,
+    }
+    try:
+        raw = report()
+        parts = {k: raw.get(k, {}) for k in ("subsystems", "devices", "cameras")}
+        return HealthPayload.model_validate({**base, **parts})
+    except (ValidationError, AttributeError, TypeError) as exc:
+        log.warning("health_report_invalid", error=str(exc)[:300])
+    except Exception as exc:  # noqa: BLE001 - the runtime's callback must not stop health reporting
+        log.error("health_report_failed", error=repr(exc))  # noqa: TRY400 - no traceback in health
+    flagged = {"runtime": SubsystemHealth(state="degraded", reason="health_report_invalid")}
+    return HealthPayload.model_validate({**base, "subsystems": flagged})

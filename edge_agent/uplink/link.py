@@ -1,0 +1,237 @@
+"""The broker link behind a small interface: connect with a Will, publish QoS 1, receive commands.
+
+`MqttConnector` is the aiomqtt implementation. aiomqtt 2.x neither reconnects nor looks at the
+PUBACK reason code, so reconnecting lives in `Uplink.run` and this module withholds the
+confirmation of a publish the broker refused (MQTT 5 reason >= 0x80): the publish then fails
+and its items stay unsent instead of being marked sent for a message the broker dropped.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from drivers.sdk import Logger
+from edge_agent.settings.uplink import MQTTSettings, TLSSettings
+
+from .errors import LinkDown
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A retained-or-not QoS 1 message with the few MQTT 5 properties we use."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+    content_type: str | None = None
+    correlation_data: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    topic: str
+    payload: bytes
+    response_topic: str | None = None
+    correlation_data: bytes | None = None
+
+
+class Link(Protocol):
+    """One live broker session."""
+
+    async def publish(self, message: Outgoing) -> None:
+        """Return once the broker acknowledged (PUBACK). Raise LinkDown otherwise."""
+        ...
+
+    async def subscribe(self, topic_filter: str) -> None: ...
+
+    def incoming(self) -> AsyncIterator[Incoming]:
+        """Messages on subscribed topics; raises LinkDown when the session ends."""
+        ...
+
+
+class Connector(Protocol):
+    def connect(self, will: Outgoing) -> AbstractAsyncContextManager[Link]:
+        """Open a session whose Will is `will`; raise LinkDown when that fails."""
+        ...
+
+
+def classify(exc: BaseException) -> str:
+    """A stable reason code for a failed connect or a dropped session."""
+    text = str(exc).lower()
+    if "certificate" in text or "ssl" in text or "tls" in text:
+        return "tls_failed"
+    if (
+        "not authorized" in text
+        or "bad user name" in text
+        or "code:134" in text
+        or "code:135" in text
+    ):
+        return "auth_failed"
+    if "timed out" in text or isinstance(exc, TimeoutError):
+        return "timeout"
+    if "refused" in text or "unreachable" in text or "name or service" in text:
+        return "unreachable"
+    return "disconnected"
+
+
+def tls_context(tls: TLSSettings) -> ssl.SSLContext:
+    """Verification on unless explicitly skipped; client certificate when configured (mTLS)."""
+    ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+    if tls.cert_file and tls.key_file:
+        ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+    if tls.insecure_skip_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def read_password(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise LinkDown(f"cannot read password_file {path}: {exc.strerror}") from None
+
+
+class _AiomqttLink:
+    def __init__(self, client: Any, *, v5: bool, publish_timeout_s: float) -> None:
+        self._client = client
+        self._v5 = v5
+        self._timeout = publish_timeout_s
+
+    async def publish(self, message: Outgoing) -> None:
+        try:
+            await self._client.publish(
+                message.topic,
+                message.payload,
+                qos=1,
+                retain=message.retain,
+                properties=self._properties(message),
+                timeout=self._timeout,
+            )
+        except aiomqtt.MqttError as exc:
+            raise LinkDown(f"publish to {message.topic} failed: {exc}") from exc
+
+    def _properties(self, message: Outgoing) -> Any:
+        if not self._v5 or (message.content_type is None and message.correlation_data is None):
+            return None
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        if message.content_type is not None:
+            props.ContentType = message.content_type
+        if message.correlation_data is not None:
+            props.CorrelationData = message.correlation_data
+        return props
+
+    async def subscribe(self, topic_filter: str) -> None:
+        try:
+            await self._client.subscribe(topic_filter, qos=1, timeout=self._timeout)
+        except aiomqtt.MqttError as exc:
+            raise LinkDown(f"subscribe {topic_filter} failed: {exc}") from exc
+
+    async def incoming(self) -> AsyncIterator[Incoming]:
+        try:
+            async for message in self._client.messages:
+                payload = message.payload
+                if isinstance(payload, str):
+                    payload = payload.encode()
+                elif not isinstance(payload, bytes | bytearray):
+                    payload = b"" if payload is None else str(payload).encode()
+                props = message.properties
+                response = getattr(props, "ResponseTopic", None) if props else None
+                corr = getattr(props, "CorrelationData", None) if props else None
+                yield Incoming(message.topic.value, bytes(payload), response, corr)
+        except aiomqtt.MqttError as exc:
+            raise LinkDown(f"session ended: {exc}") from exc
+
+
+class MqttConnector:
+    """Builds an aiomqtt client from the `uplink.mqtt` settings for every (re)connect."""
+
+    def __init__(self, settings: MQTTSettings, client_id: str, log: Logger) -> None:
+        self._settings = settings
+        self._client_id = client_id
+        self._log = log
+
+    @property
+    def broker(self) -> str:
+        scheme = "mqtts" if self._settings.tls is not None else "mqtt"
+        return f"{scheme}://{self._settings.host}:{self._settings.port}"
+
+    def connect(self, will: Outgoing) -> AbstractAsyncContextManager[Link]:
+        return self._session(will)
+
+    @asynccontextmanager
+    async def _session(self, will: Outgoing) -> AsyncIterator[Link]:
+        s = self._settings
+        v5 = s.protocol == "5"
+        password = read_password(s.password_file) if s.password_file else None
+        try:
+            ctx = tls_context(s.tls) if s.tls is not None else None
+        except (OSError, ssl.SSLError) as exc:
+            raise LinkDown(f"TLS files unusable: {exc}") from None
+        client = aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=password,
+            identifier=self._client_id,
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            will=aiomqtt.Will(will.topic, will.payload, qos=1, retain=will.retain),
+            clean_session=None if v5 else True,
+            keepalive=s.keepalive_s,
+            timeout=s.connect_timeout_s,
+            tls_context=ctx,
+            # Small command results must not wait for Nagle + delayed ACK (~40 ms per hop).
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+        )
+        client.pending_calls_threshold = 1_000_000  # pipelining is intended, not a leak
+        self._guard_puback(client)
+        try:
+            await client.__aenter__()
+        except aiomqtt.MqttError as exc:
+            raise LinkDown(str(exc)) from exc
+        try:
+            yield _AiomqttLink(client, v5=v5, publish_timeout_s=s.publish_timeout_s)
+        finally:
+            try:
+                await client.__aexit__(None, None, None)
+            except aiomqtt.MqttError as exc:
+                self._log.debug("mqtt_disconnect_unclean", error=str(exc))
+
+    def _guard_puback(self, client: Any) -> None:
+        """Withhold aiomqtt's confirmation when a PUBACK carries a failure reason code."""
+        paho = client._client
+        confirm = paho.on_publish
+        log = self._log
+
+        def on_publish(c: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
+            if getattr(reason_code, "is_failure", False):
+                log.warning("publish_rejected", mid=mid, reason=str(reason_code))
+                return
+            confirm(c, userdata, mid, reason_code, properties)
+
+        paho.on_publish = on_publish
+
+
+def client_id_for(settings: MQTTSettings, branch_id: str, agent_id: str) -> str:
+    return settings.client_id or f"edge-agent-{branch_id}-{agent_id}"
+
+
+__all__ = [
+    "Connector",
+    "Incoming",
+    "Link",
+    "MqttConnector",
+    "Outgoing",
+    "classify",
+    "client_id_for",
+]

@@ -1,0 +1,193 @@
+"""Every MQTT payload of contract v1 as a pydantic model; their JSON Schemas go to docs/schemas/."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge_agent.commands import CommandErrorCode
+
+
+class AgentState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    STOPPING = "stopping"
+
+
+class StatusPayload(BaseModel):
+    """Retained on `status`: the birth message, and (as `offline`) the Will."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: AgentState
+    session: int = Field(
+        ge=1, description="Increments on every connect; persisted across restarts."
+    )
+    version: str
+    config_hash: str
+    started_at: float = Field(description="Unix seconds the daemon started.")
+    ts: float = Field(description="Unix seconds this message was made.")
+
+
+class DeviceStatePayload(BaseModel):
+    """Retained on `devices/{id}/state`; an empty retained message means the device was removed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    online: bool
+    reason: str = Field(description="Reason code: ok, timeout, auth_failed, unreachable, ...")
+    state: dict[str, Any] = Field(default_factory=dict, description="power, input, volume, ...")
+    last_seen: float | None = Field(default=None, description="Unix seconds of the last good poll.")
+    ts: float
+
+
+class SubsystemHealth(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    state: str | None = Field(default=None, description="ok, degraded, down, ... when reported.")
+    reason: str = Field(description="Stable reason code.")
+
+
+class DeviceHealth(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    online: bool
+    reason: str
+
+
+class CameraHealth(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    fps: float | None = None
+    state: str
+    reason: str
+
+
+class BacklogHealth(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    depth: int = Field(ge=0, description="Accepted items not yet acknowledged by the broker.")
+    depth_by_class: dict[str, int] = Field(default_factory=dict)
+    oldest_age_s: float | None = Field(
+        description="Age of the oldest unsent item; null when empty."
+    )
+    dropped: int = Field(
+        ge=0, description="Items dropped by the store's size/age caps, all classes."
+    )
+    dropped_by_class: dict[str, int] = Field(default_factory=dict)
+
+
+class HostHealth(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpu_percent: float | None
+    rss_bytes: int | None
+    disk_free_bytes: int | None
+
+
+class UplinkHealth(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bytes_sent_today: int = Field(
+        ge=0, description="Payload bytes acknowledged since local midnight."
+    )
+    sent_per_s: float = Field(ge=0, description="Items acknowledged per second, recent average.")
+    last_puback_at: float | None
+
+
+class HealthPayload(BaseModel):
+    """Retained on `health`, every `uplink.health_interval_s` and on every connect."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session: int
+    ts: float
+    subsystems: dict[str, SubsystemHealth] = Field(default_factory=dict)
+    devices: dict[str, DeviceHealth] = Field(default_factory=dict)
+    cameras: dict[str, CameraHealth] = Field(default_factory=dict)
+    backlog: BacklogHealth
+    host: HostHealth
+    uplink: UplinkHealth
+
+
+class EventRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Stable across resends: deduplicate on it.")
+    seq: int = Field(description="Monotonic per agent store.")
+    ts: float = Field(description="Unix seconds it happened.")
+    kind: str
+    device: str | None
+    data: dict[str, Any]
+
+
+class EventBatch(BaseModel):
+    """`events/{kind}` and `summaries/{kind}`, uncompressed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_id: str
+    historical: bool = Field(description="True when drained from the backlog, not sent live.")
+    events: list[EventRecord]
+
+
+class ZstdEventBatch(BaseModel):
+    """The compressed form: `events_zstd` is base64(zstd(JSON array of EventRecord))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_id: str
+    historical: bool
+    encoding: Literal["zstd"]
+    count: int = Field(ge=1, description="Number of records inside `events_zstd`.")
+    events_zstd: str
+
+
+class CommandPayload(BaseModel):
+    """What HQ publishes on `cmd/{device_id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(
+        min_length=1, max_length=128, description="Caller-chosen; a repeat is answered, not redone."
+    )
+    action: str = Field(min_length=1, max_length=64)
+    args: dict[str, Any] = Field(default_factory=dict)
+    expires_at: float | None = Field(
+        default=None, description="Unix seconds; later arrivals are refused."
+    )
+
+
+class CommandErrorPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: CommandErrorCode
+    message: str
+    reason: str | None = None
+
+
+class CommandResultPayload(BaseModel):
+    """What the agent publishes on `cmd/{device_id}/result` (and the MQTT 5 response topic)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: CommandErrorPayload | None = None
+    ts: float
+    replayed: bool = Field(default=False, description="The stored answer to a repeated id.")
+
+
+#: Schema file name (in docs/schemas/) -> model. `event-batch` covers both encodings.
+SCHEMA_MODELS: dict[str, type[BaseModel]] = {
+    "status": StatusPayload,
+    "health": HealthPayload,
+    "device-state": DeviceStatePayload,
+    "event-batch": EventBatch,
+    "event-batch-zstd": ZstdEventBatch,
+    "command": CommandPayload,
+    "command-result": CommandResultPayload,
+}

@@ -1,0 +1,364 @@
+"""The Uplink: one reconnect loop around a broker session that births, drains, answers and reports.
+
+Each session runs its work as named tasks in a TaskGroup; when any of them sees the link drop,
+the whole session ends and the loop reconnects after a jittered backoff capped at
+`reconnect_max_s`, so a returning broker is reached again within about two seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from drivers.sdk import Logger
+from edge_agent.commands import CommandRouter
+from edge_agent.settings.root import Settings
+from edge_agent.store.items import BacklogStats, StoredItem
+
+from .codec import CONTENT_TYPE_JSON, dump
+from .commands import CommandService
+from .counters import Counters
+from .errors import LinkDown
+from .health import HostProbe, build_health
+from .link import Connector, Link, MqttConnector, Outgoing, classify, client_id_for
+from .pacing import Backoff
+from .payloads import AgentState, DeviceStatePayload, StatusPayload
+from .ports import UplinkStore
+from .sender import Sender
+from .topics import Topics
+
+_META_SESSION = "uplink.session"
+_SYNC_TICK_S = 0.5
+
+
+class _Stopped(Exception):
+    """Raised inside the session to end it on purpose."""
+
+
+def _default_log() -> Logger:
+    log: Logger = structlog.get_logger("edge_agent.uplink")
+    return log
+
+
+class Uplink:
+    def __init__(
+        self,
+        settings: Settings,
+        store: UplinkStore,
+        router: CommandRouter,
+        *,
+        health: Callable[[], dict[str, Any]],
+        on_reload: Callable[[], Awaitable[dict[str, Any]]],
+        config_hash: str,
+        version: str,
+        clock: Callable[[], float] = time.time,
+        log: Logger | None = None,
+        connector: Connector | None = None,
+    ) -> None:
+        self._settings, self._store, self._clock = settings, store, clock
+        self._health_report, self._on_reload = health, on_reload
+        self._config_hash, self._version = config_hash, version
+        self._log = log or _default_log()
+        agent, up = settings.agent, settings.uplink
+        self.topics = Topics.for_agent(up.mqtt.topic_prefix, agent.branch_id, agent.agent_id)
+        self._mqtt = MqttConnector(
+            up.mqtt, client_id_for(up.mqtt, agent.branch_id, agent.agent_id), self._log
+        )
+        self._connector: Connector = connector or self._mqtt
+        self.counters = Counters(store, clock)
+        self.sender = Sender(store, self.topics, up.sync, self.counters, self._log, clock=clock)
+        self.commands = CommandService(
+            self.topics,
+            router=router,
+            agent_actions={
+                "ping": self._ping,
+                "rebirth": self._rebirth,
+                "sync_now": self._sync_now_cmd,
+                "reload": self._reload,
+            },
+            log=self._log,
+            clock=clock,
+        )
+        self._host = HostProbe(agent.data_dir)
+        self._started_at = clock()
+        self._session = 0
+        self._link: Link | None = None
+        self._connected_since: float | None = None
+        self._last_error: str | None = None
+        self._dirty: dict[str, dict[str, Any] | None] = {}
+        self._dirty_event = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._stats: BacklogStats | None = None
+        self._stats_at: float | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, and reconnect with jittered backoff, until cancelled or stopped."""
+        self._loop = asyncio.get_running_loop()
+        self._store.add_commit_listener(self._on_commit)
+        await self.counters.load()
+        backoff = Backoff(
+            self._settings.uplink.mqtt.reconnect_min_s, self._settings.uplink.mqtt.reconnect_max_s
+        )
+        self._stopped.clear()
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self._one_session(backoff)
+                except _Stopped:
+                    break
+                except Exception as exc:  # noqa: BLE001 - the loop must survive anything a session throws
+                    self._session_ended(exc)
+                if self._stop.is_set():
+                    break
+                delay = backoff.next_delay()
+                self._log.info(
+                    "uplink_reconnect_wait", delay_s=round(delay, 3), reason=self._last_error
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+        finally:
+            self._link, self._connected_since = None, None
+            self._store.remove_commit_listener(self._on_commit)
+            self._stopped.set()
+            with contextlib.suppress(Exception):  # a closed store must not mask the real exit
+                await self.counters.persist()
+
+    def _session_ended(self, exc: BaseException) -> None:
+        leaves = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
+        if any(isinstance(e, _Stopped) for e in leaves):
+            raise _Stopped
+        reason = classify(leaves[0]) if leaves else "disconnected"
+        self._last_error = reason
+        if all(isinstance(e, LinkDown) for e in leaves):
+            self._log.warning(
+                "uplink_disconnected", reason=reason, error=str(leaves[0]), broker=self._mqtt.broker
+            )
+        else:
+            self._log.error("uplink_session_crashed", reason=reason, error=repr(leaves[0]))
+
+    async def _one_session(self, backoff: Backoff) -> None:
+        session = await self._next_session()
+        will = self._status_message(AgentState.OFFLINE, session)
+        try:
+            async with self._connector.connect(will) as link:
+                await self._serve(link, session, backoff)
+        finally:
+            self._link, self._connected_since = None, None
+
+    async def _serve(self, link: Link, session: int, backoff: Backoff) -> None:
+        """Birth, then the session tasks; any of them failing ends the session."""
+        self._session, self._link, self._connected_since = session, link, self._clock()
+        self._last_error = None
+        backoff.reset()
+        self._log.info("uplink_connected", broker=self._mqtt.broker, session=session)
+        await link.subscribe(self.topics.commands)
+        await self._birth(link)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.commands.serve(link), name="uplink.commands")
+            tg.create_task(self.sender.run(link), name="uplink.sender")
+            tg.create_task(self._health_loop(link), name="uplink.health")
+            tg.create_task(self._states_loop(link), name="uplink.states")
+            tg.create_task(self._watch_stop(), name="uplink.stop")
+
+    async def stop(self) -> None:
+        """Say `stopping` then `offline` (retained), then disconnect cleanly; bounded in time."""
+        budget = self._settings.uplink.stop_timeout_s
+        link = self._link
+        if link is not None:
+            try:
+                async with asyncio.timeout(budget / 2):
+                    await link.publish(self._status_message(AgentState.STOPPING, self._session))
+                    await link.publish(self._status_message(AgentState.OFFLINE, self._session))
+            except (LinkDown, TimeoutError) as exc:
+                self._log.warning("uplink_stop_unannounced", error=str(exc))
+        self._stop.set()
+        if self._loop is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), budget / 2)
+        self._log.info("uplink_stopped", session=self._session)
+
+    async def _watch_stop(self) -> None:
+        await self._stop.wait()
+        raise _Stopped
+
+    async def _next_session(self) -> int:
+        raw = await self._store.meta_get(_META_SESSION)
+        session = (int(raw) if raw and raw.isdigit() else 0) + 1
+        await self._store.meta_set(_META_SESSION, str(session))
+        return session
+
+    def _on_commit(self, items: Sequence[StoredItem]) -> None:
+        """Store commit listener (runs in the loop): new items may be live, look now."""
+        self.sender.wake()
+
+    # --- retained topics ---------------------------------------------------------------------
+
+    def _status_message(self, state: AgentState, session: int) -> Outgoing:
+        payload = StatusPayload(
+            state=state,
+            session=max(1, session),
+            version=self._version,
+            config_hash=self._config_hash,
+            started_at=self._started_at,
+            ts=self._clock(),
+        )
+        return Outgoing(
+            self.topics.status, dump(payload), retain=True, content_type=CONTENT_TYPE_JSON
+        )
+
+    async def _birth(self, link: Link) -> None:
+        """Status online, every known device state, pending removals, then health."""
+        changes, self._dirty = self._dirty, {}  # later changes stay dirty for the states loop
+        await link.publish(self._status_message(AgentState.ONLINE, self._session))
+        for device_id, state in sorted((await self._store.device_states()).items()):
+            body = self._device_body(device_id, state)
+            if body is not None:
+                await link.publish(Outgoing(self.topics.device_state(device_id), body, retain=True))
+        for device_id, change in changes.items():
+            if (
+                change is None
+            ):  # removals made while offline still need their empty retained message
+                await link.publish(Outgoing(self.topics.device_state(device_id), b"", retain=True))
+        await self._publish_health(link)
+
+    def _device_body(self, device_id: str, state: dict[str, Any]) -> bytes | None:
+        try:
+            return dump(DeviceStatePayload.model_validate(state))
+        except ValidationError as exc:
+            self._log.warning("device_state_invalid", device=device_id, error=str(exc)[:300])
+            return None
+
+    def device_state_changed(self, device_id: str, payload: dict[str, Any]) -> None:
+        """Publish a device's retained state (now, or at the next connect).
+
+        The runtime persists it in the store; the birth republishes from there.
+        """
+        self._dirty[device_id] = payload
+        self._dirty_event.set()
+
+    def device_removed(self, device_id: str) -> None:
+        """Clear the device's retained state with an empty retained message."""
+        self._dirty[device_id] = None
+        self._dirty_event.set()
+
+    async def _states_loop(self, link: Link) -> None:
+        while True:
+            await self._dirty_event.wait()
+            self._dirty_event.clear()
+            while self._dirty:
+                device_id = next(iter(self._dirty))
+                change = self._dirty.pop(device_id)
+                body = b"" if change is None else self._device_body(device_id, change)
+                if body is not None:
+                    await link.publish(
+                        Outgoing(self.topics.device_state(device_id), body, retain=True)
+                    )
+
+    async def _health_loop(self, link: Link) -> None:
+        while True:
+            await asyncio.sleep(self._settings.uplink.health_interval_s)
+            await self._publish_health(link)
+
+    async def _publish_health(self, link: Link) -> None:
+        self._stats, self._stats_at = await self._store.stats(), self._clock()
+        payload = build_health(
+            report=self._health_report,
+            stats=self._stats,
+            counters=self.counters,
+            host=self._host,
+            session=self._session,
+            ts=self._clock(),
+            log=self._log,
+        )
+        body = dump(payload)
+        await link.publish(
+            Outgoing(self.topics.health, body, retain=True, content_type=CONTENT_TYPE_JSON)
+        )
+        await self.counters.persist()
+
+    # --- _agent commands -------------------------------------------------------------------
+
+    async def _ping(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"pong": True, "session": self._session, "version": self._version}
+
+    async def _rebirth(self, args: dict[str, Any]) -> dict[str, Any]:
+        link = self._link
+        if link is None:
+            raise LinkDown("not connected")
+        await self._birth(link)
+        return {"republished": True, "session": self._session}
+
+    async def _sync_now_cmd(self, args: dict[str, Any]) -> dict[str, Any]:
+        remaining = (await self._store.stats()).depth
+        task = asyncio.get_running_loop().create_task(self._drain_quietly(), name="uplink.sync_now")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return {"started": True, "remaining": remaining}
+
+    async def _drain_quietly(self) -> None:
+        async for _ in self.sync_now():
+            pass
+
+    async def _reload(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._on_reload()
+
+    # --- for the control socket --------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Connection and drain figures for `edge-agent status` and `edge-agent sync status`."""
+        stats = self._stats
+        return {
+            "connected": self._link is not None,
+            "broker": self._mqtt.broker,
+            "since": self._connected_since,
+            "session": self._session,
+            "last_error": self._last_error,
+            "last_puback_at": self.counters.last_puback_at,
+            "sent_per_s": self.counters.sent_per_s(),
+            "items_sent": self.counters.items_sent,
+            "bytes_sent_today": self.counters.bytes_today,
+            "backlog": None
+            if stats is None
+            else {
+                "depth": stats.depth,
+                "oldest_age_s": stats.oldest_age_s,
+                "dropped": sum(stats.dropped_by_class.values()),
+                "as_of": self._stats_at,
+            },
+            "rate_limit": {
+                "msgs_per_s": self._settings.uplink.sync.backlog_rate_msgs,
+                "bytes_per_s": self._settings.uplink.sync.backlog_rate_bytes,
+            },
+        }
+
+    async def sync_now(self) -> AsyncIterator[dict[str, Any]]:
+        """Drain the backlog ignoring the rate limit; yield {sent, remaining} until it is empty.
+
+        When not connected it yields one progress line with `connected: false` and returns.
+        """
+        start = self.counters.items_sent
+        with self.sender.unlimited():
+            while True:
+                self._stats = await self._store.stats()
+                remaining = self._stats.depth
+                connected = self._link is not None
+                yield {
+                    "sent": self.counters.items_sent - start,
+                    "remaining": remaining,
+                    "connected": connected,
+                    "done": remaining == 0,
+                }
+                if remaining == 0 or not connected:
+                    return
+                await asyncio.sleep(_SYNC_TICK_S)
