@@ -119,11 +119,7 @@ class Agent:
         cameras = {cid: cam.snapshot_state() for cid, cam in self.cameras.items()}
         return {
             "subsystems": {
-                "store": {
-                    "reason": self.store.health_reason()
-                    if hasattr(self.store, "health_reason")
-                    else "ok"
-                },
+                "store": {"reason": self.store.health_reason()},
                 "devices": {
                     "reason": "ok" if all(d["online"] for d in devices.values()) else "degraded",
                     "online": sum(d["online"] for d in devices.values()),

@@ -42,6 +42,7 @@ class StoredItem:
     ts: float
     accepted_at: float
     data: dict[str, Any]
+    sent_at: float | None = None  # set once the broker acknowledged it (PUBACK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +56,6 @@ class BacklogStats:
     accepted_total: int
     last_seq: int
     db_size_bytes: int
+    held_in_memory: int = 0  # submitted but not yet committed (grows while the disk is full)
+    error: str | None = None  # a StoreErrorReason value while writes are failing, else None
+    error_message: str | None = None

@@ -1,0 +1,96 @@
+"""Vision pipeline speed on vtest (640x480): 1 camera and 4 concurrent camera worker processes.
+
+Each figure is printed next to the bare detector's fps measured in the same run, on the same
+frames, so the ratios say what tracking, counting and capture cost on top of the detector, and
+what 4 cameras sharing this machine get each. Run: `.venv/bin/python -m bench.vision` (needs
+`edge-agent models fetch` and `python -m edge_agent.vision.media fetch` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import time
+from pathlib import Path
+from typing import Any
+
+from edge_agent.cli.vision_cmd import load_camera_file
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEO = ROOT / "media/cache/vtest.avi"
+CONFIG = ROOT / "config/cameras/vtest.yaml"
+MODELS = ROOT / "models"
+
+
+def detector_fps(config: Path, frames: int) -> float:
+    """The bare person detector on pre-decoded, pre-resized frames: the baseline."""
+    import cv2
+    import numpy as np
+
+    from edge_agent.vision.detect import DetectorSettings, build_person_detector
+
+    cam = load_camera_file(config, None)
+    det = build_person_detector(DetectorSettings.model_validate(cam.detector), MODELS)
+    cap = cv2.VideoCapture(str(VIDEO))
+    batch: list[np.ndarray] = []
+    while len(batch) < frames:
+        ok, f = cap.read()
+        if not ok:
+            break
+        batch.append(cv2.resize(f, (cam.width or 640, cam.height or 480), interpolation=cv2.INTER_AREA))
+    cap.release()
+    det.detect(batch[0])  # warm-up
+    t = time.perf_counter()
+    for f in batch:
+        det.detect(f)
+    return len(batch) / (time.perf_counter() - t)
+
+
+def pipeline_fps(config: str, frames: int) -> dict[str, Any]:
+    """The full pipeline (capture, gate, detect, track, count) at full speed, as the worker runs it."""
+    from edge_agent.vision.replay import replay
+
+    cam = load_camera_file(Path(config), None)
+    report = replay(VIDEO, cam, MODELS, max_frames=frames)
+    return {"fps": report.fps, "frames": report.frames, "detector_runs": report.detector_runs}
+
+
+def concurrent(config: Path, frames: int, cameras: int) -> list[dict[str, Any]]:
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(cameras) as pool:
+        return pool.starmap(pipeline_fps, [(str(config), frames)] * cameras)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=300, help="frames per camera (vtest has 795)")
+    ap.add_argument("--cameras", type=int, default=4)
+    ap.add_argument("--config", type=Path, default=CONFIG)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    base = detector_fps(args.config, min(args.frames, 200))
+    one = pipeline_fps(str(args.config), args.frames)
+    many = concurrent(args.config, args.frames, args.cameras)
+    each = [m["fps"] for m in many]
+    result = {
+        "detector_fps": round(base, 1),
+        "pipeline_1cam_fps": round(one["fps"], 1),
+        "pipeline_1cam_detector_runs": one["detector_runs"],
+        "ratio_1cam_vs_detector": round(one["fps"] / base, 2),
+        f"pipeline_{args.cameras}cam_fps_each": [round(x, 1) for x in each],
+        f"pipeline_{args.cameras}cam_fps_min": round(min(each), 1),
+        f"ratio_{args.cameras}cam_min_vs_detector": round(min(each) / base, 2),
+        "frames": args.frames,
+        "config": str(args.config),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for k, v in result.items():
+            print(f"{k:32} {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
