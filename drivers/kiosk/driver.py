@@ -42,6 +42,8 @@ class KioskDriver:
     config_model: ClassVar[type[DeviceConfig]] = KioskConfig
     extra_actions: ClassVar[Mapping[str, type[BaseModel]]] = {"run": RunArgs}
     emulator: ClassVar[str | None] = "drivers.kiosk.emulator:from_config"
+    #: Wake-on-LAN needs no HTTP session, so it must work while the kiosk is off.
+    offline_actions: ClassVar[frozenset[str]] = frozenset({"wake", "power"})
 
     def __init__(self, config: KioskConfig, ctx: DriverContext) -> None:
         self._config = config

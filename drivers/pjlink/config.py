@@ -11,6 +11,12 @@ from ..sdk.contract import DeviceConfig
 from .values import INPUT_CODE_RE
 
 
+def _class_accepts_numbers(schema: dict[str, Any]) -> None:
+    """Editors must accept `pjlink_class: 2` as YAML writes it; the validator turns it into "2"."""
+    schema.pop("type", None)
+    schema["enum"] = ["auto", "1", "2", 1, 2]
+
+
 class PJLinkConfig(DeviceConfig):
     """Where the projector is and how to talk to it. Secrets only as a file path."""
 
@@ -26,6 +32,7 @@ class PJLinkConfig(DeviceConfig):
     pjlink_class: Literal["auto", "1", "2"] = Field(
         default="auto",
         description="auto asks the projector (CLSS); force 1 for firmware that answers wrongly.",
+        json_schema_extra=_class_accepts_numbers,
     )
     input_names: dict[str, str] = Field(
         default_factory=dict,

@@ -92,6 +92,8 @@ class Driver(Protocol):
     extra_actions: ClassVar[Mapping[str, type[BaseModel]]]
     #: "module:callable" that builds an Emulator for a config of this driver, or None.
     emulator: ClassVar[str | None]
+    # Optional: `offline_actions: ClassVar[frozenset[str]]` names actions that need no session
+    # (Wake-on-LAN). The supervisor runs them on a fresh instance, without start(), while offline.
 
     def __init__(self, config: Any, ctx: DriverContext) -> None: ...
 

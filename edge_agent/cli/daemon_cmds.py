@@ -35,6 +35,24 @@ def _brief_state(state: dict[str, Any], width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _uplink_line(up: dict[str, Any], depth: int) -> str:
+    """One sentence an engineer can read at a glance, buffering included."""
+    if up.get("state") == "disabled":
+        return f"uplink: [yellow]disabled[/] in the config; {depth} items wait in the store"
+    if up.get("connected"):
+        since = f", since {_age(up['since'])}" if up.get("since") else ""
+        puback = f", last PUBACK {_age(up['last_puback_at'])}" if up.get("last_puback_at") else ""
+        return (
+            f"uplink: [green]connected[/] to {up.get('broker')}{since}, session {up.get('session')}"
+            f"{puback}, {up.get('sent_per_s', 0):.1f} items/s, backlog {depth}"
+        )
+    why = up.get("last_error") or "not connected yet"
+    return (
+        f"uplink: [yellow]offline[/] ({up.get('broker')}: {why}); "
+        f"buffering {depth} items in the store, nothing is lost"
+    )
+
+
 def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for d in devices:
@@ -82,9 +100,7 @@ def status(
             f"({', '.join(f'{k} {v}' for k, v in st['depth_by_class'].items())}), "
             f"dropped {sum(st['dropped_by_class'].values())}, {st['db_size_bytes'] / 1e6:.1f} MB"
         )
-        uplink = "uplink: " + ", ".join(
-            f"{k}={v}" for k, v in up.items() if not isinstance(v, dict | list)
-        )
+        uplink = _uplink_line(up, st["depth"])
         console.print(Panel(Group(head, store, uplink), title="edge-agent"))
         console.print(
             table(

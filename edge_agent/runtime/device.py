@@ -132,7 +132,8 @@ class DeviceRunner:
         self._clock = clock
         self._backoff = backoff or Backoff()
         self._driver: Driver | None = None
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # poll now (after a command)
+        self._retry_now = asyncio.Event()  # reconnect now (after an offline action)
         self._last_emit = 0.0
         self._dirty = False
         self.log = structlog.get_logger("edge_agent.device").bind(device=config.id)
@@ -192,7 +193,12 @@ class DeviceRunner:
                 restarts=self.status.restarts,
                 retry_in_s=round(delay, 2),
             )
-            await asyncio.sleep(delay)
+            self._retry_now.clear()
+            try:
+                await asyncio.wait_for(self._retry_now.wait(), delay)
+                attempt = 0  # woken on purpose (e.g. after Wake-on-LAN): start the backoff afresh
+            except TimeoutError:
+                pass
 
     async def _session(self) -> tuple[Reason, str]:
         driver = self.driver_cls(
@@ -226,21 +232,39 @@ class DeviceRunner:
             self.log.warning("device_stop_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def execute(self, command: Command) -> Mapping[str, Any]:
-        """Run a validated command on the live driver, then poll soon so state reflects it."""
+        """Run a validated command on the live driver, then poll soon so state reflects it.
+
+        A driver may name `offline_actions` (class attribute) that work without a session, such
+        as Wake-on-LAN: those run on a short-lived instance while the device is down, and the
+        supervisor then retries the connection at once instead of waiting out its backoff.
+        """
         driver = self._driver
-        if driver is None:
+        if driver is not None:
+            result = await self._execute_on(driver, command)
+            self._wake.set()
+            return result
+        if command.action not in getattr(self.driver_cls, "offline_actions", frozenset()):
             raise DeviceOffline(f"{self.config.id} is offline ({self.status.reason.value})")
+        temporary = self.driver_cls(
+            self.config, DeviceContext(self.config.id, self._submit, self._clock)
+        )
+        try:
+            result = await self._execute_on(temporary, command)
+        finally:
+            await self._stop_driver(temporary)
+        self._retry_now.set()
+        return result
+
+    async def _execute_on(self, driver: Driver, command: Command) -> Mapping[str, Any]:
         c = self.config
         try:
-            result = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 driver.execute(command), max(2.0, c.timeout_s * (c.retries + 1) + 1)
             )
         except TimeoutError:
             raise DriverError(
                 f"no answer within {c.timeout_s:g} s", reason=Reason.TIMEOUT
             ) from None
-        self._wake.set()
-        return result
 
     async def probe(self) -> Mapping[str, Any]:
         driver = self._driver

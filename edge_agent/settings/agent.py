@@ -10,9 +10,21 @@ from pydantic import BaseModel, ConfigDict, Field
 class AgentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    branch_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", description="Branch id, part of every MQTT topic.")
-    agent_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", description="This gateway's id within the branch.")
-    data_dir: Path = Field(default=Path("/var/lib/edge-agent"), description="SQLite store and state live here.")
-    control_socket: Path = Field(default=Path("/run/edge-agent/control.sock"), description="Unix socket for the CLI.")
+    branch_id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        description="Branch id, part of every MQTT topic.",
+    )
+    agent_id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        description="This gateway's id within the branch.",
+    )
+    data_dir: Path = Field(
+        default=Path("/var/lib/edge-agent"), description="SQLite store and state live here."
+    )
+    control_socket: Path = Field(
+        default=Path("/run/edge-agent/control.sock"), description="Unix socket for the CLI."
+    )
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
-    watchdog_interval_s: float = Field(default=5.0, gt=0, description="sd_notify WATCHDOG=1 period when systemd asks for none.")
+    watchdog_interval_s: float = Field(
+        default=5.0, gt=0, description="sd_notify WATCHDOG=1 period when systemd asks for none."
+    )

@@ -54,7 +54,7 @@ class Capture:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        import cv2  # noqa: PLC0415 - heavy import, only when used
+        import cv2
 
         self._cv2: Any = cv2
         self.source = source

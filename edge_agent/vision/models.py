@@ -96,8 +96,8 @@ def default_models_dir() -> Path:
 
 
 def load_manifest(models_dir: Path) -> dict[str, ModelSpec]:
-    from ruamel.yaml import YAML  # noqa: PLC0415 - heavy import, only when used
-    from ruamel.yaml.error import YAMLError  # noqa: PLC0415 - heavy import, only when used
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
     path = models_dir / MANIFEST
     try:

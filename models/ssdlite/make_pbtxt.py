@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("frozen_graph", type=Path)
     parser.add_argument("output", type=Path)
     args = parser.parse_args(argv)
-    import cv2  # noqa: PLC0415 - heavy import, only when used
+    import cv2
 
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.pbtxt"

@@ -37,10 +37,10 @@ def anchors() -> np.ndarray:
 
 def load_interpreter(path: Path, threads: int) -> Any:
     try:
-        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415 - heavy import, only when used
+        from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         try:
-            from tflite_runtime.interpreter import Interpreter  # noqa: PLC0415 - heavy import, only when used
+            from tflite_runtime.interpreter import Interpreter
         except ImportError as exc:
             raise RuntimeMissing(
                 "BlazeFace needs ai-edge-litert (pip install 'edge-agent[vision]')"
@@ -75,7 +75,7 @@ class BlazeFaceDetector:
     """`FaceDetector` for BlazeFace short range; the frame is letterboxed to keep faces round."""
 
     def __init__(self, settings: FaceSettings, model: Path) -> None:
-        import cv2  # noqa: PLC0415 - heavy import, only when used
+        import cv2
 
         self._cv2: Any = cv2
         self._settings = settings

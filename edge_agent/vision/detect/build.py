@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def build_person_detector(settings: DetectorSettings, models_dir: Path) -> Detector:
-    from .ssdlite import SsdLiteDetector  # noqa: PLC0415 - heavy import, only when used
+    from .ssdlite import SsdLiteDetector
 
     return SsdLiteDetector(
         settings, resolve(settings.model, models_dir), resolve(settings.graph, models_dir)
@@ -28,9 +28,9 @@ def build_person_detector(settings: DetectorSettings, models_dir: Path) -> Detec
 def build_face_detector(settings: FaceSettings, models_dir: Path) -> FaceDetector:
     path = resolve(settings.model_name, models_dir)
     if settings.backend == "blazeface":
-        from .blazeface import BlazeFaceDetector  # noqa: PLC0415 - heavy import, only when used
+        from .blazeface import BlazeFaceDetector
 
         return BlazeFaceDetector(settings, path)
-    from .yunet import YuNetDetector  # noqa: PLC0415 - heavy import, only when used
+    from .yunet import YuNetDetector
 
     return YuNetDetector(settings, path)

@@ -37,7 +37,7 @@ class Mog2MotionGate:
     """`MotionGate` on OpenCV's MOG2 background subtractor (shadows ignored)."""
 
     def __init__(self, settings: MotionSettings | None = None) -> None:
-        import cv2  # noqa: PLC0415 - heavy import, only when used
+        import cv2
 
         self._cv2: Any = cv2
         self.settings = settings or MotionSettings()

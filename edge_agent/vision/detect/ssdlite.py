@@ -21,7 +21,7 @@ class SsdLiteDetector:
     """`Detector` for the pinned SSDLite person graph; build it with `build_person_detector`."""
 
     def __init__(self, settings: DetectorSettings, weights: Path, graph: Path) -> None:
-        import cv2  # noqa: PLC0415 - heavy import, only when used
+        import cv2
 
         if settings.threads:
             cv2.setNumThreads(settings.threads)

@@ -22,7 +22,7 @@ class YuNetDetector:
     """`FaceDetector` on YuNet 2023mar (ONNX)."""
 
     def __init__(self, settings: FaceSettings, model: Path) -> None:
-        import cv2  # noqa: PLC0415 - heavy import, only when used
+        import cv2
 
         if settings.threads:
             cv2.setNumThreads(settings.threads)

@@ -41,7 +41,9 @@ def test_good_config_loads_with_paths_relative_to_the_file(tmp_path: Path) -> No
 
 
 def test_every_problem_is_reported_at_once_with_line_and_column(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 agent:
   branch_id: wf-001
   agent_idd: ipc-1
@@ -55,16 +57,25 @@ devices:
     driver: simulated_display
   - id: p
     driver: pjlnk
-""")
+""",
+    )
     with pytest.raises(ConfigError) as info:
         load(path, environ={})
     out = messages(info.value)
     assert f"{path}:3:3: agent.agent_idd: unknown key (did you mean 'agent_id'?)" in out
     assert any(m.startswith(f"{path}:5:") and "uplink.mqtt.port" in m for m in out)
     assert any(m.startswith(f"{path}:5:") and "missing.secret does not exist" in m for m in out)
-    assert f"{path}:9:5: devices.0.pol_interval_s: unknown key (did you mean 'poll_interval_s'?)" in out
+    assert (
+        f"{path}:9:5: devices.0.pol_interval_s: unknown key (did you mean 'poll_interval_s'?)"
+        in out
+    )
     assert any(m.startswith(f"{path}:10:") and "duplicate device id 'a'" in m for m in out)
-    assert any(m.startswith(f"{path}:13:") and "unknown driver 'pjlnk'" in m and "did you mean 'pjlink'" in m for m in out)
+    assert any(
+        m.startswith(f"{path}:13:")
+        and "unknown driver 'pjlnk'" in m
+        and "did you mean 'pjlink'" in m
+        for m in out
+    )
     assert len(out) >= 6
 
 
@@ -72,19 +83,30 @@ def test_tab_indentation_points_at_the_tab(tmp_path: Path) -> None:
     path = write(tmp_path, "agent:\n  branch_id: x\n\tagent_id: y\n")
     with pytest.raises(ConfigError) as info:
         load(path, environ={})
-    assert messages(info.value) == [f"{path}:3:1: tab character in indentation (YAML indents with spaces only; replace the tab with spaces)"]
+    assert messages(info.value) == [
+        f"{path}:3:1: tab character in indentation (YAML indents with spaces only; replace the tab with spaces)"
+    ]
 
 
 def test_duplicate_yaml_key_is_an_error_not_a_silent_override(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD.replace("  agent_id: ipc-1\n", "  agent_id: ipc-1\n  agent_id: ipc-2\n"))
+    path = write(
+        tmp_path, GOOD.replace("  agent_id: ipc-1\n", "  agent_id: ipc-1\n  agent_id: ipc-2\n")
+    )
     with pytest.raises(ConfigError) as info:
         load(path, environ={})
-    assert re.match(rf"{re.escape(str(path))}:4:\d+: YAML: found duplicate key", messages(info.value)[0])
+    assert re.match(
+        rf"{re.escape(str(path))}:4:\d+: YAML: found duplicate key", messages(info.value)[0]
+    )
 
 
 def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
-    settings = load(write(tmp_path, GOOD), environ={"EDGE_AGENT__UPLINK__MQTT__PORT": "8883",
-                                                     "EDGE_AGENT__UPLINK__MQTT__HOST": "hq.example"})
+    settings = load(
+        write(tmp_path, GOOD),
+        environ={
+            "EDGE_AGENT__UPLINK__MQTT__PORT": "8883",
+            "EDGE_AGENT__UPLINK__MQTT__HOST": "hq.example",
+        },
+    )
     assert settings.uplink.mqtt.port == 8883
     assert settings.uplink.mqtt.host == "hq.example"
 
@@ -97,7 +119,10 @@ def test_bad_environment_override_is_reported(tmp_path: Path) -> None:
 
 def test_secret_file_that_exists_is_accepted(tmp_path: Path) -> None:
     (tmp_path / "mqtt.secret").write_text("s3cret\n")
-    settings = load(write(tmp_path, GOOD + "uplink:\n  mqtt: {username: a, password_file: mqtt.secret}\n"), environ={})
+    settings = load(
+        write(tmp_path, GOOD + "uplink:\n  mqtt: {username: a, password_file: mqtt.secret}\n"),
+        environ={},
+    )
     assert settings.uplink.mqtt.password_file == (tmp_path / "mqtt.secret").resolve()
 
 
@@ -113,9 +138,13 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     assert "cannot read config" in messages(info.value)[0]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=st.text(max_size=300))
-def test_any_text_gives_a_config_error_or_settings_never_a_traceback(tmp_path: Path, text: str) -> None:
+def test_any_text_gives_a_config_error_or_settings_never_a_traceback(
+    tmp_path: Path, text: str
+) -> None:
     path = tmp_path / "fuzz.yaml"
     path.write_text(text, encoding="utf-8")
     try:
@@ -124,16 +153,24 @@ def test_any_text_gives_a_config_error_or_settings_never_a_traceback(tmp_path: P
         assert exc.issues and all(i.line >= 1 and i.col >= 1 for i in exc.issues)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     key=st.sampled_from(["branch_id", "agent_id", "data_dir", "log_level", "extra"]),
-    value=st.one_of(st.integers(), st.text(max_size=20), st.none(), st.lists(st.integers(), max_size=3)),
+    value=st.one_of(
+        st.integers(), st.text(max_size=20), st.none(), st.lists(st.integers(), max_size=3)
+    ),
 )
-def test_mutated_agent_values_are_accepted_or_located(tmp_path: Path, key: str, value: object) -> None:
+def test_mutated_agent_values_are_accepted_or_located(
+    tmp_path: Path, key: str, value: object
+) -> None:
     import json
 
     path = tmp_path / "mut.yaml"
-    path.write_text(GOOD.replace("  data_dir: ./var\n", f"  data_dir: ./var\n  {key}: {json.dumps(value)}\n"))
+    path.write_text(
+        GOOD.replace("  data_dir: ./var\n", f"  data_dir: ./var\n  {key}: {json.dumps(value)}\n")
+    )
     try:
         load(path, environ={})
     except ConfigError as exc:
