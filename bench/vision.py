@@ -38,7 +38,9 @@ def detector_fps(config: Path, frames: int) -> float:
         ok, f = cap.read()
         if not ok:
             break
-        batch.append(cv2.resize(f, (cam.width or 640, cam.height or 480), interpolation=cv2.INTER_AREA))
+        batch.append(
+            cv2.resize(f, (cam.width or 640, cam.height or 480), interpolation=cv2.INTER_AREA)
+        )
     cap.release()
     det.detect(batch[0])  # warm-up
     t = time.perf_counter()

@@ -1,14 +1,216 @@
-"""The `cameras` section: sources, counting lines and zones (filled in by the vision work)."""
+"""The `cameras` section: sources, counting lines, zones, tracker and privacy switches.
+
+Coordinates are normalised to the image (x right, y down, 0..1) so a config survives a change of
+stream resolution. Detector settings are validated by the vision package itself (it owns the
+models), so here they stay a plain mapping and importing the settings never pulls in OpenCV.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+Point = tuple[float, float]
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+
+
+def _check_unit(points: list[Point]) -> list[Point]:
+    for x, y in points:
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise ValueError(
+                f"point ({x}, {y}) is outside the image: use normalised 0..1 coordinates"
+            )
+    return points
+
+
+class LineSettings(BaseModel):
+    """A counting line: `in` ends where cross(B-A, P-A) > 0 (right-to-left if drawn downwards)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=_ID)
+    points: list[Point] = Field(
+        min_length=2, max_length=2, description="[[ax, ay], [bx, by]], normalised."
+    )
+    band: float = Field(
+        default=0.01, ge=0, le=0.2, description="Hysteresis half-width, normalised."
+    )
+    band_height: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="The band is also at least this share of the person's box height (box jitter).",
+    )
+    debounce_s: float = Field(
+        default=1.0, ge=0, le=60, description="A track cannot flip direction within this."
+    )
+
+    @field_validator("points")
+    @classmethod
+    def _points(cls, v: list[Point]) -> list[Point]:
+        _check_unit(v)
+        if v[0] == v[1]:
+            raise ValueError("a line needs two distinct points")
+        return v
+
+
+class QueueAlert(BaseModel):
+    """Raise an event when the queue is at least `length` people for `minutes` minutes in a row."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    length: int = Field(ge=1, le=1000)
+    minutes: int = Field(default=5, ge=1, le=240)
+
+
+class ZoneSettings(BaseModel):
+    """A polygon zone: occupancy and dwell; `kind: queue` adds queue length and wait estimates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=_ID)
+    kind: Literal["area", "queue"] = "area"
+    points: list[Point] = Field(min_length=3, max_length=64, description="Polygon, normalised.")
+    grace_s: float = Field(
+        default=2.0, ge=0, le=600, description="Out this long before a visit ends."
+    )
+    capacity: int | None = Field(
+        default=None, ge=1, description="People at which the zone is 'full' (busyness)."
+    )
+    target_wait_s: float = Field(
+        default=300.0, gt=0, description="Queue wait that counts as 'full' (busyness)."
+    )
+    alert: QueueAlert | None = None
+
+    @field_validator("points")
+    @classmethod
+    def _points(cls, v: list[Point]) -> list[Point]:
+        return _check_unit(v)
+
+    @model_validator(mode="after")
+    def _alert_only_on_queue(self) -> ZoneSettings:
+        if self.alert is not None and self.kind != "queue":
+            raise ValueError("`alert` is only for zones with kind: queue")
+        return self
+
+
+class TrackerSettings(BaseModel):
+    """Tracker knobs. The defaults suit people at 5-15 fps; times are seconds, not frames."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    high_score: float = Field(
+        default=0.4, ge=0, le=1, description="First-stage association threshold."
+    )
+    low_score: float = Field(
+        default=0.1, ge=0, le=1, description="Detections below this are ignored."
+    )
+    new_track_score: float = Field(
+        default=0.4, ge=0, le=1, description="Score needed to start a track."
+    )
+    min_hits: int = Field(default=2, ge=1, le=30, description="Hits before a track is confirmed.")
+    max_age_s: float = Field(
+        default=2.0, gt=0, le=30, description="How long a lost track may come back."
+    )
+    tentative_age_s: float = Field(
+        default=1.0, ge=0, le=5, description="How long a new track may miss."
+    )
+    match_iou: float = Field(
+        default=0.2, ge=0, le=1, description="Minimum IoU for a first-stage match..."
+    )
+    match_distance: float = Field(
+        default=1.0, ge=0, le=5, description="...or centre distance, in box heights."
+    )
+
+
+class DebugSettings(BaseModel):
+    """Off by default: frames are written only with `save_frames` set, under a retention limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    save_frames: bool = False
+    frames_dir: str | None = None
+    retention_minutes: float = Field(default=60, gt=0, le=24 * 60)
+    every_s: float = Field(
+        default=5.0, ge=0.1, le=3600, description="At most one frame this often."
+    )
+    max_files: int = Field(default=200, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _dir_when_saving(self) -> DebugSettings:
+        if self.save_frames and not self.frames_dir:
+            raise ValueError("debug.save_frames needs debug.frames_dir")
+        return self
 
 
 class CameraSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    id: str = Field(pattern=_ID)
     source: str = Field(description="rtsp://..., /dev/videoN or a video file path.")
     enabled: bool = True
     fps: float = Field(default=10, gt=0, le=60)
+    width: int | None = Field(
+        default=640, ge=64, le=4096, description="Resize frames to this width (None keeps)."
+    )
+    height: int | None = Field(default=480, ge=64, le=4096)
+    lines: list[LineSettings] = Field(default_factory=list)
+    zones: list[ZoneSettings] = Field(default_factory=list)
+    detector: dict[str, Any] = Field(
+        default_factory=dict, description="Person detector settings (vision.detect)."
+    )
+    faces: dict[str, Any] | None = Field(
+        default=None, description="Face counting settings; off when unset."
+    )
+    detect_fps: float | None = Field(
+        default=None,
+        gt=0,
+        le=60,
+        description="Run the person detector at most this often (the tracker bridges); None = every frame.",
+    )
+    face_every_n: int = Field(
+        default=5, ge=1, le=100, description="Run the face detector on every n-th frame."
+    )
+    motion_gate: bool = Field(default=True, description="Skip the detector on still frames (MOG2).")
+    motion: dict[str, Any] = Field(
+        default_factory=dict, description="Motion gate settings (vision.detect)."
+    )
+    tracker: TrackerSettings = Field(default_factory=TrackerSettings)
+    debug: DebugSettings = Field(default_factory=DebugSettings)
+
+    @field_validator("detector", "faces", "motion")
+    @classmethod
+    def _vision_settings(
+        cls, v: dict[str, Any] | None, info: ValidationInfo
+    ) -> dict[str, Any] | None:
+        # Imported only when a camera is configured, so a config without cameras never loads numpy.
+        from edge_agent.vision.detect import settings as ds
+        from edge_agent.vision.detect.motion import MotionSettings
+
+        model: dict[str, type[BaseModel]] = {
+            "detector": ds.DetectorSettings,
+            "faces": ds.FaceSettings,
+            "motion": MotionSettings,
+        }
+        if v is not None:
+            model[str(info.field_name)].model_validate(v)
+        return v
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CameraSettings:
+        for what, ids in (
+            ("line", [x.id for x in self.lines]),
+            ("zone", [z.id for z in self.zones]),
+        ):
+            dup = {i for i in ids if ids.count(i) > 1}
+            if dup:
+                raise ValueError(f"duplicate {what} id(s): {sorted(dup)}")
+        return self

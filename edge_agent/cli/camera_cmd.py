@@ -1,0 +1,62 @@
+"""`edge-agent camera snapshot`: one annotated frame to check lines, zones and detections.
+
+Exit codes: 0 written; 3 the config is invalid; 5 no such camera, file or model; 1 the camera gave
+no frame (the reason code is printed: no_signal, auth_failed, decode_error, frozen).
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from edge_agent.cli.output import Exit, JsonOption, console, fail, show
+from edge_agent.cli.vision_cmd import CameraFileError, load_camera_file
+
+app = typer.Typer(
+    help="Camera tools: an annotated snapshot for setting up lines and zones.", no_args_is_help=True
+)
+
+
+def _render(info: dict[str, Any]) -> None:
+    console.print(
+        f"wrote {info['path']} ({info['size'][0]}x{info['size'][1]}): "
+        f"{info['detections']} detections, "
+        f"tracks {info['tracks']}, zones {info['zones']}"
+    )
+
+
+@app.command()
+def snapshot(
+    camera: str = typer.Argument(..., help="Camera id in the config."),
+    *,
+    config: Path = typer.Option(
+        ..., "--config", help="Config file with `cameras:` (or one camera entry)."
+    ),
+    out: Path = typer.Option(Path("view.png"), "--out", help="PNG to write."),
+    warmup: int = typer.Option(
+        20, "--warmup", min=1, max=600, help="Frames to run first so tracks confirm."
+    ),
+    models_dir: Path = typer.Option(
+        Path("models"), "--models-dir", help="Folder holding manifest.yaml."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Grab a frame from CAMERA; draw its lines (arrow = `in`), zones, detections, track ids."""
+    from edge_agent.vision.models import VisionModelError
+    from edge_agent.vision.snapshot import SnapshotError, take_snapshot
+
+    try:
+        cam = load_camera_file(config, camera)
+    except CameraFileError as exc:
+        fail(str(exc), exc.code, as_json=as_json, hint=exc.hint)
+    try:
+        with console.status(f"reading {camera}", spinner="dots") if not as_json else nullcontext():
+            shot = take_snapshot(cam, models_dir, out, warmup_frames=warmup)
+    except VisionModelError as exc:
+        fail(str(exc), Exit.NOT_FOUND, as_json=as_json, hint="run `edge-agent models fetch`")
+    except SnapshotError as exc:
+        fail(str(exc), Exit.FAILED, as_json=as_json, hint=f"camera reason: {exc.reason}")
+    show(shot.to_dict(), as_json, _render)

@@ -1,0 +1,151 @@
+"""`edge-agent vision replay`: run a video through a camera's full counting pipeline, offline.
+
+Exit codes: 0 done; 3 the camera config is invalid; 5 the video, camera or a model is missing;
+1 the video could not be decoded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from edge_agent.cli.output import Exit, JsonOption, console, fail, show, table
+from edge_agent.settings.cameras import CameraSettings
+
+app = typer.Typer(
+    help="Vision tools: offline replay of a video through the pipeline.", no_args_is_help=True
+)
+
+CameraConfigOption = typer.Option(
+    ..., "--camera-config", help="YAML: one camera entry, or a config with `cameras:`."
+)
+CameraIdOption = typer.Option(None, "--camera", help="Which camera, when the file lists several.")
+ModelsOption = typer.Option(Path("models"), "--models-dir", help="Folder holding manifest.yaml.")
+
+
+class CameraFileError(Exception):
+    """The camera YAML could not be used; `code` is the exit code to use."""
+
+    def __init__(self, message: str, code: Exit, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.hint = hint
+
+
+def load_camera_file(path: Path, camera_id: str | None) -> CameraSettings:
+    """One camera from a YAML file holding either a single camera entry or a `cameras:` list."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if not path.is_file():
+        raise CameraFileError(f"no such file: {path}", Exit.NOT_FOUND)
+    try:
+        data: Any = YAML(typ="safe").load(path.read_text())
+    except YAMLError as exc:
+        raise CameraFileError(f"{path}: not valid YAML: {exc}", Exit.CONFIG) from None
+    if isinstance(data, dict) and "cameras" in data:
+        entries = data["cameras"] or []
+        if not isinstance(entries, list):
+            raise CameraFileError(f"{path}: `cameras` must be a list", Exit.CONFIG)
+        ids = [e.get("id") for e in entries if isinstance(e, dict)]
+        if camera_id is None and len(entries) == 1:
+            entry = entries[0]
+        elif camera_id is None:
+            raise CameraFileError(
+                f"{path} lists cameras {ids}", Exit.USAGE, "pick one with --camera ID"
+            )
+        else:
+            found = [e for e in entries if isinstance(e, dict) and e.get("id") == camera_id]
+            if not found:
+                raise CameraFileError(
+                    f"no camera {camera_id!r} in {path}", Exit.NOT_FOUND, f"cameras: {ids}"
+                )
+            entry = found[0]
+    else:
+        entry = data
+    if not isinstance(entry, dict):
+        raise CameraFileError(f"{path}: expected a camera mapping", Exit.CONFIG)
+    try:
+        cam = CameraSettings.model_validate(entry)
+    except ValidationError as exc:
+        lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise CameraFileError(
+            f"{path}: invalid camera:\n  " + "\n  ".join(lines), Exit.CONFIG
+        ) from None
+    source = Path(cam.source)
+    if not cam.source.startswith(("rtsp", "http", "/dev/")) and not source.is_absolute():
+        cam = cam.model_copy(update={"source": str(path.parent / source)})
+    return cam
+
+
+def _render(report: dict[str, Any]) -> None:
+    console.print(
+        f"{report['frames']} frames ({report['media_seconds']} s of video) "
+        f"in {report['seconds']} s "
+        f"= {report['fps']} fps; detector ran on {report['detector_runs']} frames"
+    )
+    if report["lines"]:
+        rows = [[k, v["in"], v["out"]] for k, v in report["lines"].items()]
+        console.print(table("lines", ["line", "in", "out"], rows))
+    if report["zones"]:
+        rows = [
+            [k, v["mean"], v["max"], v["visits"], v["dwell_p50_s"], v["dwell_p90_s"]]
+            for k, v in report["zones"].items()
+        ]
+        console.print(
+            table(
+                "zones", ["zone", "occupancy mean", "max", "visits", "dwell p50 s", "p90 s"], rows
+            )
+        )
+    console.print(f"people in view: mean {report['people']['mean']}, max {report['people']['max']}")
+
+
+@app.command()
+def replay(
+    video: Path = typer.Argument(..., help="Video file to replay."),
+    *,
+    camera_config: Path = CameraConfigOption,
+    camera: str | None = CameraIdOption,
+    frames_out: Path | None = typer.Option(
+        None, "--frames-out", help="Write per-frame JSON lines here."
+    ),
+    models_dir: Path = ModelsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Run VIDEO through the camera's pipeline at full speed; print lines, occupancy, dwell."""
+    from edge_agent.vision.models import VisionModelError
+    from edge_agent.vision.replay import replay as run_replay
+
+    try:
+        cam = load_camera_file(camera_config, camera)
+    except CameraFileError as exc:
+        fail(str(exc), exc.code, as_json=as_json, hint=exc.hint)
+    if not video.is_file():
+        fail(f"no such video: {video}", Exit.NOT_FOUND, as_json=as_json)
+    out = frames_out.open("w") if frames_out else None
+    try:
+        with Progress(
+            TextColumn("replay"),
+            BarColumn(),
+            TextColumn("{task.completed} frames"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("replay", total=None)
+            report = run_replay(
+                video, cam, models_dir, frames_out=out, on_frame=lambda _r: progress.advance(task)
+            )
+    except VisionModelError as exc:
+        fail(str(exc), Exit.NOT_FOUND, as_json=as_json, hint="run `edge-agent models fetch`")
+    finally:
+        if out is not None:
+            out.close()
+    if report.frames == 0:
+        fail(f"no frame could be decoded from {video}", Exit.FAILED, as_json=as_json)
+    show(report.to_dict(), as_json, _render)

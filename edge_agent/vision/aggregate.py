@@ -1,0 +1,263 @@
+"""Per-minute summaries and notable events, built from per-frame results in the daemon process.
+
+The aggregator lives in the parent, not in the camera worker: every frame result is handed over
+as soon as it is made, so killing a worker loses at most the frame being processed and the visits
+still open in its tracker, never a minute of counts. A partial minute is flushed (marked
+`partial: true`) when the service stops.
+
+Branch busyness index (0-100, per camera and minute): the fullest of the configured ratios,
+    max( occupancy_mean / capacity            for zones with `capacity`,
+         queue_wait_p50_s / target_wait_s      for queue zones with a wait estimate )
+clipped to 1 and scaled to 100; null when no zone sets a capacity and no queue has a wait yet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge_agent.settings.cameras import CameraSettings
+from edge_agent.store.items import ItemClass, NewItem
+
+from .pipeline import FrameResult
+from .zones import percentile
+
+WAIT_WINDOW_S = 30 * 60  # queue wait estimates look at visits that ended in the last half hour
+WAIT_MAX_VISITS = 200
+
+
+@dataclass(slots=True)
+class _Minute:
+    start: float
+    frames: int = 0
+    detector_runs: int = 0
+    first_ts: float | None = None
+    last_ts: float = 0.0
+    proc_s: float = 0.0
+    people_sum: int = 0
+    people_max: int = 0
+    faces_sum: int = 0
+    faces_frames: int = 0
+    faces_max: int = 0
+    lines: dict[str, dict[str, int]] = field(default_factory=dict)
+    occ_sum: dict[str, int] = field(default_factory=dict)
+    occ_max: dict[str, int] = field(default_factory=dict)
+    dwell: dict[str, list[float]] = field(default_factory=dict)
+
+
+def minute_of(ts: float) -> float:
+    return math.floor(ts / 60.0) * 60.0
+
+
+class Aggregator:
+    """Turns FrameResults into SUMMARY items per minute, and EVENT items for queue alerts."""
+
+    def __init__(self, settings: CameraSettings, emit: Callable[[NewItem], None]) -> None:
+        self.cfg = settings
+        self._emit = emit
+        self._cur: _Minute | None = None
+        self._waits: dict[str, deque[tuple[float, float]]] = {
+            z.id: deque(maxlen=WAIT_MAX_VISITS) for z in settings.zones if z.kind == "queue"
+        }
+        self._over: dict[str, int] = dict.fromkeys(self._waits, 0)
+        self._alerting: dict[str, bool] = dict.fromkeys(self._waits, False)
+        self.state = "starting"
+        self.reason = "ok"
+        self.totals: dict[str, dict[str, int]] = {
+            ln.id: {"in": 0, "out": 0} for ln in settings.lines
+        }
+        self.last_fps = 0.0
+
+    def set_state(self, state: str, reason: str) -> None:
+        self.state, self.reason = state, reason
+
+    def add(self, r: FrameResult) -> None:
+        m = self._minute_for(r.ts)
+        m.frames += 1
+        m.detector_runs += int(r.detected)
+        m.first_ts = r.ts if m.first_ts is None else m.first_ts
+        m.last_ts = r.ts
+        m.proc_s += r.proc_s
+        m.people_sum += r.people
+        m.people_max = max(m.people_max, r.people)
+        if r.faces is not None:
+            m.faces_sum += r.faces
+            m.faces_frames += 1
+            m.faces_max = max(m.faces_max, r.faces)
+        for zid, n in r.zones.items():
+            m.occ_sum[zid] = m.occ_sum.get(zid, 0) + n
+            m.occ_max[zid] = max(m.occ_max.get(zid, 0), n)
+        for line_id, direction, _tid, _ts in r.crossings:
+            counts = m.lines.setdefault(line_id, {"in": 0, "out": 0})
+            counts[direction] += 1
+            self.totals.setdefault(line_id, {"in": 0, "out": 0})[direction] += 1
+        for zid, start, end in r.visits:
+            m.dwell.setdefault(zid, []).append(end - start)
+            if zid in self._waits:
+                self._waits[zid].append((end, end - start))
+
+    def tick(self, now: float) -> None:
+        """Close the current minute once wall time has moved past it (also when no frames come)."""
+        if self._cur is not None and minute_of(now) > self._cur.start:
+            self._flush(self._cur, partial=False)
+            self._cur = None
+        if self._cur is None and self.state != "ok":
+            # A camera that is down still reports its minute, so a gap is visible upstream.
+            start = minute_of(now) - 60.0
+            if start > self._last_flushed:
+                self._flush(_Minute(start=start), partial=False)
+
+    def close(self) -> None:
+        """Flush whatever the current minute holds (service stopping, replay finished)."""
+        if self._cur is not None:
+            self._flush(self._cur, partial=True)
+            self._cur = None
+
+    _last_flushed: float = -math.inf
+
+    def _minute_for(self, ts: float) -> _Minute:
+        start = minute_of(ts)
+        if self._cur is not None and start != self._cur.start:
+            self._flush(self._cur, partial=False)
+            self._cur = None
+        if self._cur is None:
+            self._cur = _Minute(start=start)
+        return self._cur
+
+    def _flush(self, m: _Minute, *, partial: bool) -> None:
+        self._last_flushed = max(self._last_flushed, m.start)
+        cam = self.cfg.id
+        span = (m.last_ts - m.first_ts) if m.first_ts is not None else 0.0
+        fps = (m.frames - 1) / span if m.frames > 1 and span > 0 else 0.0
+        self.last_fps = fps
+        extra = {"partial": True} if partial else {}
+
+        def put(cls: ItemClass, kind: str, data: dict[str, Any]) -> None:
+            self._emit(NewItem(cls=cls, kind=kind, device=cam, ts=m.start, data={**data, **extra}))
+
+        if self.cfg.lines:
+            put(
+                ItemClass.SUMMARY,
+                "footfall",
+                {
+                    "lines": {
+                        ln.id: m.lines.get(ln.id, {"in": 0, "out": 0}) for ln in self.cfg.lines
+                    }
+                },
+            )
+        n = max(m.frames, 1)
+        zones_occ = {
+            z.id: {"mean": round(m.occ_sum.get(z.id, 0) / n, 3), "max": m.occ_max.get(z.id, 0)}
+            for z in self.cfg.zones
+        }
+        put(
+            ItemClass.SUMMARY,
+            "occupancy",
+            {
+                "people": {"mean": round(m.people_sum / n, 3), "max": m.people_max},
+                "zones": zones_occ,
+            },
+        )
+        if self.cfg.zones:
+            put(
+                ItemClass.SUMMARY,
+                "dwell",
+                {"zones": {z.id: _stats(m.dwell.get(z.id, [])) for z in self.cfg.zones}},
+            )
+        queues = self._queues(m, n)
+        if queues:
+            put(ItemClass.SUMMARY, "queue", {"zones": queues})
+        put(
+            ItemClass.SUMMARY,
+            "camera",
+            {
+                "state": self.state,
+                "reason": self.reason,
+                "frames": m.frames,
+                "fps": round(fps, 2),
+                "detector_runs": m.detector_runs,
+                "proc_ms_mean": round(1000 * m.proc_s / n, 2),
+                "faces_seen": {
+                    "max": m.faces_max,
+                    "mean": round(m.faces_sum / max(m.faces_frames, 1), 3),
+                },
+                "busyness": self._busyness(zones_occ, queues),
+            },
+        )
+        self._alerts(m, queues)
+
+    def _queues(self, m: _Minute, n: int) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        horizon = m.start + 60.0 - WAIT_WINDOW_S
+        for zid, waits in self._waits.items():
+            recent = [w for end, w in waits if end >= horizon]
+            out[zid] = {
+                "length_mean": round(m.occ_sum.get(zid, 0) / n, 3),
+                "length_max": m.occ_max.get(zid, 0),
+                "wait_p50_s": _round(percentile(recent, 50)),
+                "wait_p90_s": _round(percentile(recent, 90)),
+                "served": len(m.dwell.get(zid, [])),
+            }
+        return out
+
+    def _busyness(
+        self, occ: dict[str, dict[str, Any]], queues: dict[str, dict[str, Any]]
+    ) -> int | None:
+        ratios: list[float] = []
+        for z in self.cfg.zones:
+            if z.capacity:
+                ratios.append(occ[z.id]["mean"] / z.capacity)
+            q = queues.get(z.id)
+            if q is not None and q["wait_p50_s"] is not None:
+                ratios.append(q["wait_p50_s"] / z.target_wait_s)
+        return round(100 * min(1.0, max(ratios))) if ratios else None
+
+    def _alerts(self, m: _Minute, queues: dict[str, dict[str, Any]]) -> None:
+        for z in self.cfg.zones:
+            if z.alert is None or z.id not in queues:
+                continue
+            length = queues[z.id]["length_mean"]
+            self._over[z.id] = self._over[z.id] + 1 if length >= z.alert.length else 0
+            data = {
+                "zone": z.id,
+                "length_mean": length,
+                "threshold": z.alert.length,
+                "minutes": z.alert.minutes,
+            }
+            if self._over[z.id] >= z.alert.minutes and not self._alerting[z.id]:
+                self._alerting[z.id] = True
+                self._emit(
+                    NewItem(
+                        ItemClass.EVENT,
+                        "queue_alert",
+                        self.cfg.id,
+                        m.start + 60.0,
+                        {**data, "state": "raised"},
+                    )
+                )
+            elif self._over[z.id] == 0 and self._alerting[z.id]:
+                self._alerting[z.id] = False
+                self._emit(
+                    NewItem(
+                        ItemClass.EVENT,
+                        "queue_alert",
+                        self.cfg.id,
+                        m.start + 60.0,
+                        {**data, "state": "cleared"},
+                    )
+                )
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 2)
+
+
+def _stats(durations: list[float]) -> dict[str, Any]:
+    return {
+        "visits": len(durations),
+        "p50_s": _round(percentile(durations, 50)),
+        "p90_s": _round(percentile(durations, 90)),
+    }

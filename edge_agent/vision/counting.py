@@ -1,0 +1,146 @@
+"""Line crossings: the footfall convention other tools rely on.
+
+`in` counts foot-point crossings that end on the side where cross(B - A, P - A) > 0, `out` the
+opposite. A crossing counts only when the foot point goes from beyond -band to beyond +band and the
+path met the line within the segment. A track cannot flip direction within `debounce_s` of its last
+count, so jitter on the line is not counted twice. Crossings of tracks that are not yet confirmed
+are held back and released once the track is confirmed, so a person is not lost to the tracker's
+warm-up, and a false track that dies young is never counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from edge_agent.settings.cameras import LineSettings
+
+from .geometry import Point, crossing_param, signed_distance
+
+Direction = Literal["in", "out"]
+STREAK = 2  # sightings beyond the band, on the far side, before a crossing counts
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    line_id: str
+    direction: Direction
+    track_id: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrackPoint:
+    """What the counters need from a tracked person in one frame."""
+
+    track_id: int
+    foot: Point
+    confirmed: bool
+    height: float = 0.0  # normalised box height: foot-point noise grows with the person's size
+
+
+@dataclass(slots=True)
+class _State:
+    side: int = 0  # -1, +1, or 0 while not yet beyond the band
+    last: Point | None = None
+    cross_t: float | None = None  # where the path last met the line, along A->B
+    last_count_ts: float | None = None
+    streak: int = 0  # consecutive sightings beyond the band on the far side
+    last_ts: float = 0.0
+    confirmed: bool = False
+
+
+@dataclass(slots=True)
+class _Line:
+    cfg: LineSettings
+    a: Point
+    b: Point
+    states: dict[int, _State] = field(default_factory=dict)
+
+
+class LineCounter:
+    """Counts crossings of every configured line by every track, with running totals."""
+
+    def __init__(self, lines: Sequence[LineSettings]) -> None:
+        self._lines = [
+            _Line(cfg, (cfg.points[0][0], cfg.points[0][1]), (cfg.points[1][0], cfg.points[1][1]))
+            for cfg in lines
+        ]
+        self._pending: dict[int, list[Crossing]] = {}
+        self.totals: dict[str, dict[str, int]] = {ln.id: {"in": 0, "out": 0} for ln in lines}
+
+    def update(self, ts: float, points: Iterable[TrackPoint]) -> list[Crossing]:
+        """Feed the foot points of tracks seen in this frame; return newly counted crossings."""
+        out: list[Crossing] = []
+        for tp in points:
+            found = [c for line in self._lines if (c := self._step(line, tp, ts)) is not None]
+            if not tp.confirmed:
+                self._pending.setdefault(tp.track_id, []).extend(found)
+                continue
+            out.extend(self._pending.pop(tp.track_id, []))
+            out.extend(found)
+        for c in out:
+            self.totals[c.line_id][c.direction] += 1
+        return out
+
+    def forget(self, track_ids: Iterable[int]) -> list[Crossing]:
+        """Drop removed tracks; return crossings they had begun and ended the track with.
+
+        A person who steps over the line and straight out of view is seen beyond it only once:
+        their crossing counts when the tracker gives up on them. Held-back crossings of tracks that
+        were never confirmed die with them.
+        """
+        out: list[Crossing] = []
+        for tid in track_ids:
+            self._pending.pop(tid, None)
+            for line in self._lines:
+                st = line.states.pop(tid, None)
+                if st is not None and st.streak > 0 and st.confirmed:
+                    c = self._commit(line, st, -st.side, st.last_ts, tid)
+                    if c is not None:
+                        out.append(c)
+        for c in out:
+            self.totals[c.line_id][c.direction] += 1
+        return out
+
+    @classmethod
+    def _step(cls, line: _Line, tp: TrackPoint, ts: float) -> Crossing | None:
+        st = line.states.setdefault(tp.track_id, _State())
+        p = tp.foot
+        if st.last is not None:
+            before = signed_distance(line.a, line.b, st.last) >= 0
+            now = signed_distance(line.a, line.b, p) >= 0
+            if before != now:
+                st.cross_t = crossing_param(line.a, line.b, st.last, p)
+        st.last = p
+        st.last_ts = ts
+        st.confirmed = tp.confirmed
+        d = signed_distance(line.a, line.b, p)
+        band = max(line.cfg.band, line.cfg.band_height * tp.height)
+        new_side = 1 if d > band else -1 if d < -band else 0
+        if new_side in (0, st.side):
+            st.streak = 0
+            return None
+        if st.side == 0:
+            st.side = new_side
+            return None
+        st.streak += 1
+        if st.streak < STREAK:
+            return None  # one odd box (merged with a neighbour, a bad bottom edge) is no crossing
+        return cls._commit(line, st, new_side, ts, tp.track_id)
+
+    @staticmethod
+    def _commit(
+        line: _Line, st: _State, new_side: int, ts: float, track_id: int
+    ) -> Crossing | None:
+        if st.last_count_ts is not None and ts - st.last_count_ts < line.cfg.debounce_s:
+            return None  # jitter just after a count: keep the counted side for now
+        st.side = new_side
+        st.streak = 0
+        t = st.cross_t
+        st.cross_t = None
+        if t is None or not 0.0 <= t <= 1.0:
+            return None  # went round the end of the segment
+        st.last_count_ts = ts
+        return Crossing(line.cfg.id, "in" if new_side > 0 else "out", track_id, ts)

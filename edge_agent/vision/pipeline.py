@@ -1,0 +1,155 @@
+"""One camera's per-frame processing: gate -> detect -> track -> lines and zones -> compact result.
+
+The same code runs in the worker process, in `edge-agent vision replay` and in the benchmarks, so
+what replay measures is what the daemon does. Nothing here keeps a frame past `process()`: the
+result holds counts, crossings, visits and track boxes, never pixels.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from edge_agent.settings.cameras import CameraSettings
+
+from .counting import LineCounter, TrackPoint
+from .geometry import foot_point
+from .track import Track, Tracker
+from .zones import ZoneMonitor
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from .detect import Detector, FaceDetector, MotionGate
+
+PRESENT_HOLD_S = 1.0  # a confirmed track unseen for up to this long still counts as present
+MAX_SKIP_S = 1.0  # run the detector at least this often, even when the gate sees no motion
+
+
+@dataclass(slots=True)
+class FrameResult:
+    """What one frame amounts to. Small and picklable: this is all that leaves a worker."""
+
+    frame: int
+    ts: float
+    people: int
+    zones: dict[str, int]
+    crossings: list[tuple[str, str, int, float]] = field(
+        default_factory=list
+    )  # line, dir, track, ts
+    visits: list[tuple[str, float, float]] = field(default_factory=list)  # zone, start, end
+    faces: int | None = None
+    detected: bool = True
+    tracks: list[tuple[int, float, float, float, float]] = field(
+        default_factory=list
+    )  # id, xyxy 0..1
+    proc_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Pipeline:
+    """Stateful per-camera processor. Feed frames in timestamp order."""
+
+    def __init__(
+        self,
+        settings: CameraSettings,
+        detector: Detector,
+        *,
+        gate: MotionGate | None = None,
+        faces: FaceDetector | None = None,
+    ) -> None:
+        self.settings = settings
+        self.detector = detector
+        self.gate = gate
+        self.face_detector = faces
+        self.tracker = Tracker(settings.tracker)
+        self.lines = LineCounter(settings.lines)
+        self.zones = ZoneMonitor(settings.zones)
+        self.frames = 0
+        self._last_detect_ts: float | None = None
+        self._last_faces: int | None = None
+
+    def process(self, ts: float, frame: npt.NDArray[np.uint8]) -> FrameResult:
+        started = time.perf_counter()
+        height, width = frame.shape[:2]
+        index = self.frames
+        self.frames += 1
+        run = self._should_detect(ts, frame)
+        if run:
+            self._last_detect_ts = ts
+            self.tracker.update(ts, self.detector.detect(frame))
+            removed = self.tracker.removed
+        else:
+            removed = []
+        present = [t for t in self.tracker.tracks if t.confirmed and t.lost_for <= PRESENT_HOLD_S]
+        seen = [t for t in self.tracker.tracks if t.matched] if run else []
+        points = [
+            TrackPoint(t.id, _foot(t, width, height), t.confirmed, _height(t, height)) for t in seen
+        ]
+        crossings = self.lines.update(ts, points)
+        crossings += self.lines.forget(removed)
+        present_points = [TrackPoint(t.id, _foot(t, width, height), True) for t in present]
+        occupancy, visits = self.zones.update(ts, present_points)
+        visits += self.zones.forget(removed)
+        faces = self._faces(frame, index, run)
+        return FrameResult(
+            frame=index,
+            ts=ts,
+            people=len(present),
+            zones=occupancy,
+            crossings=[(c.line_id, c.direction, c.track_id, c.ts) for c in crossings],
+            visits=[(v.zone_id, v.start, v.end) for v in visits],
+            faces=faces,
+            detected=run,
+            tracks=[_norm_box(t, width, height) for t in present],
+            proc_s=time.perf_counter() - started,
+        )
+
+    def _should_detect(self, ts: float, frame: npt.NDArray[np.uint8]) -> bool:
+        last = self._last_detect_ts
+        rate = self.settings.detect_fps
+        if rate and last is not None and ts - last < 1.0 / rate - 1e-6:
+            if self.gate is not None:
+                self.gate.update(frame)  # keep the background model learning
+            return False
+        if self.gate is None:
+            return True
+        moving = self.gate.update(frame)
+        stale = self._last_detect_ts is None or ts - self._last_detect_ts >= MAX_SKIP_S
+        return bool(moving) or stale or bool(self.tracker.tracks and self._any_lost())
+
+    def _any_lost(self) -> bool:
+        """Keep detecting while a tracked person is lost, even if the gate is quiet."""
+        return any(not t.matched for t in self.tracker.tracks)
+
+    def _faces(self, frame: npt.NDArray[np.uint8], index: int, run: bool) -> int | None:
+        if self.face_detector is None:
+            return None
+        if run and index % self.settings.face_every_n == 0:
+            self._last_faces = len(self.face_detector.detect(frame))
+        return self._last_faces
+
+
+def _foot(t: Track, width: int, height: int) -> tuple[float, float]:
+    b = t.box
+    return foot_point((float(b[0]), float(b[1]), float(b[2]), float(b[3])), width, height)
+
+
+def _norm_box(t: Track, width: int, height: int) -> tuple[int, float, float, float, float]:
+    """Plain Python floats, rounded: what crosses the process boundary stays small and pixel-free."""
+    b = t.box
+    return (
+        t.id,
+        round(float(b[0]) / width, 4),
+        round(float(b[1]) / height, 4),
+        round(float(b[2]) / width, 4),
+        round(float(b[3]) / height, 4),
+    )
+
+
+def _height(t: Track, height: int) -> float:
+    return float(t.box[3] - t.box[1]) / height

@@ -1,0 +1,135 @@
+"""Offline replay of a video through the full camera pipeline, at full speed.
+
+This is the code the worker runs, minus the process boundary and the pacing: timestamps come
+from the file itself, so the tracker's motion model sees the real dt however fast we decode.
+Tests, `edge-agent vision replay` and bench/vision.py all go through `replay()`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from edge_agent.settings.cameras import CameraSettings
+
+from .pipeline import FrameResult, Pipeline
+from .zones import percentile
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    """What a replay found: totals per line, occupancy and dwell per zone, speed."""
+
+    frames: int = 0
+    seconds: float = 0.0
+    media_seconds: float = 0.0
+    lines: dict[str, dict[str, int]] = field(default_factory=dict)
+    zones: dict[str, dict[str, Any]] = field(default_factory=dict)
+    people_mean: float = 0.0
+    people_max: int = 0
+    detector_runs: int = 0
+    per_frame: list[FrameResult] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "media_seconds": round(self.media_seconds, 3),
+            "fps": round(self.fps, 2),
+            "detector_runs": self.detector_runs,
+            "lines": self.lines,
+            "zones": self.zones,
+            "people": {"mean": round(self.people_mean, 3), "max": self.people_max},
+        }
+
+
+def replay(
+    video: Path,
+    settings: CameraSettings,
+    models_dir: Path,
+    *,
+    pipeline: Pipeline | None = None,
+    frames_out: IO[str] | None = None,
+    keep_frames: bool = False,
+    max_frames: int | None = None,
+    on_frame: Callable[[FrameResult], None] | None = None,
+) -> ReplayReport:
+    """Run `video` through the camera's pipeline (built from `models_dir` unless one is given)."""
+    from .worker import build_pipeline, open_source
+
+    cfg = settings.model_copy(update={"source": str(video)})
+    pipe = pipeline or build_pipeline(cfg, models_dir)
+    source = open_source(cfg, loop=False)
+    report = ReplayReport()
+    occ_sum: dict[str, int] = {z.id: 0 for z in cfg.zones}
+    occ_max: dict[str, int] = {z.id: 0 for z in cfg.zones}
+    dwell: dict[str, list[float]] = {z.id: [] for z in cfg.zones}
+    people_sum = 0
+    first_ts: float | None = None
+    started = time.perf_counter()
+    try:
+        while max_frames is None or report.frames < max_frames:
+            got = source.read()
+            if got is None:
+                if source.ended or source.reason != "ok":
+                    break
+                continue
+            ts, frame = got
+            first_ts = ts if first_ts is None else first_ts
+            r = pipe.process(ts, frame)
+            report.frames += 1
+            report.media_seconds = ts - first_ts
+            report.detector_runs += int(r.detected)
+            people_sum += r.people
+            report.people_max = max(report.people_max, r.people)
+            for zid, n in r.zones.items():
+                occ_sum[zid] += n
+                occ_max[zid] = max(occ_max[zid], n)
+            for zid, start, end in r.visits:
+                dwell[zid].append(end - start)
+            if frames_out is not None:
+                frames_out.write(
+                    json.dumps({"frame": r.frame, "people": r.people, "zones": r.zones}) + "\n"
+                )
+            if keep_frames:
+                report.per_frame.append(r)
+            if on_frame is not None:
+                on_frame(r)
+    finally:
+        source.close()
+    for zid, start, end in _close_visits(pipe):
+        dwell[zid].append(end - start)
+    report.seconds = time.perf_counter() - started
+    n = max(report.frames, 1)
+    report.people_mean = people_sum / n
+    report.lines = {k: dict(v) for k, v in pipe.lines.totals.items()}
+    report.zones = {
+        zid: {
+            "mean": round(occ_sum[zid] / n, 3),
+            "max": occ_max[zid],
+            "visits": len(dwell[zid]),
+            "dwell_p50_s": _r(percentile(dwell[zid], 50)),
+            "dwell_p90_s": _r(percentile(dwell[zid], 90)),
+        }
+        for zid in occ_sum
+    }
+    return report
+
+
+def _close_visits(pipe: Pipeline) -> list[tuple[str, float, float]]:
+    """At the end of the video, people still in view end their visits and started crossings."""
+    ids = [t.id for t in pipe.tracker.tracks]
+    pipe.lines.forget(ids)
+    return [(v.zone_id, v.start, v.end) for v in pipe.zones.forget(ids)]
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 2)

@@ -1,0 +1,238 @@
+"""`edge-agent camera snapshot`: one annotated frame so a field engineer can check the setup.
+
+It draws every counting line with an arrow pointing to its `in` side, the zones, the latest
+detections (thin) and confirmed tracks with their ids. The pipeline first runs over a short
+warm-up so the tracker has confirmed the people in view. The PNG is written only where the
+operator asks (an explicit, local action; see docs/privacy.md): the daemon never does this.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edge_agent.settings.cameras import CameraSettings
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from .pipeline import FrameResult, Pipeline
+
+LINE = (0, 215, 255)  # BGR amber
+ZONE = (255, 160, 0)
+QUEUE = (200, 80, 255)
+TRACK = (60, 220, 60)
+DET = (200, 200, 200)
+
+
+class SnapshotError(Exception):
+    """The camera gave no frame to draw on (reason says why)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Snapshot:
+    path: Path
+    width: int
+    height: int
+    detections: int
+    tracks: list[int]
+    people: int
+    zones: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "size": [self.width, self.height],
+            "detections": self.detections,
+            "tracks": self.tracks,
+            "people": self.people,
+            "zones": self.zones,
+        }
+
+
+class _Recording:
+    """Wraps a detector to remember its latest boxes for drawing."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.last: Any = None
+
+    def detect(self, frame_bgr: Any) -> Any:
+        self.last = self.inner.detect(frame_bgr)
+        return self.last
+
+
+def take_snapshot(
+    settings: CameraSettings,
+    models_dir: Path,
+    out: Path,
+    *,
+    warmup_frames: int = 20,
+    pipeline: Pipeline | None = None,
+) -> Snapshot:
+    """Run the pipeline over `warmup_frames` frames from the camera and draw the last one."""
+    from .worker import build_pipeline, open_source
+
+    pipe = pipeline or build_pipeline(
+        settings.model_copy(update={"motion_gate": False}), models_dir
+    )
+    recorder = _Recording(pipe.detector)
+    pipe.detector = recorder
+    source = open_source(settings, loop=False)
+    frame = None
+    result = None
+    try:
+        for _ in range(max(1, warmup_frames) * 5):
+            got = source.read()
+            if got is None:
+                if frame is not None or source.reason != "ok":
+                    break
+                continue
+            ts, frame = got
+            result = pipe.process(ts, frame)
+            if result.frame + 1 >= warmup_frames:
+                break
+        reason = source.reason
+    finally:
+        source.close()
+    if frame is None or result is None:
+        raise SnapshotError(reason, f"no frame from {settings.source} (reason: {reason})")
+    image = render(frame, settings, result, recorder.last)
+    _write_png(out, image)
+    h, w = frame.shape[:2]
+    n_det = 0 if recorder.last is None else len(recorder.last)
+    return Snapshot(out, w, h, n_det, [t[0] for t in result.tracks], result.people, result.zones)
+
+
+def render(
+    frame: npt.NDArray[np.uint8],
+    settings: CameraSettings,
+    result: FrameResult,
+    detections: npt.NDArray[np.float32] | None = None,
+) -> npt.NDArray[np.uint8]:
+    """Draw lines (with `in` arrows), zones, detections and tracks on a copy of `frame`."""
+    import cv2
+    import numpy as np
+
+    img: Any = frame.copy()
+    h, w = img.shape[:2]
+    scale = max(w, h) / 640
+    thick = max(1, round(2 * scale))
+    font = 0.45 * scale
+    overlay = img.copy()
+    for z in settings.zones:
+        pts = np.array([[round(x * w), round(y * h)] for x, y in z.points], np.int32)
+        colour = QUEUE if z.kind == "queue" else ZONE
+        cv2.fillPoly(overlay, [pts], colour)
+        cv2.polylines(img, [pts], True, colour, thick, cv2.LINE_AA)
+    img = cv2.addWeighted(overlay, 0.2, img, 0.8, 0)
+    for z in settings.zones:
+        x, y = z.points[0]
+        label = f"{z.id} ({z.kind}): {result.zones.get(z.id, 0)}"
+        _text(
+            img,
+            label,
+            (round(x * w) + 4, round(y * h) + int(16 * scale)),
+            font,
+            QUEUE if z.kind == "queue" else ZONE,
+        )
+    for line in settings.lines:
+        (ax, ay), (bx, by) = line.points
+        a = (round(ax * w), round(ay * h))
+        b = (round(bx * w), round(by * h))
+        cv2.line(img, a, b, LINE, thick + 1, cv2.LINE_AA)
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        length = max((dx * dx + dy * dy) ** 0.5, 1.0)
+        nx, ny = -dy / length, dx / length  # towards cross(B-A, P-A) > 0: the `in` side
+        mid = ((a[0] + b[0]) // 2, (a[1] + b[1]) // 2)
+        tip = (round(mid[0] + nx * 55 * scale), round(mid[1] + ny * 55 * scale))
+        cv2.arrowedLine(img, mid, tip, LINE, thick + 1, cv2.LINE_AA, tipLength=0.3)
+        _text(
+            img,
+            "in",
+            (tip[0] + round(nx * 8 * scale) - 6, tip[1] + round(ny * 12 * scale) + 4),
+            font,
+            LINE,
+        )
+        _text(img, line.id, (b[0] + 4, b[1] - 4), font, LINE)
+    if detections is not None:
+        for x1, y1, x2, y2, _s in detections:
+            cv2.rectangle(img, (int(x1), int(y1)), (int(x2), int(y2)), DET, 1)
+    for tid, x1, y1, x2, y2 in result.tracks:
+        p1, p2 = (round(x1 * w), round(y1 * h)), (round(x2 * w), round(y2 * h))
+        cv2.rectangle(img, p1, p2, TRACK, thick)
+        cv2.circle(img, ((p1[0] + p2[0]) // 2, p2[1]), thick + 1, TRACK, -1)
+        _text(img, f"#{tid}", (p1[0], p1[1] - 3), font, TRACK)
+    _text(
+        img,
+        f"{settings.id}  people {result.people}",
+        (6, int(18 * scale)),
+        font * 1.2,
+        (255, 255, 255),
+    )
+    out: npt.NDArray[np.uint8] = np.asarray(img, dtype=np.uint8)
+    return out
+
+
+def _text(
+    img: Any, text: str, org: tuple[int, int], scale: float, colour: tuple[int, int, int]
+) -> None:
+    import cv2
+
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    h, w = img.shape[:2]
+    org = (min(max(org[0], 2), w - tw - 2), min(max(org[1], th + 2), h - 2))  # keep it on the image
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+
+
+def _write_png(out: Path, image: Any) -> None:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:
+        raise SnapshotError("decode_error", "could not encode the snapshot as PNG")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(buf.tobytes())
+
+
+class DebugFrameSaver:
+    """Annotated frames for debugging, only when `debug.save_frames` is set; pruned as it goes.
+
+    At most one frame every `every_s` seconds, files older than `retention_minutes` or beyond
+    `max_files` are deleted on each save, so the folder never grows without bound.
+    """
+
+    def __init__(self, settings: CameraSettings) -> None:
+        dbg = settings.debug
+        if not dbg.save_frames or not dbg.frames_dir:
+            raise ValueError("debug.save_frames is off")
+        self.settings = settings
+        self.dir = Path(dbg.frames_dir)
+        self.every_s = dbg.every_s
+        self._last: float | None = None
+
+    def maybe_save(self, frame: npt.NDArray[np.uint8], result: FrameResult) -> Path | None:
+        if self._last is not None and result.ts - self._last < self.every_s:
+            return None
+        self._last = result.ts
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / f"{self.settings.id}-{result.ts:.1f}.png"
+        _write_png(path, render(frame, self.settings, result))
+        self._prune(time.time())
+        return path
+
+    def _prune(self, now: float) -> None:
+        dbg = self.settings.debug
+        files = sorted(self.dir.glob(f"{self.settings.id}-*.png"), key=lambda p: p.stat().st_mtime)
+        for i, p in enumerate(files):
+            too_old = now - p.stat().st_mtime > dbg.retention_minutes * 60
+            if too_old or len(files) - i > dbg.max_files:
+                p.unlink(missing_ok=True)

@@ -1,0 +1,151 @@
+"""The camera worker process: capture -> pipeline -> compact results over a pipe.
+
+Each camera runs here, in its own process started with the 'spawn' method, so a decoder that
+crashes or hangs takes down only this process and the daemon restarts it. Only small messages
+cross the pipe (counts, crossings, visits, track boxes, state changes); frames never leave.
+
+Messages to the parent, each a tuple:
+    ("state", {"reason": code, "detail": str})   capture state changed (ok, no_signal, frozen, ...)
+    ("frame", FrameResult.to_dict())             one processed frame
+    ("fatal", {"reason": code, "detail": str})   cannot run at all (e.g. model_missing); then exit
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from edge_agent.settings.cameras import CameraSettings
+
+from .pipeline import Pipeline
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+EXIT_FATAL = 3
+EPOCH_2001 = 1e9  # timestamps below this are media time (files), above it wall-clock time
+IDLE_SLEEP_S = 0.05
+
+
+class FrameSource(Protocol):
+    """What the worker needs from `vision.capture.Capture`."""
+
+    @property
+    def reason(self) -> str: ...
+
+    ended: bool
+
+    def read(self) -> tuple[float, npt.NDArray[np.uint8]] | None: ...
+
+    def close(self) -> None: ...
+
+
+def build_pipeline(settings: CameraSettings, models_dir: Path) -> Pipeline:
+    """The production pipeline: SSDLite people, optional faces, MOG2 gate. Raises ModelMissing."""
+    from .detect import (
+        DetectorSettings,
+        FaceSettings,
+        Mog2MotionGate,
+        MotionSettings,
+        build_face_detector,
+        build_person_detector,
+    )
+
+    detector = build_person_detector(DetectorSettings.model_validate(settings.detector), models_dir)
+    faces = None
+    if settings.faces is not None:
+        faces = build_face_detector(FaceSettings.model_validate(settings.faces), models_dir)
+    gate = (
+        Mog2MotionGate(MotionSettings.model_validate(settings.motion))
+        if settings.motion_gate
+        else None
+    )
+    return Pipeline(settings, detector, gate=gate, faces=faces)
+
+
+def load_factory(spec: str | None) -> Any:
+    """`module:callable` making a Pipeline from (settings, models_dir); default `build_pipeline`."""
+    if not spec:
+        return build_pipeline
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def open_source(settings: CameraSettings, *, loop: bool) -> FrameSource:
+    """Open the camera's source through vision.capture (which resizes and limits fps)."""
+    from .capture import Capture
+
+    size = (settings.width, settings.height) if settings.width and settings.height else None
+    return Capture(settings.source, resize=size, fps=settings.fps, loop=loop)
+
+
+class WallClock:
+    """Maps media timestamps (files start at 0) onto wall-clock time, and paces file playback.
+
+    Files are played at their own speed in the daemon so minutes in the summaries are real minutes;
+    a file that loops (timestamps going back) is re-anchored instead of sending time backwards.
+    """
+
+    def __init__(self) -> None:
+        self._offset: float | None = None
+        self._last = 0.0
+
+    def __call__(self, ts: float) -> float:
+        if ts >= EPOCH_2001:
+            return ts
+        if self._offset is None or ts + self._offset < self._last:
+            self._offset = time.time() - ts
+        wall = ts + self._offset
+        delay = wall - time.time()
+        if delay > 0:
+            time.sleep(min(delay, 1.0))
+        self._last = wall
+        return wall
+
+
+def worker_main(
+    settings_json: str, models_dir: str, conn: Connection, factory: str | None = None
+) -> None:
+    """Entry point of the worker process. Runs until killed or the pipe closes."""
+    from .models import VisionModelError
+
+    settings = CameraSettings.model_validate_json(settings_json)
+    try:
+        pipeline = load_factory(factory)(settings, Path(models_dir))
+    except VisionModelError as exc:
+        reason = "model_missing"
+        conn.send(("fatal", {"reason": reason, "detail": str(exc)}))
+        conn.close()
+        raise SystemExit(EXIT_FATAL) from None
+    source = open_source(settings, loop=True)  # a demo file plays on
+    saver = None
+    if settings.debug.save_frames:
+        from .snapshot import DebugFrameSaver
+
+        saver = DebugFrameSaver(settings)
+    clock = WallClock()
+    last_reason: str | None = None
+    try:
+        while True:
+            got = source.read()
+            reason = source.reason
+            if reason != last_reason:
+                conn.send(("state", {"reason": reason, "detail": ""}))
+                last_reason = reason
+            if got is None:
+                time.sleep(IDLE_SLEEP_S)
+                continue
+            ts, frame = got
+            result = pipeline.process(clock(ts), frame)
+            if saver is not None:
+                saver.maybe_save(frame, result)
+            del frame
+            conn.send(("frame", result.to_dict()))
+    except (BrokenPipeError, EOFError, KeyboardInterrupt):
+        pass  # the daemon went away or is stopping us
+    finally:
+        source.close()

@@ -1,0 +1,255 @@
+"""`edge-agent vision replay` and `edge-agent camera snapshot` as a field engineer runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+import typer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from edge_agent.cli.camera_cmd import app as camera_app
+from edge_agent.cli.output import Exit
+from edge_agent.cli.vision_cmd import CameraFileError, load_camera_file
+from edge_agent.cli.vision_cmd import app as vision_app
+from edge_agent.settings.cameras import CameraSettings
+from edge_agent.vision.pipeline import Pipeline
+from edge_agent.vision.snapshot import take_snapshot
+from tests.integration.vision.gt_support import BlobDetector, walkers_video
+
+root = typer.Typer()
+root.add_typer(vision_app, name="vision")
+root.add_typer(camera_app, name="camera")
+runner = CliRunner()
+MODELS_OK = Path("models/cache/ssdlite_person.pb").is_file()
+
+CAMERA_YAML = """\
+id: door-cam
+source: walk.avi
+width: 320
+height: 240
+lines:
+  - {id: door, points: [[0.5, 0.1], [0.5, 0.95]]}
+zones:
+  - {id: left, points: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}
+detector: {tiles: [1, 1]}
+"""
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> Path:
+    walkers_video(tmp_path / "walk.avi", [(0.85, 0.7, 0.15, 0.7)], frames=20)
+    (tmp_path / "cam.yaml").write_text(CAMERA_YAML)
+    (tmp_path / "site.yaml").write_text(
+        "cameras:\n"
+        + "".join(
+            f"  - {line}\n" if i == 0 else f"    {line}\n"
+            for i, line in enumerate(CAMERA_YAML.splitlines())
+        )
+        + "  - {id: other, source: x.avi}\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.skipif(not MODELS_OK, reason="needs `edge-agent models fetch`")
+def test_replay_prints_json_counts_and_writes_per_frame_lines(scene: Path) -> None:
+    out = scene / "frames.jsonl"
+    res = runner.invoke(
+        root,
+        [
+            "vision",
+            "replay",
+            str(scene / "walk.avi"),
+            "--camera-config",
+            str(scene / "cam.yaml"),
+            "--json",
+            "--frames-out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert report["frames"] == 20
+    assert set(report["lines"]) == {"door"}
+    assert set(report["zones"]) == {"left"}
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 20
+    assert rows[0] == {
+        "frame": 0,
+        "people": rows[0]["people"],
+        "zones": {"left": rows[0]["zones"]["left"]},
+    }
+
+
+@pytest.mark.skipif(not MODELS_OK, reason="needs `edge-agent models fetch`")
+def test_replay_picks_a_camera_from_a_full_config(scene: Path) -> None:
+    res = runner.invoke(
+        root,
+        [
+            "vision",
+            "replay",
+            str(scene / "walk.avi"),
+            "--camera-config",
+            str(scene / "site.yaml"),
+            "--camera",
+            "door-cam",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["lines"] == {
+        "door": {"in": 0, "out": 0}
+    }  # rectangles are no people
+
+
+def test_replay_asks_which_camera_when_the_config_has_several(scene: Path) -> None:
+    res = runner.invoke(
+        root,
+        [
+            "vision",
+            "replay",
+            str(scene / "walk.avi"),
+            "--camera-config",
+            str(scene / "site.yaml"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 2
+    assert "--camera" in json.loads(res.output)["error"]["hint"]
+
+
+def test_replay_reports_an_invalid_line_with_its_place(scene: Path) -> None:
+    (scene / "bad.yaml").write_text(CAMERA_YAML.replace("[0.5, 0.95]", "[0.5, 1.7]"))
+    res = runner.invoke(
+        root,
+        [
+            "vision",
+            "replay",
+            str(scene / "walk.avi"),
+            "--camera-config",
+            str(scene / "bad.yaml"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 3
+    message = json.loads(res.output)["error"]["message"]
+    assert "lines.0.points" in message
+    assert "normalised" in message
+
+
+def test_replay_without_models_names_the_fetch_command(scene: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    (empty / "manifest.yaml").write_text(Path("models/manifest.yaml").read_text())
+    res = runner.invoke(
+        root,
+        [
+            "vision",
+            "replay",
+            str(scene / "walk.avi"),
+            "--camera-config",
+            str(scene / "cam.yaml"),
+            "--models-dir",
+            str(empty),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 5
+    assert "edge-agent models fetch" in res.output
+
+
+def test_snapshot_of_an_unknown_camera_exits_not_found(scene: Path) -> None:
+    res = runner.invoke(
+        root, ["camera", "snapshot", "nope", "--config", str(scene / "site.yaml"), "--json"]
+    )
+    assert res.exit_code == 5
+
+
+def test_snapshot_of_a_dead_camera_says_why(scene: Path) -> None:
+    (scene / "dead.yaml").write_text(CAMERA_YAML.replace("walk.avi", "missing.avi"))
+    res = runner.invoke(
+        root,
+        [
+            "camera",
+            "snapshot",
+            "door-cam",
+            "--config",
+            str(scene / "dead.yaml"),
+            "--out",
+            str(scene / "v.png"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 1
+    assert "no_signal" in res.output
+    assert not (scene / "v.png").exists()
+
+
+def test_snapshot_draws_the_scene_with_track_ids(scene: Path) -> None:
+    cam = CameraSettings.model_validate(
+        {
+            "id": "door-cam",
+            "source": str(scene / "walk.avi"),
+            "width": 320,
+            "height": 240,
+            "lines": [{"id": "door", "points": [[0.5, 0.1], [0.5, 0.95]]}],
+            "zones": [{"id": "left", "points": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}],
+        }
+    )
+    out = scene / "view.png"
+    shot = take_snapshot(
+        cam, Path("models"), out, warmup_frames=8, pipeline=Pipeline(cam, BlobDetector())
+    )
+    image = cv2.imread(str(out))
+    assert image is not None
+    assert image.shape == (240, 320, 3)
+    assert shot.tracks  # the walker was confirmed and labelled
+    assert shot.detections == 1
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=300).map(lambda b: b.decode("latin-1"))))
+def test_any_camera_file_gives_a_camera_or_a_typed_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        cam = load_camera_file(path, None)
+    except CameraFileError as exc:
+        assert exc.code in (Exit.CONFIG, Exit.USAGE, Exit.NOT_FOUND)
+    else:
+        assert isinstance(cam, CameraSettings)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda kids: (
+        st.lists(kids, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["cameras", "id", "source", "lines", "zones", "points", "kind", "x"]),
+            kids,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(json_values)
+def test_any_camera_structure_gives_a_camera_or_a_typed_error(
+    tmp_path: Path, value: object
+) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(json.dumps(value))  # JSON is YAML
+    try:
+        load_camera_file(path, None)
+    except CameraFileError as exc:
+        assert exc.code in (Exit.CONFIG, Exit.USAGE, Exit.NOT_FOUND)

@@ -1,0 +1,127 @@
+"""The per-camera worker process under the daemon's CameraService: isolation and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge_agent.settings.cameras import CameraSettings
+from edge_agent.store.items import NewItem
+from edge_agent.vision.service import CameraService
+from tests.integration.vision.gt_support import walkers_video
+from tests.support.net import free_port
+
+FACTORY = "tests.integration.vision.gt_support:blob_pipeline"
+DOOR = {"id": "door", "points": [[0.5, 0.1], [0.5, 0.95]]}
+
+
+def camera(source: str, **kw: object) -> CameraSettings:
+    base: dict[str, object] = {
+        "id": "cam1",
+        "source": source,
+        "width": 320,
+        "height": 240,
+        "lines": [DOOR],
+        "motion_gate": False,
+    }
+    base.update(kw)
+    return CameraSettings.model_validate(base)
+
+
+class Run:
+    """A CameraService running in the background, with everything it emitted."""
+
+    def __init__(
+        self, cam: CameraSettings, models_dir: Path, factory: str | None = FACTORY
+    ) -> None:
+        self.items: list[NewItem] = []
+        self.states: list[dict[str, Any]] = []
+        self.svc = CameraService(
+            cam,
+            models_dir,
+            self.items.append,
+            on_state=self.states.append,
+            pipeline_factory=factory,
+        )
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Run:
+        self.task = asyncio.create_task(self.svc.run(), name="test.camera")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await self.task
+
+    async def until(self, check: Callable[[], bool], timeout: float = 40.0) -> None:
+        for _ in range(int(timeout / 0.1)):
+            if check():
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"timed out; state={self.svc.snapshot_state()} states={self.states}")
+
+
+@pytest.fixture
+def walking_video(tmp_path: Path) -> Path:
+    # 2 s loop: one person walks right to left through the door each time round
+    return walkers_video(tmp_path / "loop.avi", [(0.85, 0.7, 0.15, 0.7)], frames=20)
+
+
+async def test_counts_arrive_from_the_worker_process(walking_video: Path, tmp_path: Path) -> None:
+    async with Run(camera(str(walking_video)), tmp_path) as run:
+        await run.until(lambda: run.svc.aggregator.totals["door"]["in"] >= 1)
+        snap = run.svc.snapshot_state()
+        assert snap["state"] == "running"
+        assert snap["reason"] == "ok"
+        assert snap["lines"]["door"]["in"] >= 1
+        assert run.svc.worker_pid not in (None, os.getpid())
+
+
+async def test_killed_worker_is_restarted_and_no_count_is_lost(
+    walking_video: Path, tmp_path: Path
+) -> None:
+    async with Run(camera(str(walking_video)), tmp_path) as run:
+        await run.until(lambda: run.svc.aggregator.totals["door"]["in"] >= 1)
+        before = run.svc.aggregator.totals["door"]["in"]
+        pid = run.svc.worker_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        await run.until(lambda: any(s["reason"] == "crashed" for s in run.states))
+        await run.until(
+            lambda: run.svc.worker_pid not in (None, pid) and run.svc.state == "running"
+        )
+        await run.until(lambda: run.svc.aggregator.totals["door"]["in"] > before)
+        assert run.svc.restarts == 1
+    # stopping flushes the partial minute: every counted crossing is in an emitted summary
+    emitted = sum(i.data["lines"]["door"]["in"] for i in run.items if i.kind == "footfall")
+    assert emitted == run.svc.aggregator.totals["door"]["in"]
+
+
+async def test_missing_model_is_reported_with_the_fix(tmp_path: Path, walking_video: Path) -> None:
+    (tmp_path / "manifest.yaml").write_text(Path("models/manifest.yaml").read_text())
+    async with Run(camera(str(walking_video)), tmp_path, factory=None) as run:
+        await run.until(lambda: run.svc.reason == "model_missing")
+        assert "edge-agent models fetch" in run.svc.snapshot_state()["detail"]
+
+
+async def test_unreachable_rtsp_camera_reports_no_signal(tmp_path: Path) -> None:
+    url = f"rtsp://127.0.0.1:{free_port()}/stream"
+    async with Run(camera(url), tmp_path) as run:
+        await run.until(lambda: run.svc.reason == "no_signal")
+        assert run.svc.state == "down"
+
+
+async def test_undecodable_file_reports_decode_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00AVI " + bytes(range(256)) * 8)
+    async with Run(camera(str(bad)), tmp_path) as run:
+        await run.until(lambda: run.svc.reason == "decode_error")
+        assert run.svc.state == "down"

@@ -1,0 +1,132 @@
+"""Per-minute summaries and queue alerts, as headquarters receives them."""
+
+from __future__ import annotations
+
+from edge_agent.settings.cameras import CameraSettings
+from edge_agent.store.items import ItemClass, NewItem
+from edge_agent.vision.aggregate import Aggregator
+from edge_agent.vision.pipeline import FrameResult
+
+T0 = 1_800_000_000.0  # a minute boundary (divisible by 60)
+SQ = [(0.1, 0.1), (0.5, 0.1), (0.5, 0.5), (0.1, 0.5)]
+
+
+def cam(**kw: object) -> CameraSettings:
+    base: dict[str, object] = {
+        "id": "entrance",
+        "source": "x.avi",
+        "lines": [{"id": "door", "points": [[0.5, 0.1], [0.5, 0.9]]}],
+        "zones": [
+            {"id": "lobby", "points": SQ, "capacity": 10},
+            {"id": "q", "kind": "queue", "points": SQ, "alert": {"length": 3, "minutes": 2}},
+        ],
+    }
+    base.update(kw)
+    return CameraSettings.model_validate(base)
+
+
+def frame(
+    ts: float, people: int = 0, zones: dict[str, int] | None = None, **kw: object
+) -> FrameResult:
+    return FrameResult(frame=0, ts=ts, people=people, zones=zones or {}, **kw)  # type: ignore[arg-type]
+
+
+def run(frames: list[FrameResult], settings: CameraSettings | None = None) -> list[NewItem]:
+    items: list[NewItem] = []
+    agg = Aggregator(settings or cam(), items.append)
+    agg.set_state("ok", "ok")
+    for f in frames:
+        agg.add(f)
+    agg.close()
+    return items
+
+
+def of(items: list[NewItem], kind: str) -> list[NewItem]:
+    return [i for i in items if i.kind == kind]
+
+
+def test_crossings_are_summed_per_minute_and_line() -> None:
+    frames = [
+        frame(T0 + 1, crossings=[("door", "in", 1, T0 + 1)]),
+        frame(T0 + 2, crossings=[("door", "in", 2, T0 + 2), ("door", "out", 3, T0 + 2)]),
+        frame(T0 + 61, crossings=[("door", "out", 4, T0 + 61)]),
+    ]
+    foot = of(run(frames), "footfall")
+    assert [(i.ts, i.data["lines"]["door"]) for i in foot] == [
+        (T0, {"in": 2, "out": 1}),
+        (T0 + 60, {"in": 0, "out": 1}),
+    ]
+    assert all(i.cls is ItemClass.SUMMARY and i.device == "entrance" for i in foot)
+
+
+def test_a_minute_cut_short_by_a_stop_is_flagged_partial() -> None:
+    items = run([frame(T0 + 1), frame(T0 + 61)])
+    cams = of(items, "camera")
+    assert "partial" not in cams[0].data
+    assert cams[1].data["partial"] is True
+
+
+def test_occupancy_mean_and_max_per_zone() -> None:
+    frames = [
+        frame(T0 + i, people=n, zones={"lobby": n, "q": 0}) for i, n in enumerate([1, 3, 2, 2])
+    ]
+    (occ,) = of(run(frames), "occupancy")
+    assert occ.data["zones"]["lobby"] == {"mean": 2.0, "max": 3}
+    assert occ.data["people"] == {"mean": 2.0, "max": 3}
+
+
+def test_dwell_percentiles_come_from_visits_that_ended_in_the_minute() -> None:
+    visits = [("lobby", T0, T0 + d) for d in (10.0, 20.0, 30.0, 40.0, 50.0)]
+    (dwell,) = of(run([frame(T0 + 55, visits=visits)]), "dwell")
+    assert dwell.data["zones"]["lobby"] == {"visits": 5, "p50_s": 30.0, "p90_s": 46.0}
+
+
+def test_queue_wait_estimate_carries_over_minutes() -> None:
+    frames = [
+        frame(T0 + 5, zones={"q": 2}, visits=[("q", T0 - 100, T0 + 5), ("q", T0 - 60, T0 + 5)]),
+        frame(T0 + 65, zones={"q": 1}),
+    ]
+    queues = of(run(frames), "queue")
+    assert queues[0].data["zones"]["q"]["wait_p50_s"] == 85.0
+    assert queues[1].data["zones"]["q"]["wait_p50_s"] == 85.0
+    assert queues[1].data["zones"]["q"]["served"] == 0
+
+
+def test_queue_over_threshold_for_the_configured_minutes_raises_one_alert_then_clears() -> None:
+    lengths = [4, 4, 5, 4, 0]  # two minutes over 3 -> raised once; the fifth minute clears it
+    frames = [frame(T0 + 60 * m + 1, zones={"q": n, "lobby": 0}) for m, n in enumerate(lengths)]
+    alerts = of(run(frames), "queue_alert")
+    assert [(a.cls, a.data["state"], a.ts) for a in alerts] == [
+        (ItemClass.EVENT, "raised", T0 + 120),
+        (ItemClass.EVENT, "cleared", T0 + 300),
+    ]
+
+
+def test_busyness_is_the_fullest_zone_ratio() -> None:
+    frames = [frame(T0 + 1, zones={"lobby": 5, "q": 0})]
+    (camera,) = of(run(frames), "camera")
+    assert camera.data["busyness"] == 50
+
+
+def test_busyness_is_null_without_capacities_or_waits() -> None:
+    settings = cam(zones=[{"id": "a", "points": SQ}])
+    (camera,) = of(run([frame(T0 + 1, zones={"a": 4})], settings), "camera")
+    assert camera.data["busyness"] is None
+
+
+def test_a_camera_that_is_down_still_reports_its_minutes() -> None:
+    items: list[NewItem] = []
+    agg = Aggregator(cam(), items.append)
+    agg.set_state("down", "no_signal")
+    agg.tick(T0 + 30)
+    agg.tick(T0 + 90)
+    cams = of(items, "camera")
+    assert cams
+    assert cams[-1].data["reason"] == "no_signal"
+    assert cams[-1].data["frames"] == 0
+
+
+def test_faces_are_reported_as_counts_only() -> None:
+    frames = [frame(T0 + 1, faces=2), frame(T0 + 2, faces=0)]
+    (camera,) = of(run(frames), "camera")
+    assert camera.data["faces_seen"] == {"max": 2, "mean": 1.0}

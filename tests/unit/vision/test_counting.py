@@ -1,0 +1,114 @@
+"""Line counting with the house convention: `in` ends on the cross(B-A, P-A) > 0 side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import pairwise
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge_agent.settings.cameras import LineSettings
+from edge_agent.vision.counting import LineCounter, TrackPoint
+
+DOWN = LineSettings(id="door", points=[(0.5, 0.2), (0.5, 0.8)], band=0.02, debounce_s=1.0)
+
+
+def walk(
+    counter: LineCounter,
+    xs: Iterable[float],
+    *,
+    y: float = 0.5,
+    tid: int = 1,
+    dt: float = 0.1,
+    t0: float = 0.0,
+    confirmed: bool = True,
+) -> list[str]:
+    got: list[str] = []
+    for i, x in enumerate(xs):
+        got += [
+            c.direction for c in counter.update(t0 + i * dt, [TrackPoint(tid, (x, y), confirmed)])
+        ]
+    return got
+
+
+def test_right_to_left_across_a_downward_line_counts_in() -> None:
+    c = LineCounter([DOWN])
+    assert walk(c, [0.7, 0.6, 0.55, 0.5, 0.45, 0.4]) == ["in"]
+    assert c.totals == {"door": {"in": 1, "out": 0}}
+
+
+def test_left_to_right_counts_out() -> None:
+    c = LineCounter([DOWN])
+    assert walk(c, [0.3, 0.4, 0.5, 0.6, 0.7]) == ["out"]
+
+
+def test_standing_on_the_line_within_the_band_counts_nothing() -> None:
+    c = LineCounter([DOWN])
+    assert walk(c, [0.7, 0.6, 0.51, 0.49, 0.51, 0.49, 0.505, 0.6]) == []
+
+
+def test_back_and_forth_jitter_across_the_band_counts_once() -> None:
+    c = LineCounter([DOWN])
+    # crosses in, wobbles back beyond the band for a moment, then goes on: one person, one `in`
+    assert walk(c, [0.7, 0.55, 0.45, 0.55, 0.45, 0.4, 0.3]) == ["in"]
+
+
+def test_coming_back_after_the_debounce_counts_out() -> None:
+    c = LineCounter([DOWN])
+    xs = [0.7, 0.45, 0.44] + [0.4] * 15 + [0.6, 0.65]
+    assert walk(c, xs) == ["in", "out"]
+
+
+def test_one_odd_box_beyond_the_line_is_not_a_crossing() -> None:
+    c = LineCounter([DOWN])
+    assert walk(c, [0.7, 0.7, 0.3, 0.7, 0.7]) == []
+
+
+def test_stepping_over_the_line_and_out_of_view_still_counts() -> None:
+    c = LineCounter([DOWN])
+    assert walk(c, [0.7, 0.6, 0.4]) == []  # seen beyond the line once, then gone
+    assert [x.direction for x in c.forget([1])] == ["in"]
+    assert c.totals["door"] == {"in": 1, "out": 0}
+
+
+def test_walking_round_the_end_of_the_line_counts_nothing() -> None:
+    c = LineCounter([DOWN])
+    assert walk(c, [0.7, 0.6, 0.4, 0.3], y=0.9) == []
+
+
+def test_a_track_seen_on_both_sides_of_a_gap_still_counts() -> None:
+    c = LineCounter([DOWN])
+    assert walk(c, [0.8, 0.2, 0.2]) == ["in"]
+
+
+def test_crossing_before_confirmation_is_counted_once_the_track_is_confirmed() -> None:
+    c = LineCounter([DOWN])
+    assert walk(c, [0.7, 0.4], confirmed=False) == []
+    assert walk(c, [0.35], confirmed=True, t0=0.2) == ["in"]
+
+
+def test_a_track_that_dies_unconfirmed_is_never_counted() -> None:
+    c = LineCounter([DOWN])
+    walk(c, [0.7, 0.4], confirmed=False)
+    c.forget([1])
+    assert walk(c, [0.35], confirmed=True, t0=0.2) == []
+    assert c.totals["door"] == {"in": 0, "out": 0}
+
+
+def test_two_people_crossing_opposite_ways_count_one_each() -> None:
+    c = LineCounter([DOWN])
+    got = []
+    for i, (xa, xb) in enumerate(zip([0.7, 0.55, 0.45, 0.3], [0.3, 0.45, 0.55, 0.7], strict=True)):
+        got += c.update(i * 0.1, [TrackPoint(1, (xa, 0.4), True), TrackPoint(2, (xb, 0.6), True)])
+    assert sorted((x.track_id, x.direction) for x in got) == [(1, "in"), (2, "out")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60))
+def test_counts_never_differ_by_more_than_one_and_alternate(xs: list[float]) -> None:
+    """Whatever path one person takes, in and out alternate, so the totals differ by at most one."""
+    c = LineCounter([DOWN])
+    got = walk(c, xs)
+    assert all(a != b for a, b in pairwise(got))
+    assert abs(c.totals["door"]["in"] - c.totals["door"]["out"]) <= 1
