@@ -28,18 +28,28 @@ class CommandErrorCode(StrEnum):
 class CommandRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=128, description="Caller-chosen id; a replay returns the stored result.")
-    device: str = Field(min_length=1, max_length=64, description="Device id, or `_agent` for the agent itself.")
+    id: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Caller-chosen id; a replay returns the stored result.",
+    )
+    device: str = Field(
+        min_length=1, max_length=64, description="Device id, or `_agent` for the agent itself."
+    )
     action: str = Field(min_length=1, max_length=64)
     args: dict[str, Any] = Field(default_factory=dict)
-    expires_at: float | None = Field(default=None, description="Unix seconds; a later arrival is rejected.")
+    expires_at: float | None = Field(
+        default=None, description="Unix seconds; a later arrival is rejected."
+    )
     source: Literal["cli", "mqtt", "automation", "schedule"] = "cli"
 
 
 class CommandError(BaseModel):
     code: CommandErrorCode
     message: str
-    reason: str | None = Field(default=None, description="The driver's reason code when the device failed.")
+    reason: str | None = Field(
+        default=None, description="The driver's reason code when the device failed."
+    )
 
 
 class CommandResult(BaseModel):
@@ -48,7 +58,9 @@ class CommandResult(BaseModel):
     result: dict[str, Any] | None = None
     error: CommandError | None = None
     ts: float
-    replayed: bool = Field(default=False, description="True when this is the stored answer to a repeated id.")
+    replayed: bool = Field(
+        default=False, description="True when this is the stored answer to a repeated id."
+    )
 
 
 class CommandRouter(Protocol):

@@ -16,7 +16,9 @@ from typing import Any, TextIO
 import structlog
 
 REDACTED = "***"
-_SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|api_?key|private_?key|pin|credential|authorization)", re.I)
+_SECRET_KEY = re.compile(
+    r"(pass(word|wd)?|secret|token|api_?key|private_?key|pin|credential|authorization)", re.I
+)
 _known_secrets: set[str] = set()
 
 
@@ -45,14 +47,18 @@ def _is_secret_key(key: object) -> bool:
     return isinstance(key, str) and not key.endswith("_file") and bool(_SECRET_KEY.search(key))
 
 
-def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """structlog processor: mask secret-named fields and known secret values; drop raw bytes."""
     for key in list(event_dict):
         event_dict[key] = REDACTED if _is_secret_key(key) else _scrub(event_dict[key])
     return event_dict
 
 
-def configure(level: str = "info", *, stream: TextIO | None = None, json: bool | None = None) -> None:
+def configure(
+    level: str = "info", *, stream: TextIO | None = None, json: bool | None = None
+) -> None:
     """Configure structlog once per process. `json=None` picks JSON unless `stream` is a TTY."""
     out = stream or sys.stderr
     use_json = (not out.isatty()) if json is None else json
@@ -70,7 +76,9 @@ def configure(level: str = "info", *, stream: TextIO | None = None, json: bool |
             redact_secrets,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
