@@ -30,6 +30,7 @@ async def main(config: Path = CONFIG) -> int:
         for issue in exc.issues:
             sys.stderr.write(f"{issue}\n")
         return 3
+    settings.agent.data_dir.mkdir(parents=True, exist_ok=True)  # serial emulators put ptys there
     emulators = await start_emulators(config)
     for device_id, emulator in emulators:
         console.print(f"[cyan]emulator[/] {device_id}: {emulator.describe()}")

@@ -53,6 +53,18 @@ def _uplink_line(up: dict[str, Any], depth: int) -> str:
     )
 
 
+def _camera_rows(cameras: dict[str, dict[str, Any]]) -> list[list[Any]]:
+    rows = []
+    for cid, c in cameras.items():
+        zones = ", ".join(f"{z}={n}" for z, n in c.get("zones", {}).items())
+        lines = ", ".join(
+            f"{name} {v.get('in', 0)}/{v.get('out', 0)}" for name, v in c.get("lines", {}).items()
+        )
+        state = "[green]running[/]" if c.get("state") == "running" else f"[red]{c.get('state')}[/]"
+        rows.append([cid, state, c.get("reason"), c.get("fps"), c.get("people"), zones, lines])
+    return rows
+
+
 def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for d in devices:
@@ -111,7 +123,11 @@ def status(
         )
         if s.get("cameras"):
             console.print(
-                table("cameras", ["id", "state"], [[k, v] for k, v in s["cameras"].items()])
+                table(
+                    "cameras",
+                    ["id", "state", "reason", "fps", "people", "zones", "lines in/out"],
+                    _camera_rows(s["cameras"]),
+                )
             )
 
     show(data, as_json, render)
@@ -267,7 +283,7 @@ def reload(
 
 
 def register(app: typer.Typer) -> None:
-    from . import config_cmd, simulate_cmd
+    from . import camera_cmd, config_cmd, models_cmd, simulate_cmd, sync_cmd, vision_cmd
 
     app.command()(run)
     app.command()(status)
@@ -276,16 +292,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(events_app, name="events")
     app.add_typer(config_cmd.app, name="config")
     app.command("simulate")(simulate_cmd.simulate)
-    for module, name in (
-        ("sync_cmd", "sync"),
-        ("models_cmd", "models"),
-        ("vision_cmd", "vision"),
-        ("camera_cmd", "camera"),
-    ):
-        try:
-            sub = __import__(f"{__package__}.{module}", fromlist=["app"])
-        except ModuleNotFoundError as exc:  # TEMP during assembly
-            if exc.name != f"{__package__}.{module}":
-                raise
-            continue
-        app.add_typer(sub.app, name=name)
+    app.add_typer(sync_cmd.app, name="sync")
+    app.add_typer(models_cmd.app, name="models")
+    app.add_typer(vision_cmd.app, name="vision")
+    app.add_typer(camera_cmd.app, name="camera")

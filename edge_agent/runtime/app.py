@@ -23,6 +23,7 @@ from ..settings.errors import ConfigError
 from ..settings.loader import config_hash, load
 from ..settings.root import Settings
 from ..store import Store
+from ..store.items import ItemClass, NewItem
 from .device import DeviceStatus
 from .handlers import control_handlers
 from .router import Router
@@ -173,14 +174,30 @@ class Agent:
             )
             self.cameras[cam.id] = service
             self._camera_tasks[cam.id] = asyncio.create_task(
-                service.run(), name=f"camera[{cam.id}]"
+                self._keep_camera(cam.id, service), name=f"camera[{cam.id}]"
             )
 
     def _camera_state(self, camera_id: str) -> Callable[[dict[str, Any]], None]:
+        """Camera state changes go to the log and, as events, to the store (and so to HQ)."""
+
         def on_state(state: dict[str, Any]) -> None:
-            log.info("camera_state", camera=camera_id, **state)
+            log.info("camera_state", **{**state, "camera": camera_id})
+            self.store.submit(
+                NewItem(ItemClass.EVENT, "camera_state", camera_id, time.time(), dict(state))
+            )
 
         return on_state
+
+    @staticmethod
+    async def _keep_camera(camera_id: str, service: Any) -> None:
+        """A bug in the camera service must not leave a camera dark: log it, start it again."""
+        while True:
+            try:
+                await service.run()
+                return
+            except Exception:
+                log.exception("camera_service_crashed", camera=camera_id)
+                await asyncio.sleep(5.0)
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> int:

@@ -172,6 +172,15 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
                 walk(sub)
 
     walk(data)
+    for cam in data.get("cameras") or []:
+        source = cam.get("source") if isinstance(cam, dict) else None
+        if (
+            isinstance(source, str)
+            and "://" not in source
+            and source
+            and not Path(source).is_absolute()
+        ):
+            cam["source"] = str((base / source).resolve())  # a recorded file next to the config
 
 
 def _plain(node: Any) -> Any:

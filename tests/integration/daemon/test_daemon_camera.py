@@ -1,0 +1,53 @@
+"""A camera inside the real daemon: its worker can die without taking anything else down."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import psutil
+
+from tests.support.daemon import REPO, Daemon, wait_for
+
+VTEST = REPO / "media" / "cache" / "vtest.avi"
+
+
+def test_sigkilled_camera_worker_restarts_and_the_daemon_keeps_answering(tmp_path: Path) -> None:
+    assert VTEST.exists(), "run `make media` (make test does) to fetch the test video"
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(f"""\
+agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: ./data, control_socket: ./run/control.sock}}
+uplink: {{enabled: false}}
+devices:
+  - {{id: screen, driver: simulated_display, poll_interval_s: 0.5}}
+cameras:
+  - id: entrance
+    source: {VTEST}
+    fps: 10
+    width: 640
+    height: 480
+    detect_fps: 5
+    lines: [{{id: west, points: [[0.45, 0.24], [0.45, 0.56]]}}]
+    zones: [{{id: plaza, points: [[0.05, 0.35], [0.95, 0.35], [0.95, 0.95], [0.05, 0.95]]}}]
+""")
+    d = Daemon(cfg).start()
+    try:
+        camera = lambda: d.status()["cameras"]["entrance"]  # noqa: E731
+        wait_for(lambda: camera()["state"] == "running" and camera()["frames"] > 20, timeout=60)
+        assert d.proc is not None
+        workers = [
+            p
+            for p in psutil.Process(d.proc.pid).children()
+            if any("spawn_main" in part for part in p.cmdline())
+        ]
+        assert len(workers) == 1, [p.cmdline() for p in workers]
+        os.kill(workers[0].pid, signal.SIGKILL)
+        wait_for(lambda: camera()["restarts"] >= 1, timeout=30)
+        wait_for(lambda: camera()["state"] == "running", timeout=60)
+        frames_after = camera()["frames"]
+        wait_for(lambda: camera()["frames"] > frames_after, timeout=30)
+        assert d.device("screen")["online"], "a camera failure must not touch the devices"
+        assert d.proc.poll() is None
+    finally:
+        assert d.stop() == 0
