@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSDEPS := mosquitto mosquitto-clients socat dbus libdbus-1-dev libglib2.0-dev pkg-config
+SYSDEPS := mosquitto mosquitto-clients socat dbus libdbus-1-dev libglib2.0-dev pkg-config openssl systemd
 
 .PHONY: demo test venv sysdeps lint typecheck unit integration bench models media clean schema
 

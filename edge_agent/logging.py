@@ -20,6 +20,12 @@ _SECRET_KEY = re.compile(
     r"(pass(word|wd)?|secret|token|api_?key|private_?key|pin|credential|authorization)", re.I
 )
 _known_secrets: set[str] = set()
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@")
+
+
+def redact_url_passwords(text: str) -> str:
+    """rtsp://user:pass@cam/ -> rtsp://user:***@cam/ (camera URLs carry passwords)."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{REDACTED}@", text)
 
 
 def register_secret(value: str) -> None:
@@ -30,6 +36,7 @@ def register_secret(value: str) -> None:
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
+        value = redact_url_passwords(value)
         for secret in _known_secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)

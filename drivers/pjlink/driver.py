@@ -148,7 +148,7 @@ class PJLinkDriver:
     async def probe(self) -> Mapping[str, Any]:
         async with self._lock:
             pjclass = await self._detect_class()
-            info: dict[str, Any] = {"pjlink_class": pjclass}
+            info: dict[str, Any] = {"class": "projector", "pjlink_class": pjclass}
             for key, cmd in (
                 ("name", "NAME"),
                 ("manufacturer", "INF1"),

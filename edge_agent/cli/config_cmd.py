@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..logging import redact_url_passwords
 from ..settings.loader import config_hash
 from ..settings.schema import json_schema
 from .common import load_or_exit
@@ -41,9 +42,12 @@ def check(
 def show(
     file: Path = typer.Argument(..., help="The YAML config."), as_json: bool = JsonOption
 ) -> None:
-    """The effective config (defaults and EDGE_AGENT__* overrides applied). Secrets are files, never shown."""
+    """The effective config (defaults and EDGE_AGENT__* overrides applied), secrets redacted.
+
+    Secrets live in `*_file` paths, so only the paths show; a password inside a camera URL is masked.
+    """
     settings = load_or_exit(file, as_json=as_json)
-    data = settings.model_dump(mode="json")
+    data = json.loads(redact_url_passwords(settings.model_dump_json()))
     if as_json:
         print_json(data)
     else:
