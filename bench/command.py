@@ -21,7 +21,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.integration.uplink.conftest import ROOT, make_settings, running_uplink
+from tests.integration.uplink.wiring import DISPLAYS, ROOT, make_settings, running_uplink
 from tests.support.mosquitto import HQ_PASSWORD, HQ_USER, Mosquitto
 
 
@@ -47,7 +47,7 @@ def hq_client(port: int) -> tuple[paho.Client, dict[str, float], threading.Condi
 async def measure(broker: Mosquitto, tmp: Path, count: int) -> list[float]:
     client, answered, cond = hq_client(broker.port)
     latencies: list[float] = []
-    async with running_uplink(make_settings(broker, tmp)) as run:
+    async with running_uplink(make_settings(broker, tmp, devices=DISPLAYS)) as run:
         await run.wait_connected()
         await asyncio.sleep(0.5)
 

@@ -20,8 +20,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.integration.uplink.conftest import make_settings, running_uplink
-from tests.integration.uplink.standins import MemoryStore, events
+from tests.integration.uplink.wiring import events, make_settings, open_branch, running_uplink
 from tests.support.mosquitto import AGENT_PASSWORD, AGENT_USER, Mosquitto
 
 RAW_MESSAGES = 20_000
@@ -57,16 +56,19 @@ def raw_paho(port: int, n: int) -> float:
 
 
 async def uplink_drain(broker: Mosquitto, tmp: Path, n: int) -> tuple[float, int]:
-    store = MemoryStore()
-    store.add(events(n), accepted_at=time.time() - 3600)
+    """Drain `n` events that sit in the real SQLite store as an hour-old backlog."""
     settings = make_settings(broker, tmp, sync={"max_batch_bytes": 64_000, "max_inflight": 32})
-    async with running_uplink(settings, store=store) as run:
-        await run.wait_connected()
-        start = time.perf_counter()
-        async for _ in run.uplink.sync_now():
-            pass
-        elapsed = time.perf_counter() - start
-        messages = run.uplink.counters.messages_sent
+    async with open_branch(settings) as branch:
+        all_events = events(n)
+        for i in range(0, n, 50_000):
+            await branch.put(all_events[i : i + 50_000], age_s=3600)
+        async with running_uplink(settings, branch) as run:
+            await run.wait_connected()
+            start = time.perf_counter()
+            async for _ in run.uplink.sync_now():
+                pass
+            elapsed = time.perf_counter() - start
+            messages = run.uplink.counters.messages_sent
     return n / elapsed, messages
 
 

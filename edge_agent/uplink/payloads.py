@@ -38,6 +38,9 @@ class DeviceStatePayload(BaseModel):
 
     online: bool
     reason: str = Field(description="Reason code: ok, timeout, auth_failed, unreachable, ...")
+    detail: str | None = Field(
+        default=None, description="Human-readable why, e.g. the device's own error text (optional)."
+    )
     state: dict[str, Any] = Field(default_factory=dict, description="power, input, volume, ...")
     last_seen: float | None = Field(default=None, description="Unix seconds of the last good poll.")
     ts: float

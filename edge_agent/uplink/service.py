@@ -2,7 +2,8 @@
 
 Each session runs its work as named tasks in a TaskGroup; when any of them sees the link drop,
 the whole session ends and the loop reconnects after a jittered backoff capped at
-`reconnect_max_s`, so a returning broker is reached again within about two seconds.
+`reconnect_max_s`, so a returning broker is reached again within about two seconds. The outage
+is logged once, then as one `uplink_buffering` line a minute (outage.py), not once per attempt.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
 
 from drivers.sdk import Logger
 from edge_agent.commands import CommandRouter
@@ -27,10 +27,12 @@ from .counters import Counters
 from .errors import LinkDown
 from .health import HostProbe, build_health
 from .link import Connector, Link, MqttConnector, Outgoing, classify, client_id_for
+from .outage import Outage, Say
 from .pacing import Backoff
-from .payloads import AgentState, DeviceStatePayload, StatusPayload
+from .payloads import AgentState, StatusPayload
 from .ports import UplinkStore
 from .sender import Sender
+from .states import DeviceStates
 from .topics import Topics
 
 _META_SESSION = "uplink.session"
@@ -39,6 +41,13 @@ _SYNC_TICK_S = 0.5
 
 class _Stopped(Exception):
     """Raised inside the session to end it on purpose."""
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The real errors inside (nested) TaskGroup exception groups, in order."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
 
 
 def _default_log() -> Logger:
@@ -85,14 +94,14 @@ class Uplink:
             log=self._log,
             clock=clock,
         )
+        self.states = DeviceStates(self.topics, store, self._log)
         self._host = HostProbe(agent.data_dir)
         self._started_at = clock()
         self._session = 0
         self._link: Link | None = None
         self._connected_since: float | None = None
         self._last_error: str | None = None
-        self._dirty: dict[str, dict[str, Any] | None] = {}
-        self._dirty_event = asyncio.Event()
+        self._outage = Outage()
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -118,11 +127,12 @@ class Uplink:
                 except _Stopped:
                     break
                 except Exception as exc:  # noqa: BLE001 - the loop must survive anything a session throws
-                    self._session_ended(exc)
+                    if await self._session_ended(exc):
+                        break
                 if self._stop.is_set():
                     break
                 delay = backoff.next_delay()
-                self._log.info(
+                self._log.debug(
                     "uplink_reconnect_wait", delay_s=round(delay, 3), reason=self._last_error
                 )
                 with contextlib.suppress(TimeoutError):
@@ -134,18 +144,43 @@ class Uplink:
             with contextlib.suppress(Exception):  # a closed store must not mask the real exit
                 await self.counters.persist()
 
-    def _session_ended(self, exc: BaseException) -> None:
-        leaves = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
+    async def _session_ended(self, exc: BaseException) -> bool:
+        """Note a failed attempt; True when it was a deliberate stop. Logs sparingly (outage.py)."""
+        leaves = _leaves(exc)
         if any(isinstance(e, _Stopped) for e in leaves):
-            raise _Stopped
+            return True
         reason = classify(leaves[0]) if leaves else "disconnected"
         self._last_error = reason
-        if all(isinstance(e, LinkDown) for e in leaves):
+        error = str(leaves[0]) if leaves else ""
+        say = self._outage.failed()
+        if say is Say.FIRST:
+            if all(isinstance(e, LinkDown) for e in leaves):
+                self._log.warning(
+                    "uplink_disconnected", reason=reason, error=error, broker=self._mqtt.broker
+                )
+            else:
+                self._log.error("uplink_session_crashed", reason=reason, error=repr(leaves[0]))
+        elif say is Say.BUFFERING:
+            depth = await self._backlog_depth()
             self._log.warning(
-                "uplink_disconnected", reason=reason, error=str(leaves[0]), broker=self._mqtt.broker
+                "uplink_buffering",
+                reason=reason,
+                broker=self._mqtt.broker,
+                attempts=self._outage.attempts,
+                down_for_s=round(self._outage.down_for_s(), 1),
+                backlog=depth,
             )
         else:
-            self._log.error("uplink_session_crashed", reason=reason, error=repr(leaves[0]))
+            self._log.debug("uplink_attempt_failed", reason=reason, error=error)
+        return False
+
+    async def _backlog_depth(self) -> int | None:
+        try:
+            self._stats, self._stats_at = await self._store.stats(), self._clock()
+        except Exception as exc:  # noqa: BLE001 - a log line must not end the reconnect loop
+            self._log.debug("uplink_backlog_unknown", error=repr(exc))
+            return None
+        return self._stats.depth
 
     async def _one_session(self, backoff: Backoff) -> None:
         session = await self._next_session()
@@ -158,17 +193,28 @@ class Uplink:
 
     async def _serve(self, link: Link, session: int, backoff: Backoff) -> None:
         """Birth, then the session tasks; any of them failing ends the session."""
+        await self._store.meta_set(_META_SESSION, str(session))
         self._session, self._link, self._connected_since = session, link, self._clock()
         self._last_error = None
         backoff.reset()
-        self._log.info("uplink_connected", broker=self._mqtt.broker, session=session)
+        ended = self._outage.recovered()
+        if ended is None:
+            self._log.info("uplink_connected", broker=self._mqtt.broker, session=session)
+        else:
+            self._log.info(
+                "uplink_connected",
+                broker=self._mqtt.broker,
+                session=session,
+                down_for_s=ended.down_for_s,
+                failed_attempts=ended.attempts,
+            )
         await link.subscribe(self.topics.commands)
         await self._birth(link)
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.commands.serve(link), name="uplink.commands")
             tg.create_task(self.sender.run(link), name="uplink.sender")
             tg.create_task(self._health_loop(link), name="uplink.health")
-            tg.create_task(self._states_loop(link), name="uplink.states")
+            tg.create_task(self.states.run(link), name="uplink.states")
             tg.create_task(self._watch_stop(), name="uplink.stop")
 
     async def stop(self) -> None:
@@ -193,10 +239,10 @@ class Uplink:
         raise _Stopped
 
     async def _next_session(self) -> int:
+        """The number this connect would get; it is kept only once the broker accepts us, so
+        an hour of refused attempts does not use up an hour of session numbers."""
         raw = await self._store.meta_get(_META_SESSION)
-        session = (int(raw) if raw and raw.isdigit() else 0) + 1
-        await self._store.meta_set(_META_SESSION, str(session))
-        return session
+        return (int(raw) if raw and raw.isdigit() else 0) + 1
 
     def _on_commit(self, items: Sequence[StoredItem]) -> None:
         """Store commit listener (runs in the loop): new items may be live, look now."""
@@ -219,51 +265,20 @@ class Uplink:
 
     async def _birth(self, link: Link) -> None:
         """Status online, every known device state, pending removals, then health."""
-        changes, self._dirty = self._dirty, {}  # later changes stay dirty for the states loop
         await link.publish(self._status_message(AgentState.ONLINE, self._session))
-        for device_id, state in sorted((await self._store.device_states()).items()):
-            body = self._device_body(device_id, state)
-            if body is not None:
-                await link.publish(Outgoing(self.topics.device_state(device_id), body, retain=True))
-        for device_id, change in changes.items():
-            if (
-                change is None
-            ):  # removals made while offline still need their empty retained message
-                await link.publish(Outgoing(self.topics.device_state(device_id), b"", retain=True))
+        await self.states.birth(link)
         await self._publish_health(link)
-
-    def _device_body(self, device_id: str, state: dict[str, Any]) -> bytes | None:
-        try:
-            return dump(DeviceStatePayload.model_validate(state))
-        except ValidationError as exc:
-            self._log.warning("device_state_invalid", device=device_id, error=str(exc)[:300])
-            return None
 
     def device_state_changed(self, device_id: str, payload: dict[str, Any]) -> None:
         """Publish a device's retained state (now, or at the next connect).
 
         The runtime persists it in the store; the birth republishes from there.
         """
-        self._dirty[device_id] = payload
-        self._dirty_event.set()
+        self.states.changed(device_id, payload)
 
     def device_removed(self, device_id: str) -> None:
         """Clear the device's retained state with an empty retained message."""
-        self._dirty[device_id] = None
-        self._dirty_event.set()
-
-    async def _states_loop(self, link: Link) -> None:
-        while True:
-            await self._dirty_event.wait()
-            self._dirty_event.clear()
-            while self._dirty:
-                device_id = next(iter(self._dirty))
-                change = self._dirty.pop(device_id)
-                body = b"" if change is None else self._device_body(device_id, change)
-                if body is not None:
-                    await link.publish(
-                        Outgoing(self.topics.device_state(device_id), body, retain=True)
-                    )
+        self.states.removed(device_id)
 
     async def _health_loop(self, link: Link) -> None:
         while True:
@@ -318,8 +333,14 @@ class Uplink:
     def status(self) -> dict[str, Any]:
         """Connection and drain figures for `edge-agent status` and `edge-agent sync status`."""
         stats = self._stats
+        connected = self._link is not None
+        outage = self._outage
         return {
-            "connected": self._link is not None,
+            "connected": connected,
+            # buffering: not connected and retrying; accepted items wait in the store.
+            "state": "connected" if connected else "buffering" if outage.active else "connecting",
+            "reconnect_attempts": outage.attempts,
+            "disconnected_for_s": round(outage.down_for_s(), 1) if outage.active else None,
             "broker": self._mqtt.broker,
             "since": self._connected_since,
             "session": self._session,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -26,7 +26,8 @@ SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 
 
 def _schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMAS / f"{name}.json").read_text())
+    schema: dict[str, Any] = json.loads((SCHEMAS / f"{name}.json").read_text())
+    return schema
 
 
 def schema_for(topic: str, payload: bytes) -> str | None:
@@ -73,7 +74,7 @@ class HQ:
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
         )
         self._client.username_pw_set(HQ_USER, HQ_PASSWORD)
-        self._client.reconnect_delay_set(0.1, 0.5)
+        self._client.reconnect_delay_set(0.1, 0.5)  # type: ignore[arg-type]  # floats work
         self._topic = topic
         self._subscribed = threading.Event()
         self._client.on_connect = self._on_connect
@@ -82,7 +83,7 @@ class HQ:
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 3600 if not clean else 0
         self._client.connect("127.0.0.1", port, keepalive=30, clean_start=clean, properties=props)
         self._client.loop_start()
@@ -143,5 +144,5 @@ class HQ:
         return checked
 
     def close(self) -> None:
+        self._client.disconnect()  # first, so the network thread ends at once instead of in 1 s
         self._client.loop_stop()
-        self._client.disconnect()

@@ -7,9 +7,10 @@ import json
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
-from tests.integration.uplink.conftest import ROOT, make_settings, running_uplink
 from tests.integration.uplink.hq import HQ
+from tests.integration.uplink.wiring import DISPLAYS, ROOT, make_settings, running_uplink
 from tests.support.mosquitto import HQ_PASSWORD, HQ_USER, Mosquitto
 
 
@@ -35,7 +36,7 @@ async def result_for(
 async def test_command_round_trip_changes_the_display(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
-    async with running_uplink(make_settings(broker, tmp_path)) as run:
+    async with running_uplink(make_settings(broker, tmp_path, devices=DISPLAYS)) as run:
         await run.wait_connected()
         await asyncio.to_thread(
             pub,
@@ -49,20 +50,25 @@ async def test_command_round_trip_changes_the_display(
 
 async def test_same_command_id_twice_acts_once(broker: Mosquitto, hq: HQ, tmp_path: Path) -> None:
     body = json.dumps({"id": "dup-1", "action": "volume", "args": {"level": 40}})
-    async with running_uplink(make_settings(broker, tmp_path)) as run:
+    async with running_uplink(make_settings(broker, tmp_path, devices=DISPLAYS)) as run:
         await run.wait_connected()
         await asyncio.to_thread(pub, broker, "lobby-display", body)
         await result_for(hq, "lobby-display", "dup-1")
+        assert (await run.cli("lobby-display", "volume", level=10)).ok  # someone turns it down
         await asyncio.to_thread(pub, broker, "lobby-display", body)
         first, second = await result_for(hq, "lobby-display", "dup-1", count=2)
-        assert run.router.executions == 1
+        now = await run.cli("lobby-display", "mute", state="off")
+        audited = [a for a in await run.store.audit() if a["id"] == "dup-1"]
+    assert now.result is not None and now.result["volume"] == 10  # the replay did not act again
+    assert len(audited) == 1
     assert first["ok"] and second["ok"] and second["replayed"] is True
+    assert second["result"] == first["result"]  # the stored answer comes back
 
 
 async def test_errors_come_back_as_typed_results_and_the_agent_keeps_running(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
-    cases = {
+    cases: dict[str, tuple[str, dict[str, Any]]] = {
         "expired": (
             "lobby-display",
             {
@@ -81,7 +87,7 @@ async def test_errors_come_back_as_typed_results_and_the_agent_keeps_running(
         ),
         "malformed": ("lobby-display", {"id": "e6", "action": "power", "surprise": 1}),
     }
-    async with running_uplink(make_settings(broker, tmp_path)) as run:
+    async with running_uplink(make_settings(broker, tmp_path, devices=DISPLAYS)) as run:
         await run.wait_connected()
         for device, body in cases.values():
             await asyncio.to_thread(pub, broker, device, json.dumps(body))
@@ -99,7 +105,7 @@ async def test_errors_come_back_as_typed_results_and_the_agent_keeps_running(
 async def test_mqtt5_response_topic_and_correlation_data_are_honoured(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
-    async with running_uplink(make_settings(broker, tmp_path)) as run:
+    async with running_uplink(make_settings(broker, tmp_path, devices=DISPLAYS)) as run:
         await run.wait_connected()
         await asyncio.to_thread(
             pub, broker, "_agent", json.dumps({"id": "r1", "action": "ping"}),
@@ -114,7 +120,7 @@ async def test_mqtt5_response_topic_and_correlation_data_are_honoured(
 async def test_rebirth_republishes_status_and_health(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
-    async with running_uplink(make_settings(broker, tmp_path)) as run:
+    async with running_uplink(make_settings(broker, tmp_path, devices=DISPLAYS)) as run:
         await run.wait_connected()
         await hq.wait_for(lambda ms: any(m.topic.endswith("/health") for m in ms))
         await asyncio.to_thread(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
-from tests.integration.uplink.conftest import ROOT, make_settings, running_uplink
 from tests.integration.uplink.hq import HQ
+from tests.integration.uplink.wiring import ROOT, make_settings, running_uplink
 from tests.support.mosquitto import AGENT_PASSWORD, Mosquitto
 
 
@@ -71,7 +72,7 @@ async def test_mtls_listener_refuses_a_client_without_certificate(
 
 
 async def test_wrong_password_reports_auth_failed_and_no_password_is_logged(
-    broker: Mosquitto, tmp_path: Path, logs: list[dict[str, Any]]
+    broker: Mosquitto, tmp_path: Path, logs: list[MutableMapping[str, Any]]
 ) -> None:
     settings = make_settings(broker, tmp_path)
     assert settings.uplink.mqtt.password_file is not None

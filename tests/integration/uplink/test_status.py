@@ -10,8 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.uplink.conftest import ROOT, make_settings, running_uplink
-from tests.integration.uplink.hq import HQ
+from tests.integration.uplink.hq import HQ, Received
+from tests.integration.uplink.wiring import (
+    DISPLAYS,
+    ROOT,
+    make_settings,
+    open_branch,
+    running_uplink,
+)
 from tests.support.mosquitto import HQ_PASSWORD, HQ_USER, Mosquitto
 
 
@@ -29,13 +35,12 @@ async def test_connect_publishes_retained_online_status_with_incrementing_sessio
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
     settings = make_settings(broker, tmp_path)
-    async with running_uplink(settings) as run:
+    async with running_uplink(settings):
         await hq.wait_for(lambda ms: any(m.topic == f"{ROOT}/status" for m in ms))
         first = json.loads(await asyncio.to_thread(retained, broker, f"{ROOT}/status"))
         assert first["state"] == "online"
         assert first["version"] == "0.1.0-test" and first["config_hash"] == "cfg-123"
-        store = run.store
-    async with running_uplink(settings, store=store):
+    async with running_uplink(settings):  # a restart: the store is reopened from the same file
         await hq.wait_for(
             lambda ms: (
                 sum(m.topic == f"{ROOT}/status" and m.json()["state"] == "online" for m in ms) >= 2
@@ -68,7 +73,7 @@ AGENT_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-from tests.integration.uplink.conftest import make_settings, running_uplink
+from tests.integration.uplink.wiring import make_settings, running_uplink
 from tests.support.mosquitto import Mosquitto
 
 class B: port = {port}
@@ -92,7 +97,7 @@ async def test_killed_agent_leaves_retained_offline_will(broker: Mosquitto, tmp_
             line = await asyncio.to_thread(proc.stdout.readline)  # type: ignore[union-attr]
             if line.strip() in (b"connected", b""):
                 break
-        assert line.strip() == b"connected", proc.stderr.read() if proc.stderr else b""  # type: ignore[union-attr]
+        assert line.strip() == b"connected", proc.stderr.read() if proc.stderr else b""
         assert (
             json.loads(await asyncio.to_thread(retained, broker, f"{ROOT}/status"))["state"]
             == "online"
@@ -117,15 +122,20 @@ async def test_device_state_is_retained_and_removed_device_is_cleared(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
     topic = f"{ROOT}/devices/lobby-display/state"
-    state = {"online": True, "reason": "ok", "state": {"power": "on"}, "last_seen": 1.0, "ts": 2.0}
-    async with running_uplink(make_settings(broker, tmp_path)) as run:
+
+    def powered_on(ms: list[Received]) -> bool:
+        return any(
+            m.topic == topic and m.payload and m.json()["state"]["power"] == "on" for m in ms
+        )
+
+    settings = make_settings(broker, tmp_path, devices=DISPLAYS[:1])
+    async with running_uplink(settings) as run:
         await run.wait_connected()
-        run.uplink.device_state_changed("lobby-display", state)
-        await hq.wait_for(lambda ms: any(m.topic == topic for m in ms))
-        assert json.loads(await asyncio.to_thread(retained, broker, topic))["state"] == {
-            "power": "on"
-        }
-        run.uplink.device_removed("lobby-display")
+        assert (await run.cli("lobby-display", "power", state="on")).ok
+        await hq.wait_for(powered_on)
+        now = json.loads(await asyncio.to_thread(retained, broker, topic))
+        assert now["state"]["power"] == "on" and now["online"] is True
+        await run.supervisor.apply([])  # the device leaves the config
         await hq.wait_for(lambda ms: any(m.topic == topic and m.payload == b"" for m in ms))
     assert await asyncio.to_thread(retained, broker, topic, 1) == b""  # nothing retained any more
 
@@ -133,19 +143,13 @@ async def test_device_state_is_retained_and_removed_device_is_cleared(
 async def test_known_device_states_are_republished_on_connect(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
-    from tests.integration.uplink.standins import MemoryStore
-
-    store = MemoryStore()
-    store.states["kiosk"] = {
-        "online": False,
-        "reason": "timeout",
-        "state": {},
-        "last_seen": None,
-        "ts": 5.0,
-    }
-    async with running_uplink(make_settings(broker, tmp_path), store=store):
-        msgs = await hq.wait_for(
-            lambda ms: any(m.topic.endswith("/devices/kiosk/state") for m in ms)
-        )
+    settings = make_settings(broker, tmp_path)
+    kiosk = {"online": False, "reason": "timeout", "state": {}, "last_seen": None, "ts": 5.0}
+    async with open_branch(settings) as branch:
+        await branch.store.save_device_state("kiosk", kiosk)  # saved by an earlier run
+        async with running_uplink(settings, branch):
+            msgs = await hq.wait_for(
+                lambda ms: any(m.topic.endswith("/devices/kiosk/state") for m in ms)
+            )
     [m] = [m for m in msgs if m.topic.endswith("/devices/kiosk/state")]
     assert m.json()["reason"] == "timeout"

@@ -1,4 +1,5 @@
-"""Store-and-forward against a real broker: batching, PUBACK => sent, restarts, live-first, rate limit."""
+"""Store-and-forward from the real SQLite store to a real broker: batching, PUBACK => sent,
+broker restarts, live before backlog, the rate limit and `sync now`."""
 
 from __future__ import annotations
 
@@ -6,30 +7,37 @@ import asyncio
 import time
 from pathlib import Path
 
-from edge_agent.store.items import ItemClass
+from edge_agent.store import ItemClass
 from edge_agent.uplink.codec import decode_batch
-from tests.integration.uplink.conftest import ROOT, make_settings, running_uplink
 from tests.integration.uplink.hq import HQ
-from tests.integration.uplink.standins import MemoryStore, events
+from tests.integration.uplink.wiring import (
+    ROOT,
+    events,
+    make_settings,
+    open_branch,
+    running_uplink,
+    wait_until,
+)
 from tests.support.mosquitto import Mosquitto
 
-
-async def wait_until(pred, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not pred():
-            await asyncio.sleep(0.02)
+HOUR = 3600.0
 
 
 async def test_live_events_arrive_batched_by_topic_and_are_marked_sent(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
-    store = MemoryStore()
-    async with running_uplink(make_settings(broker, tmp_path), store=store) as run:
+    async with running_uplink(make_settings(broker, tmp_path)) as run:
         await run.wait_connected()
-        ids = [i.id for i in store.add(events(300))]
-        ids += [i.id for i in store.add(events(5, kind="occupancy", cls=ItemClass.SUMMARY))]
-        ids += [i.id for i in store.add(events(7, kind="co2", cls=ItemClass.READING))]
-        await wait_until(lambda: store.depth() == 0)
+        ids = [i.id for i in await run.branch.put(events(300))]
+        ids += [
+            i.id for i in await run.branch.put(events(5, kind="occupancy", cls=ItemClass.SUMMARY))
+        ]
+        ids += [i.id for i in await run.branch.put(events(7, kind="co2", cls=ItemClass.READING))]
+        await wait_until(lambda: run.branch.depth_below(1))
+        unsent = await run.store.pending(10_000)
+    assert unsent == []
+    # PUBACK (=> sent) comes from the broker; HQ's copy may still be on its way.
+    await hq.wait_for(lambda _: set(ids) <= set(hq.event_ids()))
     assert set(hq.event_ids()) == set(ids)
     batches = [m for m in hq.snapshot() if "/events/" in m.topic or "/summaries/" in m.topic]
     assert {m.topic.removeprefix(ROOT + "/") for m in batches} == {
@@ -44,13 +52,12 @@ async def test_live_events_arrive_batched_by_topic_and_are_marked_sent(
 async def test_zstd_batches_carry_the_same_events(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
-    store = MemoryStore()
-    async with running_uplink(
-        make_settings(broker, tmp_path, sync={"compression": "zstd"}), store=store
-    ) as run:
+    settings = make_settings(broker, tmp_path, sync={"compression": "zstd"})
+    async with running_uplink(settings) as run:
         await run.wait_connected()
-        ids = [i.id for i in store.add(events(200))]
-        await wait_until(lambda: store.depth() == 0)
+        ids = [i.id for i in await run.branch.put(events(200))]
+        await wait_until(lambda: run.branch.depth_below(1))
+    await hq.wait_for(lambda _: set(ids) <= set(hq.event_ids()))
     msgs = [m for m in hq.snapshot() if "/events/" in m.topic]
     assert all(m.json()["encoding"] == "zstd" and m.content_type for m in msgs)
     assert sorted(hq.event_ids()) == sorted(ids)
@@ -61,25 +68,27 @@ async def test_broker_restart_during_heavy_drain_loses_no_event(
 ) -> None:
     # HQ keeps a persistent session so messages the broker acknowledged survive its restart.
     hq = HQ(broker.port, topic=f"{ROOT}/events/#", client_id="hq-durable", clean=False)
-    store = MemoryStore()
-    accepted = [i.id for i in store.add(events(60_000), accepted_at=time.time() - 3600)]
+    total = 30_000
     settings = make_settings(
         broker,
         tmp_path,
         sync={"max_batch_bytes": 8_000, "backlog_rate_msgs": 10_000, "backlog_rate_bytes": 1e9},
     )
     try:
-        async with running_uplink(settings, store=store) as run:
-            await wait_until(lambda: len(store.sent) > 5_000)
-            assert store.depth() > 0, (
-                "the drain finished before the restart; make the backlog bigger"
-            )
-            await asyncio.to_thread(broker.stop)
-            await asyncio.sleep(0.3)
-            await asyncio.to_thread(broker.start)
-            await wait_until(lambda: store.depth() == 0, timeout=60)
-            assert run.uplink.status()["session"] >= 2  # it really reconnected
-        await wait_until(lambda: set(accepted) <= set(hq.event_ids()), timeout=30)
+        async with open_branch(settings) as branch:
+            accepted = {i.id for i in await branch.put(events(total), age_s=HOUR)}
+            async with running_uplink(settings, branch) as run:
+                await wait_until(lambda: branch.depth_below(total - 3_000))
+                await asyncio.to_thread(broker.stop)
+                assert await branch.depth() > 0, (
+                    "the drain finished before the restart; make the backlog bigger"
+                )
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(broker.start)
+                live = {i.id for i in await branch.put(events(5, kind="queue"))}
+                await wait_until(lambda: branch.depth_below(1), timeout=60)
+                assert run.uplink.status()["session"] >= 2  # it really reconnected
+        await wait_until(lambda: (accepted | live) <= set(hq.event_ids()), timeout=30)
     finally:
         hq.close()
 
@@ -92,6 +101,7 @@ async def test_reconnects_within_two_seconds_of_the_broker_returning(
         await asyncio.to_thread(broker.stop)
         await wait_until(lambda: not run.uplink.status()["connected"])
         await asyncio.sleep(3)  # several failed attempts push the backoff to its cap
+        assert run.uplink.status()["state"] == "buffering"
         await asyncio.to_thread(broker.start)
         await run.wait_connected(timeout=2.5)
 
@@ -110,19 +120,18 @@ async def test_live_data_overtakes_the_rate_limited_backlog(
             "live_window_s": 30,
         },
     )  # fmt: skip
-    store = MemoryStore()
-    # Accepted while the link was down, an hour ago: this is backlog.
-    backlog = {i.id for i in store.add(events(400), accepted_at=time.time() - 3600)}
-    started = time.monotonic()
-    async with running_uplink(settings, store=store) as run:
-        await wait_until(lambda: run.uplink.sender.historical_messages >= 3)
-        live = {i.id for i in store.add(events(3, kind="queue"))}
-        await wait_until(lambda: live <= set(hq.event_ids()))
-        elapsed = time.monotonic() - started
-        assert store.depth() > 0 and backlog & {i.id for i in await store.pending(10_000)}, (
-            "backlog should still be draining"
-        )
-        sent_hist = run.uplink.sender.historical_messages
+    async with open_branch(settings) as branch:
+        # Accepted while the link was down, an hour ago: this is backlog.
+        backlog = {i.id for i in await branch.put(events(400), age_s=HOUR)}
+        started = time.monotonic()
+        async with running_uplink(settings, branch) as run:
+            await wait_until(lambda: run.uplink.sender.historical_messages >= 3)
+            live = {i.id for i in await branch.put(events(3, kind="queue"))}
+            await wait_until(lambda: live <= set(hq.event_ids()))
+            elapsed = time.monotonic() - started
+            unsent = {i.id for i in await branch.store.pending(10_000)}
+            assert await branch.depth() > 0 and backlog & unsent, "backlog should still be draining"
+            sent_hist = run.uplink.sender.historical_messages
     live_msgs = [m for m in hq.snapshot() if m.topic.endswith("/events/queue")]
     assert live_msgs and not any(decode_batch(m.payload).historical for m in live_msgs)
     hist = [m for m in hq.snapshot() if m.topic.endswith("/events/footfall")]
@@ -139,11 +148,11 @@ async def test_sync_now_drains_past_the_rate_limit_and_reports_progress(
         tmp_path,
         sync={"max_batch_bytes": 1_024, "backlog_rate_msgs": 1, "backlog_burst_s": 1},
     )
-    store = MemoryStore()
-    store.add(events(500), accepted_at=time.time() - 3600)
-    async with running_uplink(settings, store=store) as run:
-        await run.wait_connected()
-        progress = [p async for p in run.uplink.sync_now()]
-    assert progress[-1]["remaining"] == 0 and progress[-1]["done"]
-    assert progress[-1]["sent"] > 0
-    assert store.depth() == 0
+    async with open_branch(settings) as branch:
+        await branch.put(events(500), age_s=HOUR)
+        async with running_uplink(settings, branch) as run:
+            await run.wait_connected()
+            progress = [p async for p in run.uplink.sync_now()]
+        assert progress[-1]["remaining"] == 0 and progress[-1]["done"]
+        assert progress[-1]["sent"] > 0
+        assert await branch.depth() == 0

@@ -16,7 +16,7 @@ from edge_agent.uplink.codec import decode_batch, encode_batch, parse_command, r
 from edge_agent.uplink.errors import PayloadError
 
 
-def item(n: int, **data: object) -> StoredItem:
+def item(n: int, /, **data: object) -> StoredItem:
     return StoredItem(id=f"id-{n}", seq=n, cls=ItemClass.EVENT, kind="footfall", device="cam-1",
                       ts=1.5, accepted_at=2.0, data=dict(data))  # fmt: skip
 

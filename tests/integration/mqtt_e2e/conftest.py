@@ -1,0 +1,35 @@
+"""Fixtures: a real mosquitto per test, and HQ's paho subscriber that checks every payload."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.uplink.hq import HQ
+from tests.support.mosquitto import Mosquitto, tools_available
+
+if not tools_available():
+    pytest.skip("mosquitto, mosquitto-clients and openssl are needed", allow_module_level=True)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    b = Mosquitto(tmp_path / "broker", tls=False)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def hq(broker: Mosquitto) -> Iterator[HQ]:
+    """Subscribed to `edge/#` before the daemon starts; payloads validated at teardown."""
+    sub = HQ(broker.port)
+    try:
+        yield sub
+    finally:
+        sub.close()
+    assert sub.validate_all() > 0  # it saw our messages, and each one matches docs/schemas
