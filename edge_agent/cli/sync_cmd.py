@@ -25,6 +25,17 @@ def _ago(ts: float | None) -> str:
 
 
 @app.command("status")
+def _link(up: dict[str, Any]) -> str:
+    """connected / buffering for N s after M attempts / connecting."""
+    state = up.get("state") or ("connected" if up.get("connected") else "disconnected")
+    if state == "buffering":
+        down = up.get("disconnected_for_s")
+        since = f" for {down:.0f} s" if isinstance(down, int | float) else ""
+        why = up.get("last_error") or "broker unreachable"
+        return f"buffering{since} ({why}, {up.get('reconnect_attempts', 0)} attempts)"
+    return str(state)
+
+
 def status(
     config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption
 ) -> None:
@@ -48,10 +59,8 @@ def status(
                 "dropped",
                 ", ".join(f"{k} {v}" for k, v in (backlog.get("dropped_by_class") or {}).items()),
             ),
-            (
-                "broker",
-                f"{up.get('broker', '-')} ({'connected' if up.get('connected') else 'disconnected'})",
-            ),
+            ("broker", up.get("broker", "-")),
+            ("link", _link(up)),
             ("last PUBACK", _ago(up.get("last_puback_at"))),
             ("sent/s", up.get("sent_per_s")),
             ("bytes today", up.get("bytes_sent_today")),
