@@ -15,7 +15,7 @@ from rich.console import Console
 
 from .cli.simulate_cmd import start_emulators
 from .logging import configure
-from .runtime.app import Agent
+from .runtime.app import Agent, StartupError
 from .settings.errors import ConfigError
 from .settings.loader import load
 
@@ -45,6 +45,9 @@ async def main(config: Path = CONFIG) -> int:
     )
     try:
         return await Agent(config, settings).run()
+    except StartupError as exc:
+        console.print(f"[red]cannot start:[/] {exc}")
+        return 1
     finally:
         for _, emulator in emulators:
             await emulator.stop()

@@ -20,7 +20,8 @@ _SECRET_KEY = re.compile(
     r"(pass(word|wd)?|secret|token|api_?key|private_?key|pin|credential|authorization)", re.I
 )
 _known_secrets: set[str] = set()
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@")
+# user:password@ inside one URL: neither part may cross a '/', quote, comma or white space.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s\"',]+:)[^@/\s\"',]+@")
 
 
 def redact_url_passwords(text: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 
 from ..control.client import ControlFailed, NotRunning
+from ..settings.agent import AgentSettings
 from ..settings.errors import ConfigError
 from ..settings.loader import load
 from ..settings.root import Settings
@@ -61,10 +62,31 @@ def load_or_exit(path: Path, *, as_json: bool = False) -> Settings:
 
 
 def socket_path(config: Path, socket: Path | None) -> Path:
-    """The control socket: --socket, else the config's agent.control_socket."""
+    """The control socket: --socket, else agent.control_socket from the config.
+
+    Finding the socket must not need a valid config: an engineer mid-edit, or one who may not
+    read the secret files, still gets `status`. So a config that fails to load is read for just
+    that one key, falling back to the packaged default.
+    """
     if socket is not None:
         return socket
-    return load_or_exit(config).agent.control_socket
+    env = os.environ.get("EDGE_AGENT__AGENT__CONTROL_SOCKET")
+    if env:
+        return Path(env)
+    try:
+        return load(config).agent.control_socket
+    except ConfigError:
+        pass
+    default = AgentSettings.model_fields["control_socket"].default
+    try:
+        from ruamel.yaml import YAML
+
+        raw = YAML(typ="safe").load(config.read_text(encoding="utf-8"))
+        value = raw["agent"]["control_socket"]
+    except Exception:  # noqa: BLE001 - any unreadable config: use the default socket
+        return Path(default)
+    path = Path(str(value))
+    return path if path.is_absolute() else (config.parent / path).resolve()
 
 
 def daemon(coro: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:

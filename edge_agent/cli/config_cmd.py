@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -38,6 +39,17 @@ def check(
         )
 
 
+def _redacted(value: Any) -> Any:
+    """Every string value with URL passwords masked; structure untouched."""
+    if isinstance(value, str):
+        return redact_url_passwords(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
 @app.command()
 def show(
     file: Path = typer.Argument(..., help="The YAML config."), as_json: bool = JsonOption
@@ -47,7 +59,7 @@ def show(
     Secrets live in `*_file` paths, so only the paths show; a password inside a camera URL is masked.
     """
     settings = load_or_exit(file, as_json=as_json)
-    data = json.loads(redact_url_passwords(settings.model_dump_json()))
+    data = _redacted(settings.model_dump(mode="json"))
     if as_json:
         print_json(data)
     else:

@@ -13,7 +13,7 @@ from rich.panel import Panel
 
 from ..control.client import call, stream
 from .common import ConfigOption, SocketOption, daemon, load_or_exit, socket_path
-from .output import Exit, JsonOption, console, print_json, show, table
+from .output import Exit, JsonOption, console, fail, print_json, show, table
 
 devices_app = typer.Typer(help="Devices: list, show, command, probe.", no_args_is_help=True)
 events_app = typer.Typer(help="Accepted events, readings and summaries.", no_args_is_help=True)
@@ -88,11 +88,20 @@ def run(config: Path = ConfigOption) -> None:
     import asyncio
 
     from ..logging import configure
-    from ..runtime.app import Agent
+    from ..runtime.app import Agent, StartupError
 
     settings = load_or_exit(config)
     configure(settings.agent.log_level)
-    raise typer.Exit(asyncio.run(Agent(config, settings).run()))
+    try:
+        code = asyncio.run(Agent(config, settings).run())
+    except StartupError as exc:
+        fail(
+            str(exc),
+            Exit.FAILED,
+            hint="is another edge-agent running on this data_dir? does the service user own agent.data_dir "
+            "and the control socket's directory?",
+        )
+    raise typer.Exit(code)
 
 
 def status(

@@ -25,7 +25,10 @@ async def start_emulators(config: Path) -> list[tuple[str, Any]]:
         emulator = registry.import_string(target)(device)
         try:
             await emulator.start()
-        except (DriverError, OSError) as exc:  # one emulator that cannot start must not stop the rest
+        except (
+            DriverError,
+            OSError,
+        ) as exc:  # one emulator that cannot start must not stop the rest
             err_console.print(f"[red]emulator {device.id} did not start:[/] {exc}")
             continue
         started.append((device.id, emulator))

@@ -1,7 +1,12 @@
 """The daemon: wires store, supervisor, router, control socket, uplink and cameras, and runs them.
 
-Start-up order follows the data flow (store first, so nothing a device emits is lost); shutdown
-runs it backwards: stop accepting commands, stop devices, say goodbye on MQTT, flush the store.
+Start-up order follows the data flow (store first, so nothing a device emits is lost). Shutdown
+stops accepting commands, says goodbye on MQTT while the link is still healthy (retained
+`stopping`, then `offline`), stops devices and cameras, and flushes the store last, all within
+SHUTDOWN_BUDGET_S so systemd (and an engineer's SIGTERM) sees exit 0 inside 5 s.
+
+Every background task lives in one asyncio.TaskGroup and is named (`device[lobby-screen]`,
+`camera[entrance]`, `uplink`); `spawn` wraps each so a bug in one task is logged, not fatal.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import dataclasses
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +27,7 @@ from .. import __version__
 from ..settings.errors import ConfigError
 from ..settings.loader import config_hash, load
 from ..settings.root import Settings
-from ..store import Store
+from ..store import Store, StoreError
 from ..store.items import ItemClass, NewItem
 from .device import DeviceStatus
 from .handlers import control_handlers
@@ -32,11 +37,12 @@ from .supervisor import Supervisor
 
 log = structlog.get_logger("edge_agent.runtime")
 
-SHUTDOWN_BUDGET_S = 4.0
-#: The model manifest and fetched weights (`edge-agent models fetch`); never downloaded at run time.
-MODELS_DIR = Path(
-    os.environ.get("EDGE_AGENT_MODELS_DIR") or Path(__file__).resolve().parents[2] / "models"
-)
+SHUTDOWN_BUDGET_S = 4.5
+UPLINK_GOODBYE_S = 2.0
+
+
+class StartupError(Exception):
+    """The daemon cannot start (store locked or unwritable, socket path unusable); says why."""
 
 
 class Agent:
@@ -48,7 +54,10 @@ class Agent:
         self.version = __version__
         self.store = Store(settings.agent.data_dir / "edge-agent.db", settings.store)
         self.supervisor = Supervisor(
-            submit=self.store.submit, on_state=self._device_state, on_removed=self._device_removed
+            submit=self.store.submit,
+            on_state=self._device_state,
+            on_removed=self._device_removed,
+            spawn=self.spawn,
         )
         self.router = Router(
             self.supervisor,
@@ -58,23 +67,39 @@ class Agent:
         self.uplink: Any = None
         self.cameras: dict[str, Any] = {}
         self._camera_tasks: dict[str, asyncio.Task[None]] = {}
-        self._uplink_task: asyncio.Task[None] | None = None
+        self._tasks: asyncio.TaskGroup | None = None
+        self._spawned: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """A named task in the agent's TaskGroup; an unexpected error is logged, never fatal."""
+
+        async def guarded() -> None:
+            try:
+                await coro
+            except Exception:
+                log.exception("task_crashed", task=name)
+
+        if self._tasks is None:  # before run() (tests that drive parts directly)
+            task = asyncio.get_running_loop().create_task(guarded(), name=name)
+        else:
+            task = self._tasks.create_task(guarded(), name=name)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+        return task
 
     # --- callbacks from the supervisor -------------------------------------------------------
     def _device_state(self, status: DeviceStatus) -> None:
         payload = status.payload(time.time())
-        asyncio.get_running_loop().create_task(
-            self.store.save_device_state(status.id, payload), name=f"device[{status.id}].save_state"
+        self.spawn(
+            self.store.save_device_state(status.id, payload), f"device[{status.id}].save_state"
         )
         if self.uplink is not None:
             self.uplink.device_state_changed(status.id, payload)
 
     def _device_removed(self, device_id: str) -> None:
-        asyncio.get_running_loop().create_task(
-            self.store.delete_device_state(device_id), name=f"device[{device_id}].forget"
-        )
+        self.spawn(self.store.delete_device_state(device_id), f"device[{device_id}].forget")
         if self.uplink is not None:
             self.uplink.device_removed(device_id)
 
@@ -166,15 +191,16 @@ class Agent:
         cams = [c for c in settings.cameras if c.enabled]
         if not cams:
             return
+        from ..vision.models import default_models_dir
         from ..vision.service import CameraService  # heavy: only when a camera is configured
 
         for cam in cams:
             service = CameraService(
-                cam, MODELS_DIR, self.store.submit, on_state=self._camera_state(cam.id)
+                cam, default_models_dir(), self.store.submit, on_state=self._camera_state(cam.id)
             )
             self.cameras[cam.id] = service
-            self._camera_tasks[cam.id] = asyncio.create_task(
-                self._keep_camera(cam.id, service), name=f"camera[{cam.id}]"
+            self._camera_tasks[cam.id] = self.spawn(
+                self._keep_camera(cam.id, service), f"camera[{cam.id}]"
             )
 
     def _camera_state(self, camera_id: str) -> Callable[[dict[str, Any]], None]:
@@ -200,71 +226,111 @@ class Agent:
                 await asyncio.sleep(5.0)
 
     # --- lifecycle ---------------------------------------------------------------------------
+    async def _open_store(self) -> None:
+        try:
+            await self.store.open()
+        except StoreError as exc:
+            raise StartupError(f"cannot open the store at {self.store.path}: {exc}") from exc
+        except OSError as exc:
+            raise StartupError(
+                f"cannot open the store at {self.store.path}: {exc.strerror}"
+            ) from exc
+
+    async def _forget_stale_devices(self) -> None:
+        """Devices removed from the config while the daemon was down: clear their retained state."""
+        configured = {d.id for d in self.settings.devices}
+        for device_id in await self.store.device_states():
+            if device_id not in configured:
+                await self.store.delete_device_state(device_id)
+                if self.uplink is not None:
+                    self.uplink.device_removed(device_id)
+                log.info("device_forgotten", device=device_id, detail="no longer in the config")
+
     async def run(self) -> int:
-        await self.store.open()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
-        loop.add_signal_handler(
-            signal.SIGHUP, lambda: loop.create_task(self.reload(), name="reload")
-        )
+        """Run until SIGTERM/SIGINT. Raises StartupError when the daemon cannot start."""
+        await self._open_store()
         from ..control.server import ControlServer
 
         control = ControlServer(self.settings.agent.control_socket, control_handlers(self))
-        await control.start()
-        await self.supervisor.apply(self.settings.devices)
-        await self._apply_cameras(self.settings)
-        if self.settings.uplink.enabled:
-            from ..uplink import Uplink  # aiomqtt loads only when the uplink is on
+        try:
+            await control.start()
+        except OSError as exc:
+            await self.store.close()
+            raise StartupError(
+                f"cannot listen on {self.settings.agent.control_socket}: {exc.strerror}"
+            ) from exc
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn(self._reload_quietly(), "reload"))
+        async with asyncio.TaskGroup() as tasks:
+            self._tasks = tasks
+            if self.settings.uplink.enabled:
+                from ..uplink import Uplink  # aiomqtt loads only when the uplink is on
 
-            self.uplink = Uplink(
-                self.settings,
-                self.store,
-                self.router,
-                health=self.health,
-                on_reload=self.reload,
-                config_hash=self.config_hash,
+                self.uplink = Uplink(
+                    self.settings,
+                    self.store,
+                    self.router,
+                    health=self.health,
+                    on_reload=self.reload,
+                    config_hash=self.config_hash,
+                    version=self.version,
+                )
+                self.spawn(self.uplink.run(), "uplink")
+            else:
+                log.warning(
+                    "uplink_disabled",
+                    detail="items are kept in the store until the uplink is enabled",
+                )
+            await self._forget_stale_devices()
+            await self.supervisor.apply(self.settings.devices)
+            await self._apply_cameras(self.settings)
+            self.spawn(self._watchdog(), "sd_notify.watchdog")
+            notify("READY=1")
+            log.info(
+                "agent_started",
                 version=self.version,
+                branch=self.settings.agent.branch_id,
+                agent=self.settings.agent.agent_id,
+                devices=len(self.settings.devices),
+                cameras=len(self.settings.cameras),
+                config_hash=self.config_hash,
             )
-            self._uplink_task = asyncio.create_task(self.uplink.run(), name="uplink")
-        else:
-            log.warning(
-                "uplink_disabled", detail="items are kept in the store until the uplink is enabled"
-            )
-        watchdog = asyncio.create_task(self._watchdog(), name="sd_notify.watchdog")
-        notify("READY=1")
-        log.info(
-            "agent_started",
-            version=self.version,
-            branch=self.settings.agent.branch_id,
-            agent=self.settings.agent.agent_id,
-            devices=len(self.settings.devices),
-            cameras=len(self.settings.cameras),
-            config_hash=self.config_hash,
-        )
-        await self._stop.wait()
-        notify("STOPPING=1")
-        log.info("agent_stopping")
-        watchdog.cancel()
-        await self._shutdown(control)
+            await self._stop.wait()
+            notify("STOPPING=1")
+            log.info("agent_stopping")
+            await self._shutdown(control)
+            for task in list(self._spawned):  # whatever is left (uplink, watchdog, state saves)
+                task.cancel()
+        self._tasks = None
         log.info("agent_stopped")
         return 0
 
+    async def _reload_quietly(self) -> None:
+        await self.reload()
+
     async def _shutdown(self, control: Any) -> None:
+        """Goodbye on MQTT first (the link is healthiest now), then devices, cameras, store."""
         deadline = time.monotonic() + SHUTDOWN_BUDGET_S
         await control.stop()
-        await self.supervisor.stop_all()
+        if self.uplink is not None:
+            try:
+                await asyncio.wait_for(self.uplink.stop(), UPLINK_GOODBYE_S)
+            except Exception as exc:  # noqa: BLE001 - a failed goodbye must not block the shutdown
+                log.warning("uplink_stop_incomplete", error=f"{type(exc).__name__}: {exc}")
+        remaining = max(0.5, deadline - time.monotonic() - 0.5)
         for task in self._camera_tasks.values():
             task.cancel()
-        await asyncio.gather(*self._camera_tasks.values(), return_exceptions=True)
-        if self.uplink is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self.uplink.stop(), max(0.5, deadline - time.monotonic() - 1.0)
-                )
-        if self._uplink_task is not None:
-            self._uplink_task.cancel()
-            await asyncio.gather(self._uplink_task, return_exceptions=True)
+        stopping = asyncio.gather(
+            self.supervisor.stop_all(), *self._camera_tasks.values(), return_exceptions=True
+        )
+        try:
+            await asyncio.wait_for(stopping, remaining)
+        except TimeoutError:
+            log.warning(
+                "shutdown_slow", detail="devices or cameras did not stop in time; closing anyway"
+            )
         await self.store.close()
 
     async def _watchdog(self) -> None:
@@ -273,9 +339,3 @@ class Agent:
             online = sum(r.status.online for r in self.supervisor.runners())
             notify(f"WATCHDOG=1\nSTATUS={online}/{len(self.supervisor.runners())} devices online")
             await asyncio.sleep(interval)
-
-
-def run(config_path: Path) -> int:
-    """Entry point of `edge-agent run`: load the config (errors exit 3) and run until signalled."""
-    settings = load(config_path)
-    return asyncio.run(Agent(config_path, settings).run())

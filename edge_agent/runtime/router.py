@@ -43,18 +43,24 @@ class Router:
         self._agent_actions[name] = action
 
     async def execute(self, request: CommandRequest) -> CommandResult:
-        """Idempotent by `request.id`: a repeat gets the stored result and never acts twice."""
+        """Idempotent by `request.id`: a repeat gets the stored result and never acts twice.
+
+        The in-flight future is registered before the first await, so a second copy arriving
+        while the first is still being checked or run waits for it instead of acting again.
+        """
         running = self._inflight.get(request.id)
         if running is not None:
             return (await asyncio.shield(running)).model_copy(update={"replayed": True})
-        stored = await self._store.command_get(request.id)
-        if stored is not None:
-            return CommandResult.model_validate(stored["result"]).model_copy(
-                update={"replayed": True}
-            )
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
         self._inflight[request.id] = future
         try:
+            stored = await self._store.command_get(request.id)
+            if stored is not None:
+                result = CommandResult.model_validate(stored["result"]).model_copy(
+                    update={"replayed": True}
+                )
+                future.set_result(result)
+                return result
             result = await self._run(request)
             await self._store.command_record(
                 request.model_dump(mode="json"), result.model_dump(mode="json")
@@ -71,11 +77,12 @@ class Router:
             )
             return result
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it themselves
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: waiters re-raise it themselves
             raise
         finally:
-            del self._inflight[request.id]
+            self._inflight.pop(request.id, None)
 
     def _fail(
         self,

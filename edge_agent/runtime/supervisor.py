@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 import structlog
 
@@ -28,11 +29,15 @@ class Supervisor:
         on_state: Callable[[DeviceStatus], None],
         on_removed: Callable[[str], None],
         clock: Callable[[], float] = time.time,
+        spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]] | None = None,
     ) -> None:
         self._submit = submit
         self._on_state = on_state
         self._on_removed = on_removed
         self._clock = clock
+        self._spawn = spawn or (
+            lambda coro, name: asyncio.get_running_loop().create_task(coro, name=name)
+        )
         self._runners: dict[str, DeviceRunner] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -48,7 +53,7 @@ class Supervisor:
             config, driver_cls, submit=self._submit, on_state=self._on_state, clock=self._clock
         )
         self._runners[config.id] = runner
-        self._tasks[config.id] = asyncio.create_task(runner.run(), name=f"device[{config.id}]")
+        self._tasks[config.id] = self._spawn(runner.run(), f"device[{config.id}]")
 
     async def _stop(self, device_id: str) -> None:
         task = self._tasks.pop(device_id, None)

@@ -46,8 +46,15 @@ def test_camera_url_passwords_are_masked_in_logs_and_config_show(tmp_path) -> No
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
         "agent: {branch_id: b, agent_id: a, data_dir: ./d}\n"
+        "devices: [{id: k, driver: kiosk, base_url: 'http://10.0.0.5:8080'}]\n"
         "cameras: [{id: door, source: 'rtsp://viewer:Cam3ra!pass@10.0.0.9/s1'}]\n"
     )
     shown = cli("config", "show", str(cfg), "--json")
     assert shown.returncode == 0, shown.stderr
-    assert "Cam3ra!pass" not in shown.stdout and "viewer:***@10.0.0.9" in shown.stdout
+    assert "Cam3ra!pass" not in shown.stdout
+    data = json.loads(shown.stdout)
+    assert (
+        data["devices"][0]["base_url"] == "http://10.0.0.5:8080"
+    )  # a URL without a password stays whole
+    assert data["cameras"][0]["source"] == "rtsp://viewer:***@10.0.0.9/s1"
+    assert data["cameras"][0]["id"] == "door"
