@@ -3,9 +3,10 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSDEPS := mosquitto mosquitto-clients socat dbus libdbus-1-dev libglib2.0-dev pkg-config openssl systemd
+SYSDEPS := mosquitto mosquitto-clients socat dbus libdbus-1-dev libglib2.0-dev pkg-config openssl systemd \
+           build-essential python3-dev python3-venv
 
-.PHONY: demo test venv sysdeps lint typecheck unit integration bench models media clean schema
+.PHONY: demo test venv sysdeps lint typecheck bench models media clean schema
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,10 +45,11 @@ schema: venv
 
 test: sysdeps venv models media
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 
-demo: venv models media
+demo: sysdeps venv models media
 	$(BIN)/python -m edge_agent.demo
 
 bench: venv models media

@@ -1,9 +1,11 @@
-"""A camera inside the real daemon: its worker can die without taking anything else down."""
+"""A camera inside the real daemon: its worker can die without taking anything else down,
+and nothing it leaves on disk is an image."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 from pathlib import Path
 
 import psutil
@@ -51,3 +53,29 @@ cameras:
         assert d.proc.poll() is None
     finally:
         assert d.stop() == 0
+    assert_no_image_bytes(tmp_path / "data")
+
+
+IMAGE_MAGIC = {
+    b"\xff\xd8\xff": "JPEG",
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"BM6": "BMP",
+    b"RIFF": "RIFF/WebP",
+}
+
+
+def assert_no_image_bytes(data_dir: Path) -> None:
+    """Nothing the camera produced on disk looks like a picture or a pixel dump."""
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert any(p.name == "edge-agent.db" for p in files)
+    for path in files:
+        blob = path.read_bytes()
+        for magic, kind in IMAGE_MAGIC.items():
+            assert magic not in blob, f"{kind} bytes in {path.name}"
+    with sqlite3.connect(data_dir / "edge-agent.db") as conn:
+        kinds = {
+            k for (k,) in conn.execute("SELECT DISTINCT kind FROM outbox WHERE device = 'entrance'")
+        }
+        biggest = conn.execute("SELECT max(length(data)) FROM outbox").fetchone()[0]
+    assert "camera_state" in kinds
+    assert biggest < 4096, f"an outbox item of {biggest} bytes is too big to be counts"
