@@ -10,11 +10,13 @@ import difflib
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_settings import EnvSettingsSource
+from pydantic_settings.exceptions import SettingsError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -92,6 +94,7 @@ def _issues_from(
     tree: Any,
     prefix: Loc,
     device_model: type[BaseModel] | None = None,
+    env_paths: Sequence[Loc] = (),
 ) -> list[ConfigIssue]:
     out = []
     for err in exc.errors():
@@ -100,28 +103,46 @@ def _issues_from(
         line, col = _position(tree, full)
         where = ".".join(str(p) for p in full)
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append(
-            ConfigIssue(file, line, col, f"{where}: {msg}", _hint_for(err, loc, device_model))
+        from_env = next((p for p in env_paths if full[: len(p)] == p), None)
+        hint = (
+            f"set by {_env_name(from_env)} in the environment"
+            if from_env
+            else _hint_for(err, loc, device_model)
         )
+        out.append(ConfigIssue(file, line, col, f"{where}: {msg}", hint))
     return out
 
 
-def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
-    """EDGE_AGENT__UPLINK__MQTT__HOST=broker sets uplink.mqtt.host; values are parsed as YAML."""
-    yaml = YAML(typ="safe")
-    for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX):
-            continue
-        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
-        if not keys:
-            continue
-        node = data
-        for key in keys[:-1]:
-            node = node.setdefault(key, {}) if isinstance(node.get(key, {}), dict) else {}
-        try:
-            node[keys[-1]] = yaml.load(raw) if raw else raw
-        except YAMLError:
-            node[keys[-1]] = raw
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """EDGE_AGENT__UPLINK__MQTT__HOST=broker -> {"uplink": {"mqtt": {"host": "broker"}}}.
+
+    pydantic-settings does the parsing (nested `__` keys, JSON for lists and mappings), reading
+    the mapping we are given so tests need not touch os.environ.
+    """
+    lowered = {k.lower(): v for k, v in environ.items() if k.upper().startswith(ENV_PREFIX)}
+
+    class _Environ(EnvSettingsSource):
+        def _load_env_vars(self) -> Mapping[str, str | None]:
+            return lowered
+
+    source = _Environ(
+        Settings, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False
+    )
+    return dict(source())
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any], path: Loc, seen: list[Loc]) -> None:
+    """Deep-merge `override` into `base`, remembering which key paths came from the environment."""
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.setdefault(key, {}), dict):
+            _merge(base[key], value, (*path, key), seen)
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+            seen.append((*path, key))
+
+
+def _env_name(loc: Loc) -> str:
+    return ENV_PREFIX + "__".join(str(p).upper() for p in loc)
 
 
 def _check_secret_files(value: Any, file: Path, tree: Any, loc: Loc) -> list[ConfigIssue]:
@@ -305,7 +326,17 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
             ]
         )
     data = _plain(tree)
-    _apply_env(data, os.environ if environ is None else environ)
+    env_paths: list[Loc] = []
+    try:
+        _merge(data, _env_overrides(os.environ if environ is None else environ), (), env_paths)
+    except SettingsError as exc:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    file, 1, 1, f"environment override: {exc}", "lists and mappings take JSON"
+                )
+            ]
+        ) from None
     issues = _check_secret_files(data, file, tree, ())
     _resolve_paths(data, file.parent.resolve())
     devices, device_issues = _validate_devices(data.pop("devices", None) or [], file, tree)
@@ -313,7 +344,7 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
     try:
         settings = Settings.model_validate({**data, "devices": devices})
     except ValidationError as exc:
-        issues += _issues_from(exc, file, tree, ())
+        issues += _issues_from(exc, file, tree, (), env_paths=env_paths)
         settings = None
     cams = data.get("cameras") or []
     if isinstance(cams, list):

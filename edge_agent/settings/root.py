@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
+from pydantic import Field, SerializeAsAny, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drivers import registry
 from drivers.sdk import DeviceConfig
@@ -15,8 +16,13 @@ from .store import StoreSettings
 from .uplink import UplinkSettings
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Settings(BaseSettings):
+    """The config file. Environment overrides (`EDGE_AGENT__SECTION__KEY`) follow this model's
+    settings config; the loader applies them over the YAML so errors keep their line numbers."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid", env_prefix="EDGE_AGENT__", env_nested_delimiter="__", case_sensitive=False
+    )
 
     agent: AgentSettings
     uplink: UplinkSettings = Field(default_factory=UplinkSettings)

@@ -111,10 +111,24 @@ def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
     assert settings.uplink.mqtt.host == "hq.example"
 
 
-def test_bad_environment_override_is_reported(tmp_path: Path) -> None:
+def test_bad_environment_override_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load(write(tmp_path, GOOD), environ={"EDGE_AGENT__STORE__MAX_SIZE_MB": "lots"})
-    assert any("store.max_size_mb" in m for m in messages(info.value))
+    (issue,) = [m for m in messages(info.value) if "store.max_size_mb" in m]
+    assert "set by EDGE_AGENT__STORE__MAX_SIZE_MB in the environment" in issue
+
+
+def test_environment_can_switch_a_section_off_and_replace_a_list(tmp_path: Path) -> None:
+    settings = load(
+        write(tmp_path, GOOD),
+        environ={
+            "EDGE_AGENT__UPLINK__ENABLED": "false",
+            "EDGE_AGENT__DEVICES": '[{"id": "from-env", "driver": "simulated_sensor"}]',
+            "UNRELATED__VAR": "x",
+        },
+    )
+    assert settings.uplink.enabled is False
+    assert [d.id for d in settings.devices] == ["from-env"]
 
 
 def test_secret_file_that_exists_is_accepted(tmp_path: Path) -> None:
