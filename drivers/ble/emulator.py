@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from ..sdk import Unreachable
 from ..sdk.faults import FaultAction, Faults
 from .codec import (
     APPLE_COMPANY_ID,
@@ -37,8 +38,11 @@ _MOCK_IFACE = "org.freedesktop.DBus.Mock"
 _DEVICE_IFACE = "org.bluez.Device1"
 
 
-class EmulatorError(RuntimeError):
-    """The emulator could not start (no dbus-daemon, dbusmock missing...)."""
+class EmulatorError(Unreachable):
+    """The emulator could not start (no dbus-daemon, dbusmock missing...) or BlueZ refused a call.
+
+    A DriverError, so `edge-agent simulate` reports it and carries on with the other devices.
+    """
 
 
 @dataclass
@@ -74,6 +78,22 @@ class BluezMockEmulator:
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Start a private bus and the BlueZ mock; EmulatorError (cleaned up) when either fails."""
+        try:
+            await self._start()
+        except TimeoutError:
+            await self.stop()
+            raise EmulatorError(
+                "the private D-Bus or the BlueZ mock did not come up in 10 s"
+            ) from None
+        except (OSError, EOFError) as exc:
+            await self.stop()
+            raise EmulatorError(f"cannot talk to the private D-Bus: {exc}") from None
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         daemon = shutil.which("dbus-daemon")
         if daemon is None:
             raise EmulatorError("dbus-daemon is not installed (apt-get install dbus)")

@@ -60,11 +60,20 @@ def _transport_error(exc: BaseException, url: str) -> DriverError:
 class KioskHttp:
     """One aiohttp session to one kiosk. `request` retries transport failures, not HTTP errors."""
 
-    def __init__(self, base_url: str, *, token: str | None, timeout_s: float, retries: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None,
+        timeout_s: float,
+        retries: int,
+        log: Logger | None = None,
+    ) -> None:
         self.base_url = base_url
         self._token = token
         self.timeout_s = timeout_s
         self._retries = retries
+        self._log = log
         self._session: Any = None
 
     def _headers(self) -> dict[str, str]:
@@ -82,13 +91,22 @@ class KioskHttp:
         session = await self.session()
         url = self.base_url + path
         last: DriverError = DeviceTimeout(f"no answer from {url}")
-        for _attempt in range(self._retries + 1):
+        for attempt in range(1, self._retries + 2):
             try:
                 async with asyncio.timeout(self.timeout_s):
                     async with session.request(method, url, json=body) as resp:
                         status, data = resp.status, await resp.read()
             except Exception as exc:  # noqa: BLE001 - aiohttp/OS errors mapped to a typed DriverError
                 last = _transport_error(exc, url)
+                if self._log is not None:
+                    self._log.warning(
+                        "kiosk_request_failed",
+                        method=method,
+                        path=path,
+                        attempt=attempt,
+                        reason=last.reason.value,
+                        error=last.message,
+                    )
                 continue
             if status >= 300:  # the kiosk answered: asking again will not change its mind
                 raise _status_error(status, method, path, data.decode(errors="replace"))

@@ -60,7 +60,9 @@ class KioskDriver:
         if self._config.token_file is not None:
             token = self._ctx.read_secret(self._config.token_file)
         c = self._config
-        self._http = KioskHttp(c.base_url, token=token, timeout_s=c.timeout_s, retries=c.retries)
+        self._http = KioskHttp(
+            c.base_url, token=token, timeout_s=c.timeout_s, retries=c.retries, log=self._ctx.log
+        )
         self._started_at = self._ctx.now()
         if c.websocket_path is not None:
             watcher = HeartbeatWatcher(

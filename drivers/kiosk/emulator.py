@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..sdk import ProtocolError
+from ..sdk import DriverError, ProtocolError
 from ..sdk.faults import FaultAction, Faults, garbage_bytes
+from ..sdk.listen import bind_error, open_udp
 from .codec import format_mac, parse_mac, parse_wol
 from .config import KioskConfig
 
@@ -72,6 +73,14 @@ class KioskEmulator:
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Serve HTTP (and WoL on UDP); PortInUse names whichever port is taken."""
+        try:
+            await self._start()
+        except BaseException:  # the HTTP side must not outlive a WoL port that was taken
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         from aiohttp import web
 
         app = web.Application(middlewares=[self._middleware])
@@ -84,16 +93,17 @@ class KioskEmulator:
         await self._runner.setup()
         await self._listen()
         if self.wol_port is not None:
-            loop = asyncio.get_running_loop()
-            self._udp, _ = await loop.create_datagram_endpoint(
-                lambda: _WolProtocol(self), local_addr=(self.host, self.wol_port)
-            )
+            self._udp = await open_udp(lambda: _WolProtocol(self), self.host, self.wol_port)
 
     async def _listen(self) -> None:
         from aiohttp import web
 
-        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await self._site.start()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise bind_error("tcp", self.host, self.port, exc) from None
+        self._site = site
         if self.port == 0:
             self.port = self._site._server.sockets[0].getsockname()[1]
 
@@ -117,8 +127,11 @@ class KioskEmulator:
     async def stop(self) -> None:
         if self._udp is not None:
             self._udp.close()
-        if self.power_task is not None:
-            await self.power_task
+            self._udp = None
+        task, self.power_task = self.power_task, None
+        if task is not None:
+            with contextlib.suppress(DriverError):  # a wake-up that found its port taken
+                await task
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:

@@ -18,11 +18,12 @@ from typing import Any
 
 from ..sdk import ProtocolError, Unreachable
 from ..sdk.faults import FaultAction, Faults, garbage_bytes
+from ..sdk.listen import TcpService
+from ..sdk.pty import PtyPair
 from .codec import FrameDecoder, encode_reply
 from .config import MDCConfig
 from .device import NAK_UNSUPPORTED, DisplayState, EmulatedDisplay
 from .secure import AUTH_PASS, BANNER, FAIL_WRONG_PIN, auth_fail_reply
-from .socat import PtyPair
 
 
 def _self_signed() -> ssl.SSLContext:
@@ -43,9 +44,14 @@ def _self_signed() -> ssl.SSLContext:
             "ec_paramgen_curve:prime256v1",
         ]
         argv += ["-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=mdc-emulator"]
-        subprocess.run(argv, check=True, capture_output=True, timeout=30)  # noqa: S603 - fixed argv, no user input
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
+        try:
+            subprocess.run(argv, check=True, capture_output=True, timeout=30)  # noqa: S603 - fixed argv, no user input
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+        except (subprocess.SubprocessError, OSError) as exc:  # ssl.SSLError is an OSError
+            raise Unreachable(
+                f"cannot make the secured-mode emulator's certificate: {exc}"
+            ) from None
         return ctx
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -72,15 +78,17 @@ class MDCEmulator:
         self.host, self.port = host, port
         self.serial_path, self.baudrate = serial_path, baudrate
         self.secured, self.pin = secured, pin
-        #: TCP connections accepted so far (tests use it to see a driver reconnect).
-        self.connections = 0
         #: Frames addressed to this display, whatever the faults did with them.
         self.received = 0
         self._pty = pty
-        self._server: asyncio.Server | None = None
+        self._tcp = TcpService(self._on_client, name="mdc-emulator")
         self._serial_task: asyncio.Task[None] | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
         self._tls: ssl.SSLContext | None = None
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far (tests use it to see a driver reconnect)."""
+        return self._tcp.accepted
 
     @property
     def state(self) -> DisplayState:
@@ -100,36 +108,38 @@ class MDCEmulator:
         return self.serial_path is not None or self._pty is not None
 
     async def start(self) -> None:
-        if self._serial_mode:
-            if self._pty is not None:
-                await self._pty.start()
-                self.serial_path = self._pty.device_path
-            assert self.serial_path is not None
-            import serial_asyncio_fast
-
-            try:
-                reader, writer = await serial_asyncio_fast.open_serial_connection(
-                    url=self.serial_path, baudrate=self.baudrate
-                )
-            except OSError as exc:
-                raise Unreachable(f"emulator cannot open {self.serial_path}: {exc}") from None
-            self._serial_task = asyncio.create_task(
-                self._serve(reader, writer, can_close=False), name="mdc-emulator.serial"
-            )
+        """Listen on TCP, or open the serial line; PortInUse names a taken port or path."""
+        if not self._serial_mode:
+            if self.secured:
+                self._tls = await asyncio.to_thread(_self_signed)
+            await self._tcp.start(self.host, self.port)
+            self.port = self._tcp.port
             return
-        if self.secured:
-            self._tls = await asyncio.to_thread(_self_signed)
-        self._server = await asyncio.start_server(self._on_client, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        try:
+            await self._open_serial()
+        except BaseException:  # a half-open line must not keep socat running
+            await self.stop()
+            raise
+
+    async def _open_serial(self) -> None:
+        if self._pty is not None:
+            await self._pty.start()
+            self.serial_path = str(self._pty.device_path)
+        assert self.serial_path is not None
+        import serial_asyncio_fast
+
+        try:
+            reader, writer = await serial_asyncio_fast.open_serial_connection(
+                url=self.serial_path, baudrate=self.baudrate
+            )
+        except OSError as exc:  # serial.SerialException is an OSError too
+            raise Unreachable(f"emulator cannot open {self.serial_path}: {exc}") from None
+        self._serial_task = asyncio.create_task(
+            self._serve(reader, writer, can_close=False), name="mdc-emulator.serial"
+        )
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for w in list(self._writers):
-                w.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2.0)
-            self._server = None
+        await self._tcp.stop()
         if self._serial_task is not None:
             self._serial_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -139,16 +149,8 @@ class MDCEmulator:
             await self._pty.stop()
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self._writers.add(writer)
-        try:
-            if self._tls is None or await self._authenticate(reader, writer, self._tls):
-                await self._serve(reader, writer, can_close=True)
-        except (OSError, ssl.SSLError, asyncio.IncompleteReadError):
-            pass  # a client vanishing mid-session is normal for a display
-        finally:
-            self._writers.discard(writer)
-            writer.close()
+        if self._tls is None or await self._authenticate(reader, writer, self._tls):
+            await self._serve(reader, writer, can_close=True)
 
     async def _authenticate(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tls: ssl.SSLContext

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from drivers.sdk import InvalidArgument, Unreachable
 from drivers.sdk.faults import Faults, garbage_bytes
+from drivers.sdk.listen import bind_error
+from drivers.sdk.pty import PtyPair
 
 from .config import ModbusConfig
 from .emu_store import BusStore, UnitStore
 from .profile import load_profile
-from .pty import PtyPair
 
 
 class ModbusEmulator:
@@ -44,7 +43,7 @@ class ModbusEmulator:
         stopbits: int = 1,
     ) -> None:
         if transport == "rtu" and not (serial_port or link_path):
-            raise ValueError("an RTU emulator needs serial_port or link_path")
+            raise InvalidArgument("an RTU emulator needs serial_port or link_path")
         self.faults = Faults()
         self.transport = transport
         self.host, self.port = host, port
@@ -53,7 +52,6 @@ class ModbusEmulator:
         self.store = BusStore(units, self.faults, self._disconnect_all)
         self._server: Any = None
         self._pty: PtyPair | None = None
-        self._tmpdir: str | None = None
 
     @classmethod
     def from_profiles(cls, units: Mapping[int, str], **kwargs: Any) -> ModbusEmulator:
@@ -78,6 +76,14 @@ class ModbusEmulator:
         return f"modbus emulator on {where} serving units {units}"
 
     async def start(self) -> None:
+        """Serve the units. PortInUse names a taken TCP port or link path; Unreachable else."""
+        try:
+            await self._start()
+        except BaseException:  # pymodbus or socat half-started: leave nothing behind
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         from pymodbus import FramerType
         from pymodbus.server import ModbusSerialServer, ModbusTcpServer
         from pymodbus.simulator import SimData, SimDevice
@@ -91,7 +97,11 @@ class ModbusEmulator:
                 trace_packet=self._trace_packet,
             )
         else:
-            device_side = await self._start_socat() if self.link_path else str(self.serial_port)
+            device_side = str(self.serial_port)
+            if self.link_path:
+                self._pty = PtyPair(self.link_path)
+                await self._pty.start()
+                device_side = str(self._pty.device_path)
             self._server = ModbusSerialServer(
                 placeholder,
                 framer=FramerType.RTU,
@@ -103,7 +113,12 @@ class ModbusEmulator:
                 stopbits=self.stopbits,
             )
         self._server.context = self.store
-        await self._server.serve_forever(background=True)
+        try:
+            await self._server.serve_forever(background=True)
+        except RuntimeError:  # pymodbus logs the OSError and raises this instead
+            if self.transport == "tcp":
+                raise bind_error("tcp", self.host, self.port) from None
+            raise Unreachable(f"modbus emulator cannot open serial port {device_side}") from None
         await asyncio.sleep(0)  # let pymodbus' call_soon(setup) run, so an early stop() is safe
 
     async def stop(self) -> None:
@@ -114,17 +129,6 @@ class ModbusEmulator:
         pty, self._pty = self._pty, None
         if pty is not None:
             await pty.stop()
-        if self._tmpdir:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
-
-    async def _start_socat(self) -> str:
-        assert self.link_path is not None
-        self._tmpdir = tempfile.mkdtemp(prefix="modbus-emu-")
-        device_side = os.path.join(self._tmpdir, "device")
-        self._pty = PtyPair(device_side, self.link_path)
-        await self._pty.start()
-        return device_side
 
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
         if not sending or len(data) < 2:

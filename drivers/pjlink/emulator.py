@@ -15,7 +15,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from ..sdk.errors import DriverError
 from ..sdk.faults import FaultAction, Faults, garbage_bytes
+from ..sdk.listen import TcpService, open_udp
+from ..sdk.types import Reason
 from .codec import MAX_LINE, SEARCH_REQUEST, auth_digest
 from .config import PJLinkConfig
 from .projector import ProjectorModel
@@ -45,21 +48,21 @@ class PJLinkEmulator:
         self.idle_timeout_s = idle_timeout_s
         self.notify_to = notify_to
         self.faults = Faults()
-        #: TCP sessions accepted so far (tests use it to see reconnects).
-        self.sessions = 0
         self._port = port
         self._udp_port = port if udp_port is None else udp_port
-        self._server: asyncio.Server | None = None
+        self._tcp = TcpService(self._session, name="pjlink-emulator", limit=MAX_LINE)
         self._udp: asyncio.DatagramTransport | None = None
-        self._sessions: set[asyncio.Task[None]] = set()
         self._settle_timer: asyncio.TimerHandle | None = None
         self.model.on_change = self._on_change
 
     @property
+    def sessions(self) -> int:
+        """TCP sessions accepted so far (tests use it to see reconnects)."""
+        return self._tcp.accepted
+
+    @property
     def port(self) -> int:
-        if self._server is None or not self._server.sockets:
-            return self._port
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._tcp.port or self._port
 
     @property
     def udp_port(self) -> int:
@@ -68,13 +71,13 @@ class PJLinkEmulator:
         return int(self._udp.get_extra_info("sockname")[1])
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._serve, self.host, self._port, limit=MAX_LINE
-        )
-        loop = asyncio.get_running_loop()
-        self._udp, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpSide(self), local_addr=(self.host, self._udp_port)
-        )
+        """Listen on TCP and UDP; PortInUse (naming the port) when either is taken."""
+        await self._tcp.start(self.host, self._port)
+        try:
+            self._udp = await open_udp(lambda: _UdpSide(self), self.host, self._udp_port)
+        except BaseException:
+            await self._tcp.stop()
+            raise
 
     async def stop(self) -> None:
         if self._settle_timer is not None:
@@ -82,23 +85,16 @@ class PJLinkEmulator:
         if self._udp is not None:
             self._udp.close()
             self._udp = None
-        if self._server is not None:
-            self._server.close()
-            # Python 3.11's wait_closed() does not wait for handlers; end the sessions ourselves.
-            for task in list(self._sessions):
-                task.cancel()
-            if self._sessions:
-                await asyncio.wait(list(self._sessions), timeout=2.0)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(2.0):
-                    await self._server.wait_closed()
-            self._server = None
+        await self._tcp.stop()
 
     def describe(self) -> str:
         auth = "password" if self.password else "no auth"
+        where = f"tcp/udp {self.host}:{self.port}"
+        if self.udp_port != self.port:
+            where = f"tcp {self.host}:{self.port}, udp {self.udp_port}"
         return (
-            f"PJLink class {self.model.pjclass} projector {self.model.model!r} on tcp/udp "
-            f"{self.host}:{self.port} ({auth}, power {self.model.power})"
+            f"PJLink class {self.model.pjclass} projector {self.model.model!r} on {where} "
+            f"({auth}, power {self.model.power})"
         )
 
     def send_linkup(self) -> None:
@@ -106,23 +102,6 @@ class PJLinkEmulator:
         self._on_change("LKUP", self.model.mac)
 
     # --- TCP -------------------------------------------------------------------------------
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.sessions += 1
-        task = asyncio.current_task()
-        assert task is not None
-        self._sessions.add(task)
-        try:
-            await self._session(reader, writer)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
-            pass  # the controller went away or sent junk; a projector just drops the session
-        except asyncio.CancelledError:
-            # Only stop() cancels sessions. Ending quietly keeps asyncio's stream callback from
-            # reporting the cancelled handler as an unhandled error.
-            pass
-        finally:
-            self._sessions.discard(task)
-            writer.close()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         action = await self.faults.next_action()
@@ -212,11 +191,15 @@ class _UdpSide(asyncio.DatagramProtocol):
 
 def from_config(config: PJLinkConfig) -> PJLinkEmulator:
     """An emulator standing where `config` points, with that config's password and inputs."""
-    password = (
-        Path(config.password_file).read_text(encoding="utf-8").strip()
-        if config.password_file
-        else None
-    )
+    password = None
+    if config.password_file:
+        try:
+            password = Path(config.password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise DriverError(
+                f"cannot read password_file {config.password_file}: {exc.strerror or exc}",
+                reason=Reason.CONFIG_ERROR,
+            ) from None
     model = ProjectorModel(
         pjclass=1 if config.pjlink_class == "1" else 2,
         warmup_s=3.0,

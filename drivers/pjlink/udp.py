@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..sdk.contract import Logger
-from ..sdk.errors import DriverError, ProtocolError, Unreachable
-from ..sdk.types import Reason
+from ..sdk.errors import PortInUse, ProtocolError, Unreachable
 from .codec import DEFAULT_PORT, SEARCH_REQUEST
 from .values import Notification, parse_ackn, parse_notification
 
@@ -112,10 +111,9 @@ class NotificationListener:
                 lambda: _Collector(self._on_datagram), local_addr=(self._bind, self._port)
             )
         except OSError as exc:
-            raise DriverError(
+            raise PortInUse(
                 f"cannot listen for PJLink notifications on udp {self._bind}:{self._port}: "
-                f"{exc.strerror or exc} (another program on that port? set notify_port: null)",
-                reason=Reason.CONFIG_ERROR,
+                f"{exc.strerror or exc} (another program on that port? set notify_port: null)"
             ) from None
         self._transport = transport
         self._log.info("pjlink_notify_listening", bind=self._bind, port=self.port)

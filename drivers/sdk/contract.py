@@ -22,7 +22,9 @@ class DeviceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    driver: str = Field(description="Which driver speaks to this device; subclasses pin it with a Literal.")
+    driver: str = Field(
+        description="Which driver speaks to this device; subclasses pin it with a Literal."
+    )
     id: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
         description="Unique device id; used in MQTT topics.",

@@ -44,6 +44,16 @@ class Unreachable(DriverError):
     reason = Reason.UNREACHABLE
 
 
+class PortInUse(DriverError):
+    """An address the config names cannot be taken: TCP/UDP port in use, serial link path exists.
+
+    A config problem, not a device one: nothing changes until the config or the other program
+    does, so the supervisor and `edge-agent simulate` report it instead of retrying in a loop.
+    """
+
+    reason = Reason.CONFIG_ERROR
+
+
 class DeviceReportedError(DriverError):
     """The device understood us and said no (PJLink ERR3, MDC NAK, Modbus exception...)."""
 

@@ -22,13 +22,10 @@ async def start_emulators(config: Path) -> list[tuple[str, Any]]:
         target = registry.load(str(device.driver)).emulator
         if target is None:
             continue
-        emulator = registry.import_string(target)(device)
-        try:
+        try:  # one emulator that cannot start must not stop the rest
+            emulator = registry.import_string(target)(device)
             await emulator.start()
-        except (
-            DriverError,
-            OSError,
-        ) as exc:  # one emulator that cannot start must not stop the rest
+        except (DriverError, OSError) as exc:
             err_console.print(f"[red]emulator {device.id} did not start:[/] {exc}")
             continue
         started.append((device.id, emulator))

@@ -141,6 +141,26 @@ async def test_socket_closed_mid_request_reports_unreachable(
         await driver.stop()
 
 
+async def test_each_failed_attempt_is_logged_before_the_retry(
+    kiosk: KioskEmulator, token_file: Path
+) -> None:
+    ctx = RecordingContext()
+    driver = KioskDriver(config(kiosk, token_file, retries=1), ctx)
+    await driver.start()
+    try:
+        kiosk.faults.disconnect = True
+        with pytest.raises(Unreachable):
+            await driver.poll()
+    finally:
+        await driver.stop()
+    failed = [kw for _lvl, event, kw in ctx.log.records if event == "kiosk_request_failed"]
+    assert [(kw["path"], kw["attempt"], kw["reason"]) for kw in failed] == [
+        ("/health", 1, "unreachable"),
+        ("/health", 2, "unreachable"),
+    ]
+    assert all(TOKEN not in str(kw) for kw in failed)
+
+
 async def test_nothing_listening_reports_unreachable(token_file: Path) -> None:
     emu = KioskEmulator(port=free_port())  # never started: the port refuses connections
     driver = KioskDriver(config(emu, token_file), RecordingContext())

@@ -10,19 +10,8 @@ import pytest
 
 from drivers.mdc import MDCConfig, MDCDriver
 from drivers.mdc.emulator import MDCEmulator, from_config
-from drivers.mdc.socat import PtyPair
 from drivers.sdk import Command, DeviceReportedError, DeviceTimeout, ProtocolError, Unreachable
 from drivers.sdk.testing import RecordingContext
-
-
-@pytest.fixture
-async def ptys(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    """(device side, host side), like tests/conftest.py's fixture, whose `socat -d0` fails on
-    socat 1.7.4; this override can go once tests/support/net.py drops `-d0`."""
-    pair = PtyPair(str(tmp_path / "tty-host"))
-    await pair.start()
-    yield pair.device_path, pair.host_path
-    await pair.stop()
 
 
 @pytest.fixture

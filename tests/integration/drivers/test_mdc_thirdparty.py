@@ -11,7 +11,7 @@ from samsung_mdc import MDC  # type: ignore[import-untyped]
 from samsung_mdc.exceptions import NAKError  # type: ignore[import-untyped]
 
 from drivers.mdc.emulator import MDCEmulator
-from drivers.mdc.socat import PtyPair
+from drivers.sdk.pty import PtyPair
 
 
 @pytest.fixture
@@ -24,11 +24,10 @@ async def tcp_display() -> AsyncIterator[MDCEmulator]:
 
 @pytest.fixture
 async def pty_display(tmp_path: Path) -> AsyncIterator[tuple[MDCEmulator, str]]:
-    # Own socat pair: tests/support/net.py passes `-d0`, which socat 1.7.4 here rejects.
-    pair = PtyPair(str(tmp_path / "ttyMDC"))
+    pair = PtyPair(tmp_path / "ttyMDC")
     emu = MDCEmulator(display_id=5, pty=pair)
     await emu.start()
-    yield emu, pair.host_path
+    yield emu, str(pair.host_path)
     await emu.stop()
 
 

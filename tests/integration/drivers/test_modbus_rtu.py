@@ -16,19 +16,8 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from drivers.modbus.config import ModbusConfig
 from drivers.modbus.driver import ModbusDriver
 from drivers.modbus.emulator import ModbusEmulator, from_config
-from drivers.modbus.pty import PtyPair
 from drivers.sdk import Reason, Unreachable
 from drivers.sdk.testing import RecordingContext
-
-
-@pytest.fixture
-async def ptys(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    """(device side, host side). Overrides tests/conftest.py's fixture, whose `socat -d0` fails
-    on socat 1.7.4; drop this once tests/support/net.py no longer passes `-d0`."""
-    pair = PtyPair(tmp_path / "rs485-dev", tmp_path / "rs485-host")
-    await pair.start()
-    yield str(pair.device_path), str(pair.host_path)
-    await pair.stop()
 
 
 def rtu_config(serial_port: str, **extra: Any) -> ModbusConfig:
