@@ -24,7 +24,6 @@ def _ago(ts: float | None) -> str:
     return "never" if ts is None else f"{max(0.0, time.time() - ts):.1f} s ago"
 
 
-@app.command("status")
 def _link(up: dict[str, Any]) -> str:
     """connected / buffering for N s after M attempts / connecting."""
     state = up.get("state") or ("connected" if up.get("connected") else "disconnected")
@@ -36,6 +35,7 @@ def _link(up: dict[str, Any]) -> str:
     return str(state)
 
 
+@app.command("status")
 def status(
     config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption
 ) -> None:
