@@ -1,0 +1,39 @@
+"""What an engineer reads on a terminal: the table views, not just --json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.daemon import Daemon, cli, wait_for
+from tests.support.net import free_port
+
+
+def test_status_and_sync_status_say_the_agent_is_buffering_without_a_broker(tmp_path: Path) -> None:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(f"""\
+agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: ./data, control_socket: ./run/control.sock}}
+uplink: {{mqtt: {{host: 127.0.0.1, port: {free_port()}}}}}
+devices:
+  - {{id: lobby-screen, driver: simulated_display, poll_interval_s: 0.5}}
+  - {{id: co2, driver: simulated_sensor, poll_interval_s: 0.2}}
+""")
+    d = Daemon(cfg).start()
+    try:
+        wait_for(lambda: d.status()["store"]["depth"] > 5)
+        status = cli("status", "--config", str(cfg))
+        assert status.returncode == 0, status.stderr
+        assert "buffering" in status.stdout and "nothing is lost" in status.stdout
+        assert "lobby-screen" in status.stdout and "online" in status.stdout
+        sync = cli("sync", "status", "--config", str(cfg))
+        assert sync.returncode == 0, sync.stderr
+        assert "buffering" in sync.stdout
+        devices = cli("devices", "list", "--config", str(cfg))
+        assert devices.returncode == 0 and "co2" in devices.stdout
+        shown = cli("devices", "show", "lobby-screen", "--config", str(cfg))
+        assert shown.returncode == 0 and "power" in shown.stdout
+        tail = cli("events", "tail", "-n", "5", "--config", str(cfg))
+        assert tail.returncode == 0 and "reading" in tail.stdout
+        for out in (status, sync, devices, shown, tail):
+            assert "Traceback" not in out.stdout + out.stderr
+    finally:
+        assert d.stop() == 0
