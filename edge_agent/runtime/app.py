@@ -273,7 +273,6 @@ class Agent:
                     self.store,
                     self.router,
                     health=self.health,
-                    on_reload=self.reload,
                     config_hash=self.config_hash,
                     version=self.version,
                 )
@@ -316,7 +315,9 @@ class Agent:
         await control.stop()
         if self.uplink is not None:
             try:
-                await asyncio.wait_for(self.uplink.stop(), UPLINK_GOODBYE_S)
+                await asyncio.wait_for(
+                    self.uplink.stop(budget_s=UPLINK_GOODBYE_S), UPLINK_GOODBYE_S + 0.5
+                )
             except Exception as exc:  # noqa: BLE001 - a failed goodbye must not block the shutdown
                 log.warning("uplink_stop_incomplete", error=f"{type(exc).__name__}: {exc}")
         remaining = max(0.5, deadline - time.monotonic() - 0.5)

@@ -1,38 +1,28 @@
 """Remote commands from `cmd/{device}`: parse, route, answer on `cmd/{device}/result`.
 
-Every well-formed request goes to the shared CommandRouter (expiry, allow-list, args,
-idempotency, audit). The uplink's own `_agent` actions (`rebirth`, `sync_now`) are registered
-with the router when it supports `add_agent_action`; with a plain router they, and `ping` and
-`reload`, are answered here with expiry and a bounded idempotency memory. Whatever arrives,
-the answer is a typed result and the daemon keeps running.
+Every well-formed request goes to the shared router (expiry, allow-list, args, idempotency,
+audit), `_agent` ones included: the uplink registers its own actions (`rebirth`, `sync_now`)
+with it, next to the runtime's (`ping`, `reload`). Whatever arrives, the answer is a typed
+result and the daemon keeps running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from drivers.sdk import Logger
-from edge_agent.commands import (
-    CommandError,
-    CommandErrorCode,
-    CommandRequest,
-    CommandResult,
-    CommandRouter,
-)
+from edge_agent.commands import CommandError, CommandErrorCode, CommandRequest, CommandResult
 
 from .codec import CONTENT_TYPE_JSON, dump, parse_command
 from .errors import PayloadError
 from .link import Incoming, Link, Outgoing
 from .payloads import CommandResultPayload
-from .topics import AGENT_TARGET, Topics
+from .ports import AgentAction, AgentRouter
+from .topics import Topics
 
-AgentAction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 _MAX_CONCURRENT = 16
-_REMEMBERED = 1024
 
 
 def _error(command_id: str, code: CommandErrorCode, message: str, ts: float) -> CommandResult:
@@ -56,20 +46,14 @@ class CommandService:
         self,
         topics: Topics,
         *,
-        router: CommandRouter,
-        agent_actions: dict[str, AgentAction],
+        router: AgentRouter,
+        agent_actions: Mapping[str, AgentAction],
         log: Logger,
         clock: Callable[[], float],
     ) -> None:
         self._topics, self._router, self._log, self._clock = topics, router, log, clock
-        register = getattr(router, "add_agent_action", None)
-        if callable(register):
-            for name in ("rebirth", "sync_now"):
-                register(name, agent_actions[name])
-            self._local: dict[str, AgentAction] = {}
-        else:
-            self._local = dict(agent_actions)
-        self._answered: OrderedDict[str, CommandResult] = OrderedDict()
+        for name, action in agent_actions.items():
+            router.add_agent_action(name, action)
         self.handled = 0
 
     async def serve(self, link: Link) -> None:
@@ -126,36 +110,11 @@ class CommandService:
         )
         self._log.info("command_received", id=request.id, device=target, action=request.action)
         try:
-            if target == AGENT_TARGET and self._local:
-                result = await self._agent(request)
-            else:
-                result = await self._router.execute(request)
+            result = await self._router.execute(request)
         except Exception as exc:  # noqa: BLE001 - a router bug must not end the command loop
             self._log.error("command_failed", id=request.id, device=target, error=repr(exc))
             message = "the agent failed to run the command"
             result = _error(request.id, CommandErrorCode.INTERNAL, message, now)
         code = result.error.code.value if result.error else None
         self._log.info("command_answered", id=request.id, device=target, ok=result.ok, code=code)
-        return result
-
-    async def _agent(self, request: CommandRequest) -> CommandResult:
-        """`_agent` actions when the router cannot take them: expiry and idempotency here."""
-        previous = self._answered.get(request.id)
-        if previous is not None:
-            return previous.model_copy(update={"replayed": True})
-        now = self._clock()
-        action = self._local.get(request.action)
-        if request.expires_at is not None and request.expires_at < now:
-            message = f"expired {now - request.expires_at:.1f} s ago"
-            result = _error(request.id, CommandErrorCode.EXPIRED, message, now)
-        elif action is None:
-            known = ", ".join(sorted(self._local))
-            message = f"unknown action {request.action!r}; the agent supports: {known}"
-            result = _error(request.id, CommandErrorCode.UNKNOWN_ACTION, message, now)
-        else:
-            value = await action(request.args)
-            result = CommandResult(id=request.id, ok=True, result=value, ts=self._clock())
-        self._answered[request.id] = result
-        while len(self._answered) > _REMEMBERED:
-            self._answered.popitem(last=False)
         return result

@@ -13,7 +13,14 @@ from drivers.sdk import Logger
 from edge_agent.store.items import BacklogStats
 
 from .counters import Counters
-from .payloads import BacklogHealth, HealthPayload, HostHealth, SubsystemHealth, UplinkHealth
+from .payloads import (
+    BacklogHealth,
+    HealthPayload,
+    HostHealth,
+    RefusedTopic,
+    SubsystemHealth,
+    UplinkHealth,
+)
 
 
 class HostProbe:
@@ -44,6 +51,7 @@ def build_health(
     report: Callable[[], dict[str, Any]],
     stats: BacklogStats,
     counters: Counters,
+    refused: list[dict[str, Any]],
     host: HostProbe,
     session: int,
     ts: float,
@@ -61,6 +69,7 @@ def build_health(
         bytes_sent_today=counters.bytes_today,
         sent_per_s=counters.sent_per_s(),
         last_puback_at=counters.last_puback_at,
+        refused=[RefusedTopic.model_validate(r) for r in refused],
     )
     base: dict[str, Any] = {
         "session": session,

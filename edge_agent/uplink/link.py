@@ -1,13 +1,20 @@
 """The broker link behind a small interface: connect with a Will, publish QoS 1, receive commands.
 
 `MqttConnector` is the aiomqtt implementation. aiomqtt 2.x neither reconnects nor looks at the
-PUBACK reason code, so reconnecting lives in `Uplink.run` and this module withholds the
-confirmation of a publish the broker refused (MQTT 5 reason >= 0x80): the publish then fails
-and its items stay unsent instead of being marked sent for a message the broker dropped.
+PUBACK reason code, so reconnecting lives in `Uplink.run`, and this module turns a PUBACK with a
+failure reason code (MQTT 5, >= 0x80) into `PublishRefused` for that one publish: its items stay
+unsent, and the session goes on.
+
+A session ends with a normal DISCONNECT only after `leave_cleanly()` (the retained `offline` was
+acknowledged). Every other ending, including a cancelled task, drops the connection so that the
+broker publishes the Will: a retained `online` must never outlive the agent.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -19,11 +26,19 @@ from typing import Any, Protocol
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from drivers.sdk import Logger
 from edge_agent.settings.uplink import MQTTSettings, TLSSettings
 
-from .errors import LinkDown
+from .errors import LinkDown, PublishRefused
+
+#: MQTT 5 DISCONNECT reason 0x04: the broker publishes the Will although we said goodbye.
+_DISCONNECT_WITH_WILL = 0x04
+#: How long a goodbye (DISCONNECT) may take before the socket is simply dropped.
+_GOODBYE_S = 0.5
+#: The mid of the publish the current task just handed to paho (see `_track_mids`).
+_MID: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("mqtt_mid", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +64,16 @@ class Link(Protocol):
     """One live broker session."""
 
     async def publish(self, message: Outgoing) -> None:
-        """Return once the broker acknowledged (PUBACK). Raise LinkDown otherwise."""
+        """Return once the broker acknowledged (PUBACK). Raise PublishRefused when the broker
+        refused this message, LinkDown when the session is gone."""
+        ...
+
+    def leave_cleanly(self) -> None:
+        """The retained `offline` is acknowledged: end with a normal DISCONNECT (no Will)."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the connection now, without DISCONNECT, so the broker publishes the Will."""
         ...
 
     async def subscribe(self, topic_filter: str) -> None: ...
@@ -103,12 +127,23 @@ def read_password(path: Path) -> str:
 
 
 class _AiomqttLink:
-    def __init__(self, client: Any, *, v5: bool, publish_timeout_s: float) -> None:
-        self._client = client
+    def __init__(
+        self,
+        client: Any,
+        refused: dict[int, ReasonCode],
+        log: Logger,
+        *,
+        v5: bool,
+        publish_timeout_s: float,
+    ) -> None:
+        self._client, self._refused, self._log = client, refused, log
         self._v5 = v5
         self._timeout = publish_timeout_s
+        self.clean = False
 
     async def publish(self, message: Outgoing) -> None:
+        mids: list[int] = []
+        token = _MID.set(mids)
         try:
             await self._client.publish(
                 message.topic,
@@ -120,6 +155,42 @@ class _AiomqttLink:
             )
         except aiomqtt.MqttError as exc:
             raise LinkDown(f"publish to {message.topic} failed: {exc}") from exc
+        finally:
+            _MID.reset(token)
+            refusal = self._refused.pop(mids[0], None) if mids else None
+        if refusal is not None:
+            raise PublishRefused(message.topic, int(refusal.value), refusal.getName())
+
+    def leave_cleanly(self) -> None:
+        self.clean = True
+
+    def abort(self) -> None:
+        sock = self._client._client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # paho sees EOF and closes it; no DISCONNECT
+
+    async def close(self) -> None:
+        """Leave as `leave_cleanly` said, bounded in time; a stuck goodbye becomes a drop."""
+        paho = self._client._client
+        if self.clean:
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(_GOODBYE_S):
+                    await self._client.__aexit__(None, None, None)
+                    return
+        self._log.debug("mqtt_leaving_with_will", v5=self._v5)
+        if self._v5 and paho.socket() is not None:
+            paho.disconnect(
+                reasoncode=ReasonCode(PacketTypes.DISCONNECT, identifier=_DISCONNECT_WITH_WILL)
+            )
+            for _ in range(int(_GOODBYE_S / 0.01)):  # bounded: paho closes once it is written
+                if paho.socket() is None:
+                    break
+                await asyncio.sleep(0.01)
+        self.abort()
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            async with asyncio.timeout(_GOODBYE_S):
+                await self._client.__aexit__(None, None, None)
 
     def _properties(self, message: Outgoing) -> Any:
         if not self._v5 or (message.content_type is None and message.correlation_data is None):
@@ -194,32 +265,47 @@ class MqttConnector:
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
         client.pending_calls_threshold = 1_000_000  # pipelining is intended, not a leak
-        self._guard_puback(client)
+        refused: dict[int, ReasonCode] = {}
+        _track_mids(client._client)
+        _note_refusals(client._client, refused)
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as exc:
             raise LinkDown(str(exc)) from exc
+        link = _AiomqttLink(
+            client, refused, self._log, v5=v5, publish_timeout_s=s.publish_timeout_s
+        )
         try:
-            yield _AiomqttLink(client, v5=v5, publish_timeout_s=s.publish_timeout_s)
+            yield link
         finally:
-            try:
-                await client.__aexit__(None, None, None)
-            except aiomqtt.MqttError as exc:
-                self._log.debug("mqtt_disconnect_unclean", error=str(exc))
+            await asyncio.shield(link.close())  # a cancelled stop still ends with the Will
 
-    def _guard_puback(self, client: Any) -> None:
-        """Withhold aiomqtt's confirmation when a PUBACK carries a failure reason code."""
-        paho = client._client
-        confirm = paho.on_publish
-        log = self._log
 
-        def on_publish(c: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
-            if getattr(reason_code, "is_failure", False):
-                log.warning("publish_rejected", mid=mid, reason=str(reason_code))
-                return
-            confirm(c, userdata, mid, reason_code, properties)
+def _track_mids(paho: Any) -> None:
+    """Let `_AiomqttLink.publish` learn the mid of its message (aiomqtt does not return it)."""
+    publish = paho.publish
 
-        paho.on_publish = on_publish
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        info = publish(*args, **kwargs)
+        box = _MID.get()
+        if box is not None:
+            box.append(info.mid)
+        return info
+
+    paho.publish = tracked
+
+
+def _note_refusals(paho: Any, refused: dict[int, ReasonCode]) -> None:
+    """Remember a failure reason code by mid, then confirm as usual so the publish returns now
+    (and raises PublishRefused) instead of timing out and tearing down the session."""
+    confirm = paho.on_publish
+
+    def on_publish(c: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
+        if getattr(reason_code, "is_failure", False):
+            refused[mid] = reason_code
+        confirm(c, userdata, mid, reason_code, properties)
+
+    paho.on_publish = on_publish
 
 
 def client_id_for(settings: MQTTSettings, branch_id: str, agent_id: str) -> str:

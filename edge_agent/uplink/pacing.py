@@ -1,13 +1,15 @@
-"""Rate limiting and backoff, with an injectable clock so unit tests run without sleeping."""
+"""Rate limiting and backoff, with an injectable clock so unit tests run without sleeping.
+
+The sender does its own waiting (it must wake early when live items arrive), so the bucket only
+says how long to wait (`delay_for`) and records what was spent (`take`).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class TokenBucket:
@@ -24,13 +26,12 @@ class TokenBucket:
         *,
         burst_s: float = 2.0,
         clock: Clock,
-        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.msgs_per_s, self.bytes_per_s = msgs_per_s, bytes_per_s
         self.msg_cap = max(1.0, msgs_per_s * burst_s)
         self.byte_cap = max(1.0, bytes_per_s * burst_s)
         self._msgs, self._bytes = self.msg_cap, self.byte_cap
-        self._clock, self._sleep = clock, sleep
+        self._clock = clock
         self._last = clock()
 
     def _refill(self) -> None:
@@ -52,12 +53,6 @@ class TokenBucket:
         """Spend the budget for one message (call only when `delay_for` said 0)."""
         self._msgs -= 1.0
         self._bytes -= float(nbytes)
-
-    async def acquire(self, nbytes: int) -> None:
-        """Wait until one message of `nbytes` fits the budget, then spend it."""
-        while (delay := self.delay_for(nbytes)) > 0:
-            await self._sleep(delay)
-        self.take(nbytes)
 
 
 class Backoff:

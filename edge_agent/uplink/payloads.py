@@ -90,6 +90,19 @@ class HostHealth(BaseModel):
     disk_free_bytes: int | None
 
 
+class RefusedTopic(BaseModel):
+    """A topic the broker refuses (MQTT 5 PUBACK >= 0x80); its items wait in the store."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str
+    reason_code: int = Field(description="PUBACK reason code, e.g. 135 (0x87) not authorized.")
+    reason: str = Field(description="The reason code's name.")
+    since: float = Field(description="Unix seconds of the first refusal.")
+    items: int = Field(ge=0, description="Items refused so far; kept unsent, retried later.")
+    retry_in_s: float = Field(ge=0, description="Seconds until the next attempt on this topic.")
+
+
 class UplinkHealth(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -98,6 +111,9 @@ class UplinkHealth(BaseModel):
     )
     sent_per_s: float = Field(ge=0, description="Items acknowledged per second, recent average.")
     last_puback_at: float | None
+    refused: list[RefusedTopic] = Field(
+        default_factory=list, description="Topics the broker refuses; the rest keep flowing."
+    )
 
 
 class HealthPayload(BaseModel):

@@ -1,4 +1,4 @@
-"""The slice of the store the uplink uses, as a Protocol so tests can pass a stand-in.
+"""The slices of the store and the router the uplink uses, as Protocols (tests pass stand-ins).
 
 The store is async (SQLite work happens off the event loop). Return types the uplink ignores
 are `object`, so a store that returns counts still fits.
@@ -6,10 +6,20 @@ are `object`, so a store that returns counts still fits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from edge_agent.commands import CommandRouter
 from edge_agent.store.items import BacklogStats, StoredItem
+
+AgentAction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class AgentRouter(CommandRouter, Protocol):
+    """The command router, which also runs the uplink's own `_agent` actions for it (so
+    remote `_agent` commands get the same expiry, idempotency and audit as any other)."""
+
+    def add_agent_action(self, name: str, action: AgentAction) -> None: ...
 
 
 class UplinkStore(Protocol):

@@ -1,9 +1,13 @@
 """Store-and-forward drain: live items first, then the backlog under a token bucket, pipelined.
 
 Items are marked sent only after the broker's PUBACK for the message that carried them. Up to
-`max_inflight` messages await their PUBACK at once; items in flight are skipped when the next
-chunk is read, so nothing is sent twice within one session. After a drop, unacknowledged items
+`max_inflight` messages await their PUBACK at once; items in flight are skipped when the outbox
+is read again, so nothing is sent twice within one session. After a drop, unacknowledged items
 are simply read again: the consumer deduplicates by id.
+
+The backlog is read and encoded one page (`fetch_limit` items) at a time and kept until it is
+sent, so live items arriving every few milliseconds cost one cheap live query each, not a
+re-read of the backlog. A topic the broker refuses is held back (refusals.py) and read past.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 
 from drivers.sdk import Logger
@@ -19,9 +24,11 @@ from edge_agent.settings.uplink import SyncSettings
 from .batching import Batch, make_batches
 from .codec import CONTENT_TYPE_JSON, CONTENT_TYPE_ZSTD_BATCH
 from .counters import Counters
+from .errors import PublishRefused
 from .link import Link, Outgoing
 from .pacing import TokenBucket
 from .ports import UplinkStore
+from .refusals import Refusals
 from .topics import Topics
 
 _IDLE_RECHECK_S = 5.0
@@ -47,12 +54,16 @@ class Sender:
             burst_s=settings.backlog_burst_s,
             clock=monotonic,
         )
+        self.refusals = Refusals(log, clock=clock, monotonic=monotonic)
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
         self._inflight: set[str] = set()
+        self._backlog: deque[Batch] = deque()
         self._unlimited = 0
         self.historical_messages = 0
         self.live_messages = 0
+        #: Outbox reads of the backlog (each one reads and encodes up to `fetch_limit` items).
+        self.backlog_reads = 0
 
     def wake(self) -> None:
         """New items committed (or a sync was asked for): look at the outbox again."""
@@ -71,54 +82,95 @@ class Sender:
     async def run(self, link: Link) -> None:
         """Drain until cancelled or the link fails (LinkDown propagates to the reconnect loop)."""
         self._inflight.clear()
+        self._backlog.clear()  # read again: what was in flight in the last session is unsent
         window = asyncio.Semaphore(self._s.max_inflight)
+        look_live = True
         async with asyncio.TaskGroup() as tg:
-            while True:
-                self._wake.clear()
-                batches, historical = await self._next_chunk()
-                if not batches:
-                    await self._idle()
-                    continue
-                for batch in batches:
-                    if historical and not await self._paced(len(batch.payload)):
-                        break  # live items arrived while we waited for budget: send them first
-                    await window.acquire()
-                    self._inflight.update(batch.ids)
-                    tg.create_task(
-                        self._publish(link, batch, historical, window),
-                        name=f"uplink.publish[{batch.topic.rsplit('/', 1)[-1]}]",
-                    )
-                    if historical and self._wake.is_set():
-                        break
 
-    async def _next_chunk(self) -> tuple[list[Batch], bool]:
-        live_after = self._clock() - self._s.live_window_s
-        limit = self._s.fetch_limit + len(self._inflight)
-        for historical in (False, True):
-            if historical:
-                items = await self._store.pending(limit, accepted_before=live_after)
-            else:
-                items = await self._store.pending(limit, accepted_after=live_after)
-            fresh = [i for i in items if i.id not in self._inflight][: self._s.fetch_limit]
-            if fresh:
-                batches = make_batches(
-                    fresh,
-                    self._topics,
-                    max_batch_bytes=self._s.max_batch_bytes,
-                    historical=historical,
-                    compression=self._s.compression,
+            def send(batch: Batch, historical: bool) -> None:
+                self._inflight.update(batch.ids)
+                tg.create_task(
+                    self._publish(link, batch, historical, window),
+                    name=f"uplink.publish[{batch.topic.rsplit('/', 1)[-1]}]",
                 )
-                return batches, historical
-        return [], False
+
+            while True:
+                look_live = look_live or self._wake.is_set()
+                self._wake.clear()
+                if look_live:
+                    look_live = False
+                    live = await self._read(historical=False)
+                    if live:
+                        for batch in live:
+                            if self.refusals.admit(batch.topic):
+                                await window.acquire()
+                                send(batch, False)
+                            else:
+                                self.refusals.hold(batch.topic, batch.ids)
+                        look_live = True  # more may have come meanwhile
+                        continue
+                head = await self._next_backlog_batch()
+                if head is None:
+                    await self._idle()
+                    look_live = True
+                    continue
+                if not await self._paced(len(head.payload)):
+                    continue  # woken while waiting for budget: live items may go first
+                self._backlog.popleft()
+                if not self.refusals.admit(head.topic):
+                    self.refusals.hold(head.topic, head.ids)
+                    continue
+                await window.acquire()
+                send(head, True)
+
+    async def _next_backlog_batch(self) -> Batch | None:
+        """The head of the encoded backlog page, reading the next page when it is used up."""
+        while True:
+            while self._backlog:
+                head = self._backlog[0]
+                if not self.refusals.blocked(head.topic):
+                    return head
+                self.refusals.hold(head.topic, head.ids)
+                self._backlog.popleft()
+            page = await self._read(historical=True)
+            if not page:
+                return None
+            self._backlog.extend(page)
+
+    async def _read(self, *, historical: bool) -> list[Batch]:
+        """Unsent items not in flight and not held back, live or backlog, as encoded batches."""
+        self.refusals.release_due()
+        live_after = self._clock() - self._s.live_window_s
+        limit = self._s.fetch_limit + len(self._inflight) + self.refusals.held
+        if historical:
+            self.backlog_reads += 1
+            items = await self._store.pending(limit, accepted_before=live_after)
+        else:
+            items = await self._store.pending(limit, accepted_after=live_after)
+        fresh = [
+            i for i in items if i.id not in self._inflight and not self.refusals.is_held(i.id)
+        ][: self._s.fetch_limit]
+        if not fresh:
+            return []
+        return make_batches(
+            fresh,
+            self._topics,
+            max_batch_bytes=self._s.max_batch_bytes,
+            historical=historical,
+            compression=self._s.compression,
+        )
 
     async def _idle(self) -> None:
-        """Nothing new to send: wait for a commit, a PUBACK or the periodic recheck."""
+        """Nothing new to send: wait for a commit, a PUBACK, a held-back topic's retry time or
+        the periodic recheck."""
         self._progress.clear()
         waits = [asyncio.ensure_future(self._wake.wait())]
         if self._inflight:
             waits.append(asyncio.ensure_future(self._progress.wait()))
         try:
-            await asyncio.wait(waits, timeout=_IDLE_RECHECK_S, return_when=asyncio.FIRST_COMPLETED)
+            retry = self.refusals.next_retry_in()
+            timeout = _IDLE_RECHECK_S if retry is None else min(_IDLE_RECHECK_S, retry + 0.01)
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waits:
                 w.cancel()
@@ -130,7 +182,8 @@ class Sender:
             if delay <= 0:
                 self.bucket.take(nbytes)
                 return True
-            self._wake.clear()
+            if self._wake.is_set():
+                return False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
                 return False
@@ -143,7 +196,12 @@ class Sender:
             content = (
                 CONTENT_TYPE_ZSTD_BATCH if self._s.compression == "zstd" else CONTENT_TYPE_JSON
             )
-            await link.publish(Outgoing(batch.topic, batch.payload, content_type=content))
+            try:
+                await link.publish(Outgoing(batch.topic, batch.payload, content_type=content))
+            except PublishRefused as exc:  # this topic only; the session is fine
+                self.refusals.refused(exc, batch.ids)
+                return
+            self.refusals.accepted(batch.topic)
             await self._store.mark_sent(batch.ids)
             self._counters.acked(len(batch.ids), len(batch.payload))
             if historical:

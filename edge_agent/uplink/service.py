@@ -11,26 +11,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import structlog
 
 from drivers.sdk import Logger
-from edge_agent.commands import CommandRouter
 from edge_agent.settings.root import Settings
 from edge_agent.store.items import BacklogStats, StoredItem
 
 from .codec import CONTENT_TYPE_JSON, dump
 from .commands import CommandService
 from .counters import Counters
-from .errors import LinkDown
+from .errors import LinkDown, UplinkError
 from .health import HostProbe, build_health
 from .link import Connector, Link, MqttConnector, Outgoing, classify, client_id_for
 from .outage import Outage, Say
 from .pacing import Backoff
 from .payloads import AgentState, StatusPayload
-from .ports import UplinkStore
+from .ports import AgentRouter, UplinkStore
 from .sender import Sender
 from .states import DeviceStates
 from .topics import Topics
@@ -60,10 +59,9 @@ class Uplink:
         self,
         settings: Settings,
         store: UplinkStore,
-        router: CommandRouter,
+        router: AgentRouter,
         *,
         health: Callable[[], dict[str, Any]],
-        on_reload: Callable[[], Awaitable[dict[str, Any]]],
         config_hash: str,
         version: str,
         clock: Callable[[], float] = time.time,
@@ -71,7 +69,7 @@ class Uplink:
         connector: Connector | None = None,
     ) -> None:
         self._settings, self._store, self._clock = settings, store, clock
-        self._health_report, self._on_reload = health, on_reload
+        self._health_report = health
         self._config_hash, self._version = config_hash, version
         self._log = log or _default_log()
         agent, up = settings.agent, settings.uplink
@@ -85,12 +83,7 @@ class Uplink:
         self.commands = CommandService(
             self.topics,
             router=router,
-            agent_actions={
-                "ping": self._ping,
-                "rebirth": self._rebirth,
-                "sync_now": self._sync_now_cmd,
-                "reload": self._reload,
-            },
+            agent_actions={"rebirth": self._rebirth, "sync_now": self._sync_now_cmd},
             log=self._log,
             clock=clock,
         )
@@ -104,6 +97,7 @@ class Uplink:
         self._outage = Outage()
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._work: list[asyncio.Task[None]] = []  # the session's publishers, halted on stop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._stats: BacklogStats | None = None
@@ -211,28 +205,55 @@ class Uplink:
         await link.subscribe(self.topics.commands)
         await self._birth(link)
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.commands.serve(link), name="uplink.commands")
-            tg.create_task(self.sender.run(link), name="uplink.sender")
-            tg.create_task(self._health_loop(link), name="uplink.health")
-            tg.create_task(self.states.run(link), name="uplink.states")
+            self._work = [
+                tg.create_task(self.commands.serve(link), name="uplink.commands"),
+                tg.create_task(self.sender.run(link), name="uplink.sender"),
+                tg.create_task(self._health_loop(link), name="uplink.health"),
+                tg.create_task(self.states.run(link), name="uplink.states"),
+            ]
             tg.create_task(self._watch_stop(), name="uplink.stop")
 
-    async def stop(self) -> None:
-        """Say `stopping` then `offline` (retained), then disconnect cleanly; bounded in time."""
-        budget = self._settings.uplink.stop_timeout_s
-        link = self._link
-        if link is not None:
-            try:
-                async with asyncio.timeout(budget / 2):
-                    await link.publish(self._status_message(AgentState.STOPPING, self._session))
-                    await link.publish(self._status_message(AgentState.OFFLINE, self._session))
-            except (LinkDown, TimeoutError) as exc:
-                self._log.warning("uplink_stop_unannounced", error=str(exc))
-        self._stop.set()
-        if self._loop is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), budget / 2)
-        self._log.info("uplink_stopped", session=self._session)
+    async def stop(self, budget_s: float | None = None) -> None:
+        """Say `stopping` then `offline` (retained) and leave, within `budget_s` (default
+        `uplink.stop_timeout_s`) whatever the broker does.
+
+        The session's publishers are halted first so nothing new queues ahead of the goodbye.
+        When the broker does not acknowledge `offline` in time (or this call is cancelled), the
+        connection is dropped without a normal DISCONNECT, so the broker publishes the Will
+        (`offline`) instead: a retained `online` must not outlive the agent.
+        """
+        budget = self._settings.uplink.stop_timeout_s if budget_s is None else budget_s
+        deadline = asyncio.get_running_loop().time() + budget
+        link, announced = self._link, False
+        try:
+            if link is not None:
+                for task in self._work:
+                    task.cancel()
+                announced = await self._announce_offline(link, 0.6 * budget)
+                if announced:
+                    link.leave_cleanly()
+            self._stop.set()
+            if self._loop is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        await self._stopped.wait()
+        finally:
+            self._stop.set()
+            if link is not None and not self._stopped.is_set():
+                link.abort()  # out of time (or cancelled): let the broker publish the Will
+        self._log.info("uplink_stopped", session=self._session, announced=announced)
+
+    async def _announce_offline(self, link: Link, timeout: float) -> bool:
+        """Publish `stopping` then `offline`; True once the broker acknowledged both."""
+        try:
+            async with asyncio.timeout(timeout):
+                await link.publish(self._status_message(AgentState.STOPPING, self._session))
+                await link.publish(self._status_message(AgentState.OFFLINE, self._session))
+        except (UplinkError, TimeoutError) as exc:
+            error = str(exc) or "no PUBACK in time"
+            self._log.warning("uplink_stop_unannounced", error=error, fallback="will")
+            return False
+        return True
 
     async def _watch_stop(self) -> None:
         await self._stop.wait()
@@ -291,6 +312,7 @@ class Uplink:
             report=self._health_report,
             stats=self._stats,
             counters=self.counters,
+            refused=self.sender.refusals.report(),
             host=self._host,
             session=self._session,
             ts=self._clock(),
@@ -303,9 +325,6 @@ class Uplink:
         await self.counters.persist()
 
     # --- _agent commands -------------------------------------------------------------------
-
-    async def _ping(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"pong": True, "session": self._session, "version": self._version}
 
     async def _rebirth(self, args: dict[str, Any]) -> dict[str, Any]:
         link = self._link
@@ -324,9 +343,6 @@ class Uplink:
     async def _drain_quietly(self) -> None:
         async for _ in self.sync_now():
             pass
-
-    async def _reload(self, args: dict[str, Any]) -> dict[str, Any]:
-        return await self._on_reload()
 
     # --- for the control socket --------------------------------------------------------------
 
@@ -349,6 +365,7 @@ class Uplink:
             "sent_per_s": self.counters.sent_per_s(),
             "items_sent": self.counters.items_sent,
             "bytes_sent_today": self.counters.bytes_today,
+            "refused": self.sender.refusals.report(),
             "backlog": None
             if stats is None
             else {

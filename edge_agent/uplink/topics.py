@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from edge_agent.store.items import ItemClass
 
-AGENT_TARGET = "_agent"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 

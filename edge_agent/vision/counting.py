@@ -20,6 +20,9 @@ from .geometry import Point, crossing_param, signed_distance
 
 Direction = Literal["in", "out"]
 STREAK = 2  # sightings beyond the band, on the far side, before a crossing counts
+BAND_HEIGHT_FLOOR = 0.1  # the band is never narrower than this share of the person's box height
+STITCH_S = 2.5  # a new track may take over the line state of a track unseen for up to this long
+STITCH_HEIGHTS = 1.0  # ...whose last foot point is within this many box heights (per second gap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +65,24 @@ class _Line:
 class LineCounter:
     """Counts crossings of every configured line by every track, with running totals."""
 
-    def __init__(self, lines: Sequence[LineSettings]) -> None:
+    def __init__(self, lines: Sequence[LineSettings], *, stitch: bool = True) -> None:
         self._lines = [
             _Line(cfg, (cfg.points[0][0], cfg.points[0][1]), (cfg.points[1][0], cfg.points[1][1]))
             for cfg in lines
         ]
         self._pending: dict[int, list[Crossing]] = {}
+        self._stitch = stitch
         self.totals: dict[str, dict[str, int]] = {ln.id: {"in": 0, "out": 0} for ln in lines}
 
     def update(self, ts: float, points: Iterable[TrackPoint]) -> list[Crossing]:
         """Feed the foot points of tracks seen in this frame; return newly counted crossings."""
         out: list[Crossing] = []
         for tp in points:
-            found = [c for line in self._lines if (c := self._step(line, tp, ts)) is not None]
+            found = [
+                c
+                for line in self._lines
+                if (c := self._step(line, tp, ts, self._stitch)) is not None
+            ]
             if not tp.confirmed:
                 self._pending.setdefault(tp.track_id, []).extend(found)
                 continue
@@ -105,8 +113,10 @@ class LineCounter:
         return out
 
     @classmethod
-    def _step(cls, line: _Line, tp: TrackPoint, ts: float) -> Crossing | None:
-        st = line.states.setdefault(tp.track_id, _State())
+    def _step(cls, line: _Line, tp: TrackPoint, ts: float, stitch: bool) -> Crossing | None:
+        st = line.states.get(tp.track_id)
+        if st is None:
+            st = line.states[tp.track_id] = cls._inherit(line, tp, ts) if stitch else _State()
         p = tp.foot
         if st.last is not None:
             before = signed_distance(line.a, line.b, st.last) >= 0
@@ -117,7 +127,7 @@ class LineCounter:
         st.last_ts = ts
         st.confirmed = tp.confirmed
         d = signed_distance(line.a, line.b, p)
-        band = max(line.cfg.band, line.cfg.band_height * tp.height)
+        band = max(line.cfg.band, max(line.cfg.band_height, BAND_HEIGHT_FLOOR) * tp.height)
         new_side = 1 if d > band else -1 if d < -band else 0
         if new_side in (0, st.side):
             st.streak = 0
@@ -129,6 +139,30 @@ class LineCounter:
         if st.streak < STREAK:
             return None  # one odd box (merged with a neighbour, a bad bottom edge) is no crossing
         return cls._commit(line, st, new_side, ts, tp.track_id)
+
+    @staticmethod
+    def _inherit(line: _Line, tp: TrackPoint, ts: float) -> _State:
+        """A new track near where another one was just lost carries on that track's line state.
+
+        The tracker breaks an identity when a person is missed for a while; without this, a person
+        lost on one side of the line and found again on the other is never counted.
+        """
+        best: tuple[float, int] | None = None
+        for tid, old in line.states.items():
+            gap = ts - old.last_ts
+            if old.last is None or old.side == 0 or not 0 < gap <= STITCH_S:
+                continue
+            dist = ((old.last[0] - tp.foot[0]) ** 2 + (old.last[1] - tp.foot[1]) ** 2) ** 0.5
+            if dist <= STITCH_HEIGHTS * max(tp.height, 0.05) * (1.0 + gap) and (
+                best is None or dist < best[0]
+            ):
+                best = (dist, tid)
+        if best is None:
+            return _State()
+        old = line.states.pop(best[1])
+        return _State(
+            side=old.side, last=old.last, cross_t=old.cross_t, last_count_ts=old.last_count_ts
+        )
 
     @staticmethod
     def _commit(

@@ -24,13 +24,14 @@ def signed_distance(a: Point, b: Point, p: Point) -> float:
 def crossing_param(a: Point, b: Point, p: Point, q: Point) -> float | None:
     """Where the path P->Q meets the infinite line A-B, as t along A->B (0 at A, 1 at B).
 
-    None when the path is parallel to the line. A t outside [0, 1] means the path passed beside
-    the segment, which is how a walker going round the end of a line is told from one crossing it.
+    None when the path is parallel (or within rounding of parallel) to the line. A t outside
+    [0, 1] means the path passed beside the segment, which is how a walker going round the end of
+    a line is told from one crossing it.
     """
     dp = cross(a, b, p)
     dq = cross(a, b, q)
-    if dp == dq:
-        return None
+    if abs(dp - dq) <= 1e-9 * (abs(dp) + abs(dq)):
+        return None  # parallel, or so nearly that rounding would decide where they meet
     s = dp / (dp - dq)
     x = p[0] + s * (q[0] - p[0])
     y = p[1] + s * (q[1] - p[1])

@@ -14,13 +14,13 @@ import structlog
 
 from edge_agent.uplink import outage
 from tests.integration.mqtt_e2e.site import log_events, sync_status, write_config
+from tests.integration.uplink.sysdeps import require_mosquitto
 from tests.integration.uplink.wiring import events, make_settings, running_uplink, wait_until
 from tests.support.daemon import Daemon, wait_for
-from tests.support.mosquitto import Mosquitto, tools_available
+from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port
 
-if not tools_available():
-    pytest.skip("mosquitto, mosquitto-clients and openssl are needed", allow_module_level=True)
+require_mosquitto()
 
 LOUD = {"info", "warning", "error", "critical"}
 

@@ -34,7 +34,12 @@ class DetectorSettings(BaseModel):
     graph: str = Field(
         default="ssdlite_person_graph", description="Manifest name of the OpenCV text graph."
     )
-    score_threshold: float = Field(default=0.3, gt=0, lt=1)
+    score_threshold: float = Field(
+        default=0.15,
+        gt=0,
+        lt=1,
+        description="Low on purpose: the tracker's two-stage association sorts weak boxes.",
+    )
     nms_iou: float = Field(default=0.45, gt=0, le=1)
     input_size: Literal[300] = Field(
         default=300, description="Network input side; the graph's anchors are laid out for 300."

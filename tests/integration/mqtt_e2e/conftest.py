@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.integration.uplink.hq import HQ
-from tests.support.mosquitto import Mosquitto, tools_available
+from tests.integration.uplink.sysdeps import require_mosquitto
+from tests.support.mosquitto import Mosquitto
 
-if not tools_available():
-    pytest.skip("mosquitto, mosquitto-clients and openssl are needed", allow_module_level=True)
+require_mosquitto()
 
 
 @pytest.fixture

@@ -72,7 +72,8 @@ def test_frozen_daemon_is_reported_offline_once_its_keepalive_lapses(
         daemon.signal(signal.SIGSTOP)  # hung, or the cable pulled: the TCP link stays open
         try:
             seen = watch.wait_for(
-                lambda s: states(s)[-1:] == ["offline"], timeout=1.5 * KEEPALIVE_S + 3
+                lambda s: states(s)[-1:] == ["offline"],
+                timeout=2 * KEEPALIVE_S + 10,  # loaded CI box
             )
         finally:
             daemon.signal(signal.SIGCONT)
@@ -89,7 +90,7 @@ def test_sigterm_says_stopping_then_offline_and_the_next_start_is_a_new_session(
     try:
         first = wait_for(lambda: retained(broker.port, STATUS), timeout=15)
         daemon.signal(signal.SIGTERM)
-        assert daemon.wait(timeout=10) == 0
+        assert daemon.wait(timeout=5) == 0  # the spec: exit 0 within 5 s
     finally:
         daemon.stop()
     seen = watch.wait_for(lambda s: states(s)[-1:] == ["offline"])

@@ -10,10 +10,10 @@ import pytest
 import structlog
 
 from tests.integration.uplink.hq import HQ
-from tests.support.mosquitto import Mosquitto, tools_available
+from tests.integration.uplink.sysdeps import require_mosquitto
+from tests.support.mosquitto import Mosquitto
 
-if not tools_available():
-    pytest.skip("mosquitto, mosquitto-clients and openssl are needed", allow_module_level=True)
+require_mosquitto()
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def hq(broker: Mosquitto) -> Iterator[HQ]:
         yield sub
     finally:
         sub.close()
-    assert sub.validate_all() >= 0  # every payload HQ saw matches docs/schemas
+    assert sub.validate_all() > 0  # HQ saw our messages, and every one matches docs/schemas
 
 
 @pytest.fixture

@@ -183,7 +183,7 @@ async def running_uplink(
                 "subsystems": {"store": {"state": "ok", "reason": store.health_reason()}},
                 "devices": {}, "cameras": {},
             },
-            on_reload=reload, config_hash="cfg-123", version="0.1.0-test",
+            config_hash="cfg-123", version="0.1.0-test",
         )  # fmt: skip
         uplink_box.append(uplink)
         run = Running(uplink, branch, router, supervisor)

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-GT_PATH = Path("/work/shared/media/pets09-s2l1-gt.txt")
+from tests.support.media import GT_PATH, VTEST, require
+
 VTEST_W, VTEST_H = 768, 576
-VIDEO_CANDIDATES = (
-    Path("media/cache/vtest.avi"),
-    Path(os.environ.get("EDGE_AGENT_VTEST", "/nonexistent")),
-    Path("/tmp/trk_media/x/usr/share/doc/opencv-doc/examples/data/vtest.avi"),
-)
 
 
 def gt_boxes() -> dict[int, npt.NDArray[np.float32]]:
@@ -63,21 +56,10 @@ class GTDetector:
         return boxes
 
 
-def vtest_video() -> Path | None:
-    """Find vtest.avi: the project's cache first; fetch it with the project's own command if possible."""
-    for p in VIDEO_CANDIDATES:
-        if p.is_file():
-            return p
-    if shutil.which("apt-get") and Path("edge_agent/vision/media.py").exists():
-        subprocess.run(
-            [".venv/bin/python", "-m", "edge_agent.vision.media", "fetch"],
-            check=False,
-            capture_output=True,
-            timeout=300,
-        )
-        if VIDEO_CANDIDATES[0].is_file():
-            return VIDEO_CANDIDATES[0]
-    return None
+def vtest_video() -> Path:
+    """vtest.avi from the project's media cache (`make media`); fails with the fix when absent."""
+    require(VTEST, GT_PATH)
+    return VTEST
 
 
 # --- synthetic scenes: real video files with bright "people" a simple blob detector finds -------

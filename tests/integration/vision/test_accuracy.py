@@ -3,12 +3,15 @@
 Three layers, each with its own threshold, so a regression says where it is:
 1. the line rule itself, fed the ground-truth foot points, must reproduce the reference counts;
 2. the tracker fed perfect (and deliberately gappy) boxes must keep every line's counts;
-3. the real detector on the real video (slow): the figures we actually reach, with margin.
+3. the real detector on the real video (slow): one replay scored on 29 lines the settings were tuned
+   on and 24 random held-out lines (tools/vision_eval.py), the figures we reach minus a margin.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,8 +20,9 @@ from edge_agent.cli.vision_cmd import load_camera_file
 from edge_agent.settings.cameras import CameraSettings, LineSettings
 from edge_agent.vision.counting import LineCounter, TrackPoint
 from edge_agent.vision.pipeline import Pipeline
-from edge_agent.vision.replay import replay
-from tests.integration.vision.gt_support import GTDetector, gt_tracks, vtest_video
+from tests.integration.vision.gt_support import GT_PATH, GTDetector, gt_tracks, vtest_video
+from tests.support.media import MODELS, require
+from tools.vision_eval import evaluate, load_truth
 
 # Lines of our own besides the reference one (x=0.45, y 0.24..0.56), each with >= 5 GT crossings per way.
 LINES = [
@@ -32,7 +36,7 @@ FRAMES = 795
 
 
 def gt_counts(lines: list[dict[str, object]]) -> dict[str, dict[str, int]]:
-    counter = LineCounter([LineSettings.model_validate(x) for x in lines])
+    counter = LineCounter([LineSettings.model_validate(x) for x in lines], stitch=False)
     for i, people in sorted(gt_tracks().items()):
         counter.update(i / 10, [TrackPoint(pid, foot, True) for pid, foot in people])
     return counter.totals
@@ -48,7 +52,10 @@ def accuracies(got: dict[str, dict[str, int]], want: dict[str, dict[str, int]]) 
 
 
 def run_gt_pipeline(drop_every: int = 0) -> tuple[dict[str, dict[str, int]], float]:
-    cam = CameraSettings.model_validate({"id": "vtest", "source": "-", "lines": LINES})
+    # The perfect detector hands out frame n on call n, so it must run on every frame.
+    cam = CameraSettings.model_validate(
+        {"id": "vtest", "source": "-", "lines": LINES, "detect_fps": None}
+    )
     pipe = Pipeline(cam, GTDetector(drop_every=drop_every))
     frame = np.zeros((480, 640, 3), np.uint8)
     truth = gt_tracks()
@@ -67,9 +74,13 @@ def test_our_lines_have_enough_crossings_to_measure() -> None:
     assert all(min(v.values()) >= 5 for v in gt_counts(LINES).values())
 
 
-def test_tracker_with_perfect_boxes_counts_every_line_exactly() -> None:
+def test_tracker_with_perfect_boxes_counts_every_line_within_one() -> None:
+    # Not exact since the line counter hands a lost track's side to a new track nearby (it wins
+    # 2-3 points on real detections): with perfect boxes that misfires once in 148 crossings.
     got, mae = run_gt_pipeline()
-    assert got == gt_counts(LINES)
+    want = gt_counts(LINES)
+    errors = [abs(got[k][d] - want[k][d]) for k in want for d in ("in", "out")]
+    assert sum(errors) <= 1
     assert mae < 0.3  # only the confirmation delay and the hold after leaving
 
 
@@ -79,29 +90,48 @@ def test_tracker_bridges_a_detector_that_misses_everyone_every_third_frame() -> 
     assert mae < 0.5
 
 
-@pytest.mark.slow
-def test_real_detector_on_vtest_counts_lines_and_occupancy() -> None:
+@pytest.fixture(scope="module")
+def vtest_eval() -> dict[str, Any]:
+    """One real replay of vtest with 53 lines (29 tuned, 24 held out) via tools/vision_eval.py."""
     video = vtest_video()
-    models = Path("models")
-    if video is None or not (models / "cache" / "ssdlite_person.pb").is_file():
-        pytest.skip("needs media/cache/vtest.avi and `edge-agent models fetch`")
+    models = MODELS
+    require(models / "cache" / "ssdlite_person.pb")
     cam = load_camera_file(Path("config/cameras/vtest.yaml"), None)
-    cam = cam.model_copy(update={"lines": [LineSettings.model_validate(x) for x in LINES]})
-    report = replay(video, cam, models, keep_frames=True)
-    truth = gt_tracks()
-    mae = float(np.mean([abs(r.people - len(truth.get(r.frame, []))) for r in report.per_frame]))
-    acc = accuracies(report.lines, gt_counts(LINES))
-    mean_acc = sum(acc.values()) / len(acc)
-    print(f"\nline accuracy mean {mean_acc:.3f}, per line/direction {acc}, occupancy MAE {mae:.2f}")
-    assert report.frames == FRAMES
-    assert acc["ref.in"] >= ACC_REF and acc["ref.out"] >= ACC_REF
-    assert mean_acc >= ACC_MEAN
-    assert min(acc.values()) >= ACC_MIN
-    assert mae <= MAE_MAX
+    result = evaluate(cam, video=video, models=models, truth=load_truth(GT_PATH))
+    print("\n" + json.dumps({k: v for k, v in result.items() if k not in ("tune", "held-out")}))
+    for name in ("tune", "held-out"):
+        print(name, {k: v for k, v in result[name].items() if k != "per_line"})
+    return result
 
 
-# Thresholds for the slow test: what we reach (see the lead's report), minus a margin.
-ACC_REF = 0.9
+@pytest.mark.slow
+def test_real_detector_counts_the_lines_it_was_tuned_on(vtest_eval: dict[str, Any]) -> None:
+    tune = vtest_eval["tune"]
+    assert vtest_eval["frames"] == FRAMES
+    assert tune["mean"] >= ACC_MEAN
+    assert tune["crossings_right"] >= CROSSINGS_RIGHT
+    assert tune["per_line"]["ref.in"] >= ACC_REF and tune["per_line"]["ref.out"] >= ACC_REF
+
+
+@pytest.mark.slow
+def test_real_detector_counts_lines_it_was_never_tuned_on(vtest_eval: dict[str, Any]) -> None:
+    held = vtest_eval["held-out"]
+    assert held["lines"] >= 20
+    assert held["mean"] >= ACC_MEAN
+    assert held["crossings_right"] >= CROSSINGS_RIGHT
+    assert held["min"] >= ACC_MIN_HELD_OUT
+
+
+@pytest.mark.slow
+def test_real_detector_reports_occupancy_within_a_person(vtest_eval: dict[str, Any]) -> None:
+    assert vtest_eval["occupancy_mae"] <= MAE_MAX
+
+
+# Thresholds for the slow tests: what we reach (models/README.md, "Counting accuracy"), minus a
+# margin. Measured: tune mean 0.881 / crossings right 0.899 / ref 0.93 and 1.0; held-out mean
+# 0.897 / 0.898 / min 0.67; occupancy MAE 0.57.
+ACC_REF = 0.85
 ACC_MEAN = 0.85
-ACC_MIN = 0.7
-MAE_MAX = 0.9
+CROSSINGS_RIGHT = 0.86
+ACC_MIN_HELD_OUT = 0.5
+MAE_MAX = 0.7

@@ -21,15 +21,17 @@ from edge_agent.vision.detect import (
 )
 from edge_agent.vision.media import default_media_dir
 from edge_agent.vision.models import MANIFEST, default_models_dir
+from tests.support.media import GT_PATH, require
 
 MODELS = default_models_dir()
 VTEST = default_media_dir() / "vtest.avi"
 MEGAMIND = default_media_dir() / "Megamind.avi"
-GT = Path("/work/shared/media/pets09-s2l1-gt.txt")
-pytestmark = pytest.mark.skipif(
-    not (MODELS / "cache" / "ssdlite_person.pb").is_file() or not VTEST.is_file(),
-    reason="run `make models media` first",
-)
+GT = GT_PATH
+
+
+@pytest.fixture(autouse=True)
+def _media_present() -> None:
+    require(MODELS / "cache" / "ssdlite_person.pb", VTEST, MEGAMIND, GT)
 
 
 def frames_of(path: Path, wanted: set[int]) -> dict[int, np.ndarray]:

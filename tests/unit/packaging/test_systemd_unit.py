@@ -26,11 +26,15 @@ def test_unit_is_notify_with_watchdog_restart_and_own_user() -> None:
     assert service["ExecReload"].endswith("kill -HUP $MAINPID")
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed"
+)
 def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     # Point the unit at this checkout's venv so verify can check the binaries exist.
     unit = tmp_path / "edge-agent.service"
     unit.write_text(UNIT.read_text().replace("/opt/edge-agent", str(REPO)))
-    out = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert "edge-agent.service" not in out.stderr, out.stderr

@@ -23,12 +23,12 @@ def walk(
     dt: float = 0.1,
     t0: float = 0.0,
     confirmed: bool = True,
+    height: float = 0.0,
 ) -> list[str]:
     got: list[str] = []
     for i, x in enumerate(xs):
-        got += [
-            c.direction for c in counter.update(t0 + i * dt, [TrackPoint(tid, (x, y), confirmed)])
-        ]
+        tp = TrackPoint(tid, (x, y), confirmed, height)
+        got += [c.direction for c in counter.update(t0 + i * dt, [tp])]
     return got
 
 
@@ -112,3 +112,33 @@ def test_counts_never_differ_by_more_than_one_and_alternate(xs: list[float]) -> 
     got = walk(c, xs)
     assert all(a != b for a, b in pairwise(got))
     assert abs(c.totals["door"]["in"] - c.totals["door"]["out"]) <= 1
+
+
+def test_person_lost_before_the_line_and_found_beyond_it_counts_once() -> None:
+    c = LineCounter([DOWN])
+    got = walk(c, [0.7, 0.65, 0.6], tid=1, height=0.3)  # the tracker loses them short of the line
+    got += walk(c, [0.44, 0.4, 0.35, 0.3], tid=2, t0=0.8, height=0.3)  # found past it, new id
+    assert got == ["in"]
+
+
+def test_a_new_person_far_from_a_lost_one_takes_over_nothing() -> None:
+    c = LineCounter([DOWN])
+    got = walk(c, [0.7, 0.65, 0.6], y=0.25, tid=1, height=0.3)
+    got += walk(c, [0.44, 0.4, 0.35, 0.3], y=0.78, tid=2, t0=0.8, height=0.3)
+    assert got == []
+
+
+def test_ground_truth_mode_never_hands_a_line_state_over() -> None:
+    c = LineCounter([DOWN], stitch=False)
+    got = walk(c, [0.7, 0.65, 0.6], tid=1, height=0.3)
+    got += walk(c, [0.44, 0.4, 0.3], tid=2, t0=0.8, height=0.3)
+    assert got == []
+
+
+def test_foot_jitter_of_a_tall_person_on_the_line_counts_nothing() -> None:
+    # a box 40% of the frame tall wobbles +-3% at its bottom edge: inside the height-scaled band
+    c = LineCounter([DOWN])
+    got: list[str] = []
+    for i, x in enumerate([0.7, 0.6, 0.53, 0.47, 0.53, 0.47, 0.53, 0.47, 0.53] * 3):
+        got += [c.direction for c in c.update(i * 0.1, [TrackPoint(1, (x, 0.5), True, 0.4)])]
+    assert got == []

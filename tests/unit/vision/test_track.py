@@ -108,7 +108,7 @@ def test_low_score_detections_keep_a_visible_person_tracked() -> None:
 def test_low_score_detections_alone_never_start_a_track() -> None:
     t = Tracker()
     for i in range(10):
-        t.update(i * 0.1, dets(box(100, 300, score=0.3)))
+        t.update(i * 0.1, dets(box(100, 300, score=0.25)))
     assert t.tracks == []
 
 

@@ -1,0 +1,202 @@
+"""The sender and the stop against an in-memory link (the transport seam) and the real store.
+
+A fake link lets these tests hold PUBACKs back or refuse a topic at will, which a real broker
+cannot do on demand; the integration suite repeats the user-visible outcomes with mosquitto.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+
+from edge_agent.commands import CommandRequest, CommandResult
+from edge_agent.settings.root import Settings
+from edge_agent.settings.store import StoreSettings
+from edge_agent.settings.uplink import SyncSettings
+from edge_agent.store import DB_FILENAME, ItemClass, NewItem, Store, StoredItem
+from edge_agent.uplink import Incoming, Outgoing, Uplink
+from edge_agent.uplink.counters import Counters
+from edge_agent.uplink.errors import PublishRefused
+from edge_agent.uplink.sender import Sender
+from edge_agent.uplink.topics import Topics
+
+TOPICS = Topics.for_agent("edge/v1", "wf-001", "ipc-1")
+HOUR = 3600.0
+
+
+class FakeLink:
+    """Acknowledges at once, or never (`frozen`), or refuses the topics in `deny`."""
+
+    def __init__(self, *, frozen: bool = False, deny: Sequence[str] = ()) -> None:
+        self.published: list[Outgoing] = []
+        self.frozen, self.deny = frozen, set(deny)
+        self.clean = False
+
+    async def publish(self, message: Outgoing) -> None:
+        if self.frozen:
+            await asyncio.Event().wait()  # no PUBACK, ever
+        if message.topic in self.deny:
+            raise PublishRefused(message.topic, 0x87, "Not authorized")
+        self.published.append(message)
+
+    async def subscribe(self, topic_filter: str) -> None:
+        return None
+
+    async def incoming(self) -> AsyncIterator[Incoming]:
+        await asyncio.Event().wait()
+        yield Incoming("", b"")  # pragma: no cover - never reached
+
+    def leave_cleanly(self) -> None:
+        self.clean = True
+
+    def abort(self) -> None:
+        return None
+
+
+class CountingStore:
+    """The real store, counting the reads of the backlog (accepted before the live window)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.backlog_reads = 0
+
+    async def pending(self, limit: int, **bounds: float | None) -> list[StoredItem]:
+        if bounds.get("accepted_before") is not None:
+            self.backlog_reads += 1
+        return await self._store.pending(limit, **bounds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+@contextlib.asynccontextmanager
+async def opened(tmp_path: Path, offset: list[float]) -> AsyncIterator[Store]:
+    store = Store(tmp_path / DB_FILENAME, StoreSettings(), clock=lambda: time.time() + offset[0])
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def items(n: int, kind: str = "footfall") -> list[NewItem]:
+    return [
+        NewItem(cls=ItemClass.EVENT, kind=kind, device="cam-1", ts=time.time(), data={"n": i})
+        for i in range(n)
+    ]
+
+
+async def put_old(store: Store, offset: list[float], batch: list[NewItem]) -> list[StoredItem]:
+    offset[0] = -HOUR  # accepted an hour ago: backlog
+    try:
+        return await store.put(batch)
+    finally:
+        offset[0] = 0.0
+
+
+async def test_live_traffic_does_not_make_the_sender_reread_the_backlog(tmp_path: Path) -> None:
+    offset = [0.0]
+    async with opened(tmp_path, offset) as store:
+        await put_old(store, offset, items(3_000))
+        counting = CountingStore(store)
+        sync = SyncSettings(
+            backlog_rate_msgs=100, backlog_burst_s=0.1, max_batch_bytes=1024, fetch_limit=5_000
+        )
+        log = structlog.get_logger()
+        sender = Sender(counting, TOPICS, sync, Counters(counting, time.time), log, clock=time.time)  # type: ignore[arg-type]
+        store.add_commit_listener(lambda _: sender.wake())
+        link = FakeLink()
+        task = asyncio.create_task(sender.run(link))
+        live: set[str] = set()
+        for _ in range(60):  # a sensor committing every 10 ms while the backlog drains
+            live |= {i.id for i in await store.put(items(1, kind="queue"))}
+            await asyncio.sleep(0.01)
+        async with asyncio.timeout(10):
+            while not live <= {i for m in link.published for i in _ids(m)}:
+                await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sender.historical_messages > 5  # the backlog really was draining meanwhile
+    assert counting.backlog_reads == 1  # one page read and encoded, kept across 60 wakes
+
+
+async def test_a_refused_topic_is_held_back_and_the_others_still_go(tmp_path: Path) -> None:
+    offset = [0.0]
+    async with opened(tmp_path, offset) as store:
+        denied = {i.id for i in await store.put(items(20, kind="denied"))}
+        allowed = {i.id for i in await store.put(items(20))}
+        log = structlog.get_logger()
+        sender = Sender(
+            store, TOPICS, SyncSettings(), Counters(store, time.time), log, clock=time.time
+        )
+        link = FakeLink(deny=[TOPICS.root + "/events/denied"])
+        task = asyncio.create_task(sender.run(link))
+        async with asyncio.timeout(10):
+            while not allowed <= {i for m in link.published for i in _ids(m)}:
+                await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        unsent = {i.id for i in await store.pending(100)}
+    assert unsent == denied  # kept for later, never marked sent
+    [report] = sender.refusals.report()
+    assert report["topic"].endswith("/events/denied") and report["reason_code"] == 0x87
+
+
+class Connector:
+    def __init__(self, link: FakeLink) -> None:
+        self.link = link
+
+    @contextlib.asynccontextmanager
+    async def connect(self, will: Outgoing) -> AsyncIterator[FakeLink]:
+        yield self.link
+
+
+class Router:
+    def add_agent_action(self, name: str, action: Any) -> None:
+        return None
+
+    async def execute(self, request: CommandRequest) -> CommandResult:  # pragma: no cover
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize("acked", [True, False])
+async def test_stop_leaves_cleanly_only_after_offline_is_acknowledged(
+    tmp_path: Path, acked: bool
+) -> None:
+    settings = Settings.model_validate(
+        {"agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)}}
+    )
+    link = FakeLink()
+    async with opened(tmp_path, [0.0]) as store:
+        uplink = Uplink(
+            settings, store, Router(), health=dict, config_hash="c", version="v",
+            connector=Connector(link),  # type: ignore[arg-type]
+        )  # fmt: skip
+        task = asyncio.create_task(uplink.run())
+        async with asyncio.timeout(10):
+            while not uplink.status()["connected"]:
+                await asyncio.sleep(0.01)
+        link.frozen = not acked  # a broker that stops answering
+        await asyncio.wait_for(uplink.stop(budget_s=0.5), timeout=5)  # returns regardless
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    states = [m.payload for m in link.published if m.topic.endswith("/status")]
+    if acked:
+        assert link.clean and b'"offline"' in states[-1]
+    else:  # no goodbye acknowledged: no clean DISCONNECT, so the broker publishes the Will
+        assert not link.clean
+
+
+def _ids(message: Outgoing) -> list[str]:
+    from edge_agent.uplink.codec import decode_batch
+
+    if "/events/" not in message.topic:
+        return []
+    return [e.id for e in decode_batch(message.payload).events]
