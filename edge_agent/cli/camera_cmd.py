@@ -15,6 +15,8 @@ import typer
 from edge_agent.cli.output import Exit, JsonOption, console, fail, show
 from edge_agent.cli.vision_cmd import CameraFileError, load_camera_file
 
+from ..vision.models import default_models_dir
+
 app = typer.Typer(
     help="Camera tools: an annotated snapshot for setting up lines and zones.", no_args_is_help=True
 )
@@ -40,7 +42,9 @@ def snapshot(
         20, "--warmup", min=1, max=600, help="Frames to run first so tracks confirm."
     ),
     models_dir: Path = typer.Option(
-        Path("models"), "--models-dir", help="Folder holding manifest.yaml."
+        default_models_dir(),
+        "--models-dir",
+        help="Folder holding manifest.yaml (env EDGE_AGENT_MODELS_DIR).",
     ),
     as_json: bool = JsonOption,
 ) -> None:

@@ -13,19 +13,10 @@ from rich.panel import Panel
 
 from ..control.client import call, stream
 from .common import ConfigOption, SocketOption, daemon, load_or_exit, socket_path
-from .output import Exit, JsonOption, console, fail, print_json, show, table
+from .output import Exit, JsonOption, ago, console, fail, print_json, show, table
 
 devices_app = typer.Typer(help="Devices: list, show, command, probe.", no_args_is_help=True)
 events_app = typer.Typer(help="Accepted events, readings and summaries.", no_args_is_help=True)
-
-
-def _age(ts: float | None) -> str:
-    if not ts:
-        return "never"
-    s = max(0.0, time.time() - ts)
-    return (
-        f"{s:.0f}s ago" if s < 120 else f"{s / 60:.0f}m ago" if s < 7200 else f"{s / 3600:.1f}h ago"
-    )
 
 
 def _brief_state(state: dict[str, Any], width: int = 48) -> str:
@@ -40,8 +31,8 @@ def _uplink_line(up: dict[str, Any], depth: int) -> str:
     if up.get("state") == "disabled":
         return f"uplink: [yellow]disabled[/] in the config; {depth} items wait in the store"
     if up.get("connected"):
-        since = f", since {_age(up['since'])}" if up.get("since") else ""
-        puback = f", last PUBACK {_age(up['last_puback_at'])}" if up.get("last_puback_at") else ""
+        since = f", since {ago(up['since'])}" if up.get("since") else ""
+        puback = f", last PUBACK {ago(up['last_puback_at'])}" if up.get("last_puback_at") else ""
         return (
             f"uplink: [green]connected[/] to {up.get('broker')}{since}, session {up.get('session')}"
             f"{puback}, {up.get('sent_per_s', 0):.1f} items/s, backlog {depth}"
@@ -77,7 +68,7 @@ def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
                 d["reason"],
                 _brief_state(d["state"]),
                 d["restarts"],
-                _age(d["last_seen"]),
+                ago(d["last_seen"]),
             ]
         )
     return rows
@@ -179,8 +170,8 @@ def devices_show(
             ["reason", d["reason"]],
             ["detail", d["detail"]],
             ["restarts", d["restarts"]],
-            ["last seen", _age(d["last_seen"])],
-            ["since", _age(d["since"])],
+            ["last seen", ago(d["last_seen"])],
+            ["since", ago(d["since"])],
             ["actions", ", ".join(d["actions"])],
         ]
         rows += [[f"state.{k}", v] for k, v in d["state"].items()]
@@ -255,7 +246,7 @@ def events_tail(
     async def go() -> None:
         params = {"limit": limit, "follow": follow, "device": device, "kinds": kind or None}
         async for item in stream(
-            socket_path(config, socket), "events.tail", params, timeout=3600 if follow else 10
+            socket_path(config, socket), "events.tail", params, timeout=None if follow else 10
         ):
             if as_json:
                 print(__import__("json").dumps(item), flush=True)  # noqa: T201 - JSON lines to stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any, NoReturn
@@ -31,8 +32,14 @@ class Exit(IntEnum):
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
-def wants_json(flag: bool) -> bool:
-    return flag
+def ago(ts: float | None) -> str:
+    """ "12s ago", "5m ago", "2.5h ago", or "never"."""
+    if not ts:
+        return "never"
+    s = max(0.0, time.time() - ts)
+    return (
+        f"{s:.0f}s ago" if s < 120 else f"{s / 60:.0f}m ago" if s < 7200 else f"{s / 3600:.1f}h ago"
+    )
 
 
 def print_json(data: Any) -> None:

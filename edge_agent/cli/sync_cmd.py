@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..control.client import call, stream
 from .common import ConfigOption, SocketOption, daemon, socket_path
-from .output import Exit, JsonOption, console, fail, show, table
+from .output import Exit, JsonOption, ago, console, fail, show, table
 
 app = typer.Typer(
     help="The store-and-forward backlog: how big it is, and drain it now.", no_args_is_help=True
 )
-
-
-def _ago(ts: float | None) -> str:
-    return "never" if ts is None else f"{max(0.0, time.time() - ts):.1f} s ago"
 
 
 def _link(up: dict[str, Any]) -> str:
@@ -61,7 +56,7 @@ def status(
             ),
             ("broker", up.get("broker", "-")),
             ("link", _link(up)),
-            ("last PUBACK", _ago(up.get("last_puback_at"))),
+            ("last PUBACK", ago(up.get("last_puback_at"))),
             ("sent/s", up.get("sent_per_s")),
             ("bytes today", up.get("bytes_sent_today")),
             ("backlog limit", f"{limit.get('msgs_per_s')} msg/s, {limit.get('bytes_per_s')} B/s"),

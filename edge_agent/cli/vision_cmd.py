@@ -16,6 +16,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from edge_agent.cli.output import Exit, JsonOption, console, fail, show, table
 from edge_agent.settings.cameras import CameraSettings
 
+from ..vision.models import default_models_dir
+
 app = typer.Typer(
     help="Vision tools: offline replay of a video through the pipeline.", no_args_is_help=True
 )
@@ -24,7 +26,11 @@ CameraConfigOption = typer.Option(
     ..., "--camera-config", help="YAML: one camera entry, or a config with `cameras:`."
 )
 CameraIdOption = typer.Option(None, "--camera", help="Which camera, when the file lists several.")
-ModelsOption = typer.Option(Path("models"), "--models-dir", help="Folder holding manifest.yaml.")
+ModelsOption = typer.Option(
+    default_models_dir(),
+    "--models-dir",
+    help="Folder holding manifest.yaml (env EDGE_AGENT_MODELS_DIR).",
+)
 
 
 class CameraFileError(Exception):

@@ -47,9 +47,14 @@ def _decode(line: bytes) -> ControlResponse:
 
 
 async def stream(
-    socket_path: Path, method: str, params: dict[str, Any] | None = None, *, timeout: float = 5.0
+    socket_path: Path,
+    method: str,
+    params: dict[str, Any] | None = None,
+    *,
+    timeout: float | None = 5.0,
 ) -> AsyncIterator[Any]:
-    """Yield each result a (possibly streaming) method sends. `timeout` applies per line."""
+    """Yield each result a (possibly streaming) method sends. `timeout` applies per line; None
+    waits as long as it takes (`events tail --follow` on a quiet branch)."""
     reader, writer = await _open(socket_path)
     try:
         request = ControlRequest(id=1, method=method, params=params or {})

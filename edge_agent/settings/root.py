@@ -42,6 +42,3 @@ class Settings(BaseSettings):
             else:
                 out.append(entry)
         return out
-
-    def device(self, device_id: str) -> DeviceConfig | None:
-        return next((d for d in self.devices if d.id == device_id), None)
