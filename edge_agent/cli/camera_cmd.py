@@ -16,6 +16,7 @@ from edge_agent.cli.output import Exit, JsonOption, console, fail, show
 from edge_agent.cli.vision_cmd import CameraFileError, load_camera_file
 
 from ..vision.models import default_models_dir
+from .common import DEFAULT_CONFIG
 
 app = typer.Typer(
     help="Camera tools: an annotated snapshot for setting up lines and zones.", no_args_is_help=True
@@ -35,7 +36,10 @@ def snapshot(
     camera: str = typer.Argument(..., help="Camera id in the config."),
     *,
     config: Path = typer.Option(
-        ..., "--config", help="Config file with `cameras:` (or one camera entry)."
+        DEFAULT_CONFIG,
+        "--config",
+        "-c",
+        help="Config file with `cameras:` (or one camera entry); default as for every command.",
     ),
     out: Path = typer.Option(Path("view.png"), "--out", help="PNG to write."),
     warmup: int = typer.Option(
