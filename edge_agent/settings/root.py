@@ -42,3 +42,7 @@ class Settings(BaseSettings):
             else:
                 out.append(entry)
         return out
+
+    def device(self, device_id: str) -> DeviceConfig | None:
+        """The configured device with this id, if any."""
+        return next((d for d in self.devices if d.id == device_id), None)

@@ -138,8 +138,10 @@ async def test_a_refused_topic_is_held_back_and_the_others_still_go(tmp_path: Pa
         )
         link = FakeLink(deny=[TOPICS.root + "/events/denied"])
         task = asyncio.create_task(sender.run(link))
-        async with asyncio.timeout(10):
-            while not allowed <= {i for m in link.published for i in _ids(m)}:
+        async with asyncio.timeout(10):  # until the allowed kind is PUBACKed and marked sent
+            while not allowed <= {i for m in link.published for i in _ids(m)} or (
+                {i.id for i in await store.pending(100)} != denied
+            ):
                 await asyncio.sleep(0.01)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
