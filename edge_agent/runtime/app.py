@@ -28,7 +28,7 @@ from ..settings.errors import ConfigError
 from ..settings.loader import config_hash, load
 from ..settings.root import Settings
 from ..store import Store, StoreError
-from ..store.items import ItemClass, NewItem
+from ..store.items import DEVICE_TOMBSTONE, ItemClass, NewItem
 from .device import DeviceStatus
 from .handlers import control_handlers
 from .router import Router
@@ -99,7 +99,12 @@ class Agent:
             self.uplink.device_state_changed(status.id, payload)
 
     def _device_removed(self, device_id: str) -> None:
-        self.spawn(self.store.delete_device_state(device_id), f"device[{device_id}].forget")
+        # A tombstone, not a delete: the uplink clears the retained state (even after a restart)
+        # and then deletes the row.
+        self.spawn(
+            self.store.save_device_state(device_id, dict(DEVICE_TOMBSTONE)),
+            f"device[{device_id}].forget",
+        )
         if self.uplink is not None:
             self.uplink.device_removed(device_id)
 
@@ -239,11 +244,9 @@ class Agent:
     async def _forget_stale_devices(self) -> None:
         """Devices removed from the config while the daemon was down: clear their retained state."""
         configured = {d.id for d in self.settings.devices}
-        for device_id in await self.store.device_states():
-            if device_id not in configured:
-                await self.store.delete_device_state(device_id)
-                if self.uplink is not None:
-                    self.uplink.device_removed(device_id)
+        for device_id, state in (await self.store.device_states()).items():
+            if device_id not in configured and state != DEVICE_TOMBSTONE:
+                await self.store.save_device_state(device_id, dict(DEVICE_TOMBSTONE))
                 log.info("device_forgotten", device=device_id, detail="no longer in the config")
 
     async def run(self) -> int:

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+#: The device state kept for a device that left the config, until the uplink has cleared its
+#: retained MQTT state (then the row is deleted). Survives restarts, unlike an in-memory flag.
+DEVICE_TOMBSTONE: dict[str, Any] = {"removed": True}
+
 
 class ItemClass(IntEnum):
     """Priority class. Lower value = more important: sent first, dropped last."""

@@ -1,8 +1,8 @@
 """Retained `devices/{id}/state`: publish changes as they come, republish all on every connect.
 
-The runtime persists each device's state in the store, so the birth republishes from there. What
-only lives here is the set of changes not yet published, including removals (an empty retained
-message), which must survive a dropped link because the store has already forgotten the device.
+The runtime persists each device's state in the store, so the birth republishes from there. A
+removed device stays in the store as a tombstone (`{"removed": true}`) until its empty retained
+message has been published, so a removal survives both a dropped link and a restart.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from drivers.sdk import Logger
 
+from ..store.items import DEVICE_TOMBSTONE
 from .codec import dump
 from .link import Link, Outgoing
 from .payloads import DeviceStatePayload
@@ -53,10 +54,14 @@ class DeviceStates:
         changes, self._dirty = self._dirty, {}  # later changes stay dirty for the loop
         try:
             for device_id, state in sorted((await self._store.device_states()).items()):
-                if device_id not in changes:
-                    body = self.body(device_id, state)
-                    if body is not None:
-                        await self._publish(link, device_id, body)
+                if device_id in changes:
+                    continue
+                if state == DEVICE_TOMBSTONE:
+                    await self._publish(link, device_id, b"")
+                    continue
+                body = self.body(device_id, state)
+                if body is not None:
+                    await self._publish(link, device_id, body)
             for device_id, change in list(changes.items()):
                 body = b"" if change is None else self.body(device_id, change)
                 if body is not None:
@@ -90,3 +95,5 @@ class DeviceStates:
 
     async def _publish(self, link: Link, device_id: str, body: bytes) -> None:
         await link.publish(Outgoing(self._topics.device_state(device_id), body, retain=True))
+        if not body:  # the broker has the removal: the tombstone has done its job
+            await self._store.delete_device_state(device_id)

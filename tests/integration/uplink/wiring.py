@@ -21,6 +21,7 @@ from edge_agent.runtime.supervisor import Supervisor
 from edge_agent.settings.root import Settings
 from edge_agent.settings.store import StoreSettings
 from edge_agent.store import DB_FILENAME, ItemClass, NewItem, Store, StoredItem
+from edge_agent.store.items import DEVICE_TOMBSTONE
 from edge_agent.uplink import Uplink
 from tests.support.mosquitto import AGENT_PASSWORD, AGENT_USER
 
@@ -165,7 +166,10 @@ async def running_uplink(
                 uplink_box[0].device_state_changed(status.id, payload)
 
         def on_removed(device_id: str) -> None:
-            spawn(store.delete_device_state(device_id), f"device[{device_id}].forget")
+            spawn(
+                store.save_device_state(device_id, dict(DEVICE_TOMBSTONE)),
+                f"device[{device_id}].forget",
+            )
             if uplink_box:
                 uplink_box[0].device_removed(device_id)
 
