@@ -21,9 +21,9 @@ from pydantic import BaseModel
 from drivers.sdk import Command, DeviceConfig, Driver, DriverError, Reason, supported_actions
 from drivers.sdk.errors import AuthFailed
 
+from ..backoff import Backoff
 from ..logging import register_secret
 from ..store.items import ItemClass, NewItem
-from .backoff import Backoff
 
 #: A state change is reported at once when online/reason change; otherwise at most this often.
 STATE_MIN_INTERVAL_S = 1.0

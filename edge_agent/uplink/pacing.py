@@ -6,7 +6,6 @@ says how long to wait (`delay_for`) and records what was spent (`take`).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 
 Clock = Callable[[], float]
@@ -53,21 +52,3 @@ class TokenBucket:
         """Spend the budget for one message (call only when `delay_for` said 0)."""
         self._msgs -= 1.0
         self._bytes -= float(nbytes)
-
-
-class Backoff:
-    """Jittered exponential reconnect delay ("full jitter"), capped so a returning broker is
-    reached again within about `maximum` seconds."""
-
-    def __init__(self, minimum: float, maximum: float, *, rng: random.Random | None = None) -> None:
-        self.minimum, self.maximum = minimum, max(minimum, maximum)
-        self._attempt = 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        ceiling = min(self.maximum, self.minimum * (2**self._attempt))
-        self._attempt = min(self._attempt + 1, 30)
-        return self._rng.uniform(self.minimum / 2, ceiling)
-
-    def reset(self) -> None:
-        self._attempt = 0

@@ -20,6 +20,7 @@ from drivers.sdk import Logger
 from edge_agent.settings.root import Settings
 from edge_agent.store.items import BacklogStats, StoredItem
 
+from ..backoff import Backoff
 from .codec import CONTENT_TYPE_JSON, dump
 from .commands import CommandService
 from .counters import Counters
@@ -27,7 +28,6 @@ from .errors import LinkDown, UplinkError
 from .health import HostProbe, build_health
 from .link import Connector, Link, MqttConnector, Outgoing, classify, client_id_for
 from .outage import Outage, Say
-from .pacing import Backoff
 from .payloads import AgentState, StatusPayload
 from .ports import AgentRouter, UplinkStore
 from .sender import Sender
@@ -110,9 +110,8 @@ class Uplink:
         self._loop = asyncio.get_running_loop()
         self._store.add_commit_listener(self._on_commit)
         await self.counters.load()
-        backoff = Backoff(
-            self._settings.uplink.mqtt.reconnect_min_s, self._settings.uplink.mqtt.reconnect_max_s
-        )
+        mqtt = self._settings.uplink.mqtt
+        backoff = Backoff(base_s=mqtt.reconnect_min_s, cap_s=mqtt.reconnect_max_s)
         self._stopped.clear()
         try:
             while not self._stop.is_set():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 
-from edge_agent.runtime.backoff import Backoff
+from edge_agent.backoff import Backoff
 
 
 def test_backoff_grows_is_jittered_and_capped() -> None:

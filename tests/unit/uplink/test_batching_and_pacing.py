@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 
+from edge_agent.backoff import Backoff
 from edge_agent.store.items import ItemClass, StoredItem
 from edge_agent.uplink.batching import make_batches
 from edge_agent.uplink.codec import decode_batch
-from edge_agent.uplink.pacing import Backoff, TokenBucket
+from edge_agent.uplink.pacing import TokenBucket
 from edge_agent.uplink.topics import Topics
 
 TOPICS = Topics.for_agent("edge/v1", "wf-001", "ipc-1")
@@ -111,7 +112,7 @@ def test_token_bucket_byte_budget_limits_large_messages() -> None:
 
 
 def test_backoff_grows_but_stays_under_the_cap() -> None:
-    backoff = Backoff(0.1, 1.5, rng=random.Random(1))
+    backoff = Backoff(base_s=0.1, cap_s=1.5, rng=random.Random(1))
     delays = [backoff.next_delay() for _ in range(50)]
     assert all(0.05 <= d <= 1.5 for d in delays)
     assert max(delays[10:]) > 0.4
