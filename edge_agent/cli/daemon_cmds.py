@@ -112,6 +112,11 @@ def status(
             f"({', '.join(f'{k} {v}' for k, v in st['depth_by_class'].items())}), "
             f"dropped {sum(st['dropped_by_class'].values())}, {st['db_size_bytes'] / 1e6:.1f} MB"
         )
+        if st.get("error"):  # e.g. disk_full: items wait in memory and are retried
+            store += (
+                f"\n[bold red]store {st['error']}[/]: {st.get('error_message') or ''} "
+                f"({st.get('held_in_memory', 0)} items held in memory, retrying)"
+            )
         uplink = _uplink_line(up, st["depth"])
         console.print(Panel(Group(head, store, uplink), title="edge-agent"))
         console.print(

@@ -1,0 +1,69 @@
+"""A full disk under the running daemon: it says so, keeps serving, and loses nothing it held.
+
+Needs root (CAP_SYS_ADMIN) to mount a small tmpfs; skipped with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.daemon import Daemon, wait_for
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
+
+
+def test_full_disk_is_reported_the_daemon_keeps_serving_and_held_items_land_later(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(f"""\
+agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: {small_disk}/data, control_socket: ./run/c.sock}}
+uplink: {{enabled: false}}
+devices:
+  - {{id: firehose, driver: simulated_sensor, poll_interval_s: 0.05, readings_per_poll: 50}}
+  - {{id: screen, driver: simulated_display, poll_interval_s: 0.5}}
+""")
+    d = Daemon(cfg).start()
+    filler = small_disk / "filler"
+    try:
+        wait_for(lambda: d.status()["store"]["accepted_total"] > 500, timeout=30)
+        # Take (almost) all the space that is left.
+        subprocess.run(
+            ["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True, check=False
+        )
+        wait_for(lambda: d.status()["store"]["error"] == "disk_full", timeout=30)
+        full = d.status()
+        assert full["store"]["held_in_memory"] > 0
+        assert d.device("screen")["online"], "devices keep running on a full disk"
+        accepted_while_full = full["store"]["accepted_total"]
+        filler.unlink()
+        wait_for(lambda: d.status()["store"]["error"] is None, timeout=30)
+        after = d.status()["store"]
+        assert after["accepted_total"] > accepted_while_full
+        wait_for(
+            lambda: d.status()["store"]["held_in_memory"] < 1000, timeout=30
+        )  # the backlog in RAM landed
+        assert sum(d.status()["store"]["dropped_by_class"].values()) == 0, "nothing was dropped"
+    finally:
+        filler.unlink(missing_ok=True)
+        assert d.stop() == 0
