@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.uplink.hq import HQ
+from tests.integration.uplink.hq import HQ, hq  # noqa: F401 - the shared fixture
 from tests.integration.uplink.sysdeps import require_mosquitto
 from tests.support.mosquitto import Mosquitto
 
@@ -22,14 +22,3 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
         yield b
     finally:
         b.close()
-
-
-@pytest.fixture
-def hq(broker: Mosquitto) -> Iterator[HQ]:
-    """Subscribed to `edge/#` before the daemon starts; payloads validated at teardown."""
-    sub = HQ(broker.port)
-    try:
-        yield sub
-    finally:
-        sub.close()
-    assert sub.validate_all() > 0  # it saw our messages, and each one matches docs/schemas

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import structlog
 
-from tests.integration.uplink.hq import HQ
+from tests.integration.uplink.hq import HQ, hq  # noqa: F401 - the shared fixture
 from tests.integration.uplink.sysdeps import require_mosquitto
 from tests.support.mosquitto import Mosquitto
 
@@ -24,16 +24,6 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
         yield b
     finally:
         b.close()
-
-
-@pytest.fixture
-def hq(broker: Mosquitto) -> Iterator[HQ]:
-    sub = HQ(broker.port)
-    try:
-        yield sub
-    finally:
-        sub.close()
-    assert sub.validate_all() > 0  # HQ saw our messages, and every one matches docs/schemas
 
 
 @pytest.fixture

@@ -10,17 +10,18 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 import paho.mqtt.client as paho
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_agent.uplink.codec import decode_batch
-from tests.support.mosquitto import HQ_PASSWORD, HQ_USER
+from tests.support.mosquitto import HQ_PASSWORD, HQ_USER, Mosquitto
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 
@@ -146,3 +147,15 @@ class HQ:
     def close(self) -> None:
         self._client.disconnect()  # first, so the network thread ends at once instead of in 1 s
         self._client.loop_stop()
+
+
+@pytest.fixture
+def hq(broker: Mosquitto) -> Iterator[HQ]:
+    """HQ's subscriber on the test broker, started before the agent; at teardown it must have
+    seen our messages, and every one must match docs/schemas. Import it into a conftest."""
+    sub = HQ(broker.port)
+    try:
+        yield sub
+    finally:
+        sub.close()
+    assert sub.validate_all() > 0

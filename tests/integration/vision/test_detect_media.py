@@ -109,6 +109,26 @@ def test_boxes_are_in_the_callers_pixels_even_with_a_region(sample: dict[int, np
     assert matched(ground_truth(200)[ground_truth(200)[:, 0] > 400], boxes) >= 3
 
 
+def test_told_where_people_are_one_tile_pass_finds_them_all(sample: dict[int, np.ndarray]) -> None:
+    """Focused detection on a real frame: the people wholly inside the left tile, one pass."""
+    det = build_person_detector(DetectorSettings(), MODELS)
+    frame = sample[200]
+    left = det.crops(frame.shape[1], frame.shape[0])[0]
+    full = det.detect(frame)
+    wanted = full[(full[:, 2] <= left[2]) & (full[:, 4] >= 0.3)]
+    assert len(wanted) >= 2
+    before = det.passes
+    focused = det.detect_where(frame, wanted)
+    assert det.passes - before == 1
+    assert matched(wanted, focused) == len(wanted)
+
+
+def test_told_nothing_moves_no_pass_runs(sample: dict[int, np.ndarray]) -> None:
+    det = build_person_detector(DetectorSettings(), MODELS)
+    assert len(det.detect_where(sample[200], np.zeros((0, 5), np.float32))) == 0
+    assert det.passes == 0
+
+
 def test_empty_scene_gives_no_people() -> None:
     det = build_person_detector(DetectorSettings(), MODELS)
     assert len(det.detect(np.full((480, 640, 3), 128, np.uint8))) == 0
