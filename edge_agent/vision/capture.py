@@ -79,6 +79,7 @@ class Capture:
         self._same_since: float | None = None
         self.ended = False
         self.frames = 0
+        self.grabbed = 0  # source frames read so far, decoded or skipped (file frame numbers)
         self.failures = 0
 
     @property
@@ -144,6 +145,7 @@ class Capture:
         while True:
             if not self._cap.grab():
                 return self._end_of_stream()
+            self.grabbed += 1
             ts = self._timestamp()
             if self._last_ts is not None and ts - self._last_ts < self._interval * 0.999:
                 continue  # skipped without decoding

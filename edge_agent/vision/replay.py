@@ -73,6 +73,7 @@ def replay(
     occ_max: dict[str, int] = {z.id: 0 for z in cfg.zones}
     dwell: dict[str, list[float]] = {z.id: [] for z in cfg.zones}
     people_sum = 0
+    lines = _FrameLines(frames_out) if frames_out is not None else None
     first_ts: float | None = None
     started = time.perf_counter()
     try:
@@ -95,14 +96,14 @@ def replay(
                 occ_max[zid] = max(occ_max[zid], n)
             for zid, start, end in r.visits:
                 dwell[zid].append(end - start)
-            if frames_out is not None:
-                frames_out.write(
-                    json.dumps({"frame": r.frame, "people": r.people, "zones": r.zones}) + "\n"
-                )
+            if lines is not None:
+                lines.write(getattr(source, "grabbed", r.frame + 1) - 1, r)
             if keep_frames:
                 report.per_frame.append(r)
             if on_frame is not None:
                 on_frame(r)
+        if lines is not None:
+            lines.finish(getattr(source, "grabbed", 0))
     finally:
         source.close()
     for zid, start, end in _close_visits(pipe):
@@ -133,3 +134,30 @@ def _close_visits(pipe: Pipeline) -> list[tuple[str, float, float]]:
 
 def _r(v: float | None) -> float | None:
     return None if v is None else round(v, 2)
+
+
+class _FrameLines:
+    """--frames-out: one line per frame of the file, numbered as the file numbers them (from 0).
+
+    Frames skipped to honour the camera's `fps` repeat the last processed result, so a line per
+    source frame can be compared with per-frame ground truth whatever the file's frame rate.
+    """
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out, self._written = out, 0
+        self._last: FrameResult | None = None
+
+    def write(self, index: int, r: FrameResult) -> None:
+        for skipped in range(self._written, index):
+            self._out.write(_frame_line(skipped, self._last or r))
+        self._out.write(_frame_line(index, r))
+        self._written, self._last = index + 1, r
+
+    def finish(self, total: int) -> None:
+        if self._last is not None:
+            for skipped in range(self._written, total):
+                self._out.write(_frame_line(skipped, self._last))
+
+
+def _frame_line(index: int, r: FrameResult) -> str:
+    return json.dumps({"frame": index, "people": r.people, "zones": r.zones}) + "\n"

@@ -88,3 +88,15 @@ def test_an_undecodable_file_gives_an_empty_report_not_a_traceback(tmp_path: Pat
     bad.write_bytes(b"RIFF\x00\x00\x00\x00AVI garbage" * 10)
     report = run(bad, camera(bad))
     assert report.frames == 0
+
+
+def test_frames_out_has_one_line_per_frame_of_a_faster_file(tmp_path: Path) -> None:
+    # A 25 fps file processed at 10 fps: per-frame lines still follow the file's own numbering,
+    # so they line up with per-frame ground truth; skipped frames repeat the last result.
+    video = walkers_video(tmp_path / "fast.avi", [(0.85, 0.7, 0.15, 0.7)], frames=75, fps=25.0)
+    out = io.StringIO()
+    report = run(video, camera(video, fps=10, detect_fps=None), frames_out=out)
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [x["frame"] for x in lines] == list(range(75))
+    assert report.frames < 40  # only about 10 of every 25 frames were processed
+    assert report.lines["door"]["in"] == 1
