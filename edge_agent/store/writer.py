@@ -126,8 +126,14 @@ class Writer:
             if not inbox:
                 self._first_at = time.monotonic()
             inbox.append((self.tickets, *entry_without_ticket))
-            if self._idle and (len(inbox) == 1 or len(inbox) >= self._settings.commit_max_items):
+            backlog = len(inbox)
+            if self._idle and (backlog == 1 or backlog >= self._settings.commit_max_items):
                 self.cond.notify()
+        if backlog >= 2 * self._settings.commit_max_items:
+            # Backpressure for a producer in a tight loop: give up the GIL for a moment so this
+            # thread can commit. Without it a spinning event loop starves the writer, whose
+            # executemany must take the GIL back once per row (a GIL convoy).
+            time.sleep(0)
 
     def enqueue_op(self, op: Op, token: object) -> None:
         with self.cond:
