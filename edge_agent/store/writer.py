@@ -129,8 +129,8 @@ class Writer:
             backlog = len(inbox)
             if self._idle and (backlog == 1 or backlog >= self._settings.commit_max_items):
                 self.cond.notify()
-        if backlog >= 2 * self._settings.commit_max_items:
-            # Backpressure for a producer in a tight loop: give up the GIL for a moment so this
+        if backlog >= 8 * self._settings.commit_max_items:
+            # Backpressure for a producer in a tight loop (8 batches waiting): give up the GIL a moment so this
             # thread can commit. Without it a spinning event loop starves the writer, whose
             # executemany must take the GIL back once per row (a GIL convoy).
             time.sleep(0)
