@@ -22,8 +22,10 @@ Figures:
   extra counts both lower it, and they never cancel out;
 - occupancy MAE = mean over frames of |people the pipeline reports - ground-truth boxes|.
 
-Detections can be cached per detector setting (`--cache DIR`), so tracker and line experiments
-rerun in seconds; `--detector-report` prints recall/precision (IoU >= 0.5) of the cached boxes.
+Detections can be cached per detector setting (`--cache DIR`, with `--set detector.focus=false`:
+focused passes depend on the tracks), so tracker and line experiments rerun in seconds; the
+`detector` figure is recall/precision (IoU >= 0.5) of the boxes seen. `id_switches` counts a true
+person matched to another track id than before; `--appearance W` turns on the tracker's colour cue.
 
     .venv/bin/python tools/vision_eval.py --json
     .venv/bin/python tools/vision_eval.py --set detector.tiles=[1,1] --set detect_fps=10
@@ -194,6 +196,19 @@ class CachedDetector:
             self.added += 1
         return self.boxes[k]
 
+    def detect_where(self, frame_bgr: npt.NDArray[np.uint8], boxes: Any) -> Boxes:
+        """Focused detection depends on the tracks, so it is never cached."""
+        if not getattr(getattr(self.inner, "settings", None), "focus", False):
+            return self.detect(frame_bgr)
+        if self.path is not None:
+            raise SystemExit(
+                "focused detection depends on the tracks and cannot be cached: "
+                "add --set detector.focus=false, or run without --cache"
+            )
+        k = int(self.pipe.frames) - 1
+        self.boxes[k] = np.asarray(self.inner.detect_where(frame_bgr, boxes), dtype=np.float32)
+        return self.boxes[k]
+
     def save(self) -> None:
         if self.path is not None and self.added:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,6 +251,31 @@ def detector_report(
     }
 
 
+def id_switches(per_frame: list[Any], truth: Truth) -> dict[str, int]:
+    """MOT-style identity switches: a true person matched (IoU >= 0.5) to another track id than
+    the one they were last matched to. Also the number of distinct track ids ever reported."""
+    from edge_agent.vision.track import greedy_assign, iou_matrix
+
+    last: dict[int, int] = {}
+    switches = 0
+    ids: set[int] = set()
+    for r in per_frame:
+        gt_ids = [pid for pid, _ in truth.feet.get(r.frame, [])]
+        gt = truth.boxes.get(r.frame, np.zeros((0, 5), np.float32)).astype(np.float64)
+        gt[:, [0, 2]] /= GT_SIZE[0]
+        gt[:, [1, 3]] /= GT_SIZE[1]
+        pred = np.asarray([t[1:5] for t in r.tracks], dtype=np.float64).reshape(-1, 4)
+        ids |= {t[0] for t in r.tracks}
+        iou = iou_matrix(gt, pred)
+        matches, _, _ = greedy_assign(np.where(iou >= 0.5, 1 - iou, np.inf))
+        for g, p in matches:
+            tid = r.tracks[p][0]
+            if gt_ids[g] in last and last[gt_ids[g]] != tid:
+                switches += 1
+            last[gt_ids[g]] = tid
+    return {"id_switches": switches, "track_ids": len(ids)}
+
+
 def evaluate(
     cam: CameraSettings,
     *,
@@ -247,6 +287,7 @@ def evaluate(
     cache: Path | None = None,
     fast: bool = False,
     line_options: dict[str, Any] | None = None,
+    appearance: float = 0.0,
 ) -> dict[str, Any]:
     """One replay with every line of both sets; the figures for each set plus occupancy."""
     from edge_agent.vision.replay import replay
@@ -259,6 +300,7 @@ def evaluate(
         lines = [ln.model_copy(update=line_options) for ln in lines]
     cam = cam.model_copy(update={"lines": lines, "zones": []})
     pipe = build_pipeline(cam, models)
+    pipe.tracker.appearance_weight = appearance
     cached = CachedDetector(pipe.detector, pipe, cache_path(cache, cam, video), strict=fast)
     pipe.detector = cached
     if fast:
@@ -277,10 +319,13 @@ def evaluate(
             3,
         ),
     }
+    out.update(id_switches(report.per_frame, truth))
+    if not fast and cached.path is None and hasattr(cached.inner, "passes"):
+        out["network_passes"] = cached.inner.passes
     for name, lines in sets.items():
         gt = truth_counts(truth, lines)
         out[name] = score({ln.id: report.lines[ln.id] for ln in lines}, gt)
-    if cache is not None:
+    if cached.boxes:
         out["detector"] = detector_report(
             cached.boxes, truth, (cam.width or 768, cam.height or 576)
         )
@@ -339,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="folder for cached detections")
     ap.add_argument("--line", action="append", default=[], help="option on every line, band=0.02")
     ap.add_argument("--fast", action="store_true", help="cached detections only, no decoding")
+    ap.add_argument(
+        "--appearance", type=float, default=0.0, help="tracker torso-colour weight (off: 0)"
+    )
     ap.add_argument("--per-line", action="store_true", help="print every line-direction")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -353,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         cache=args.cache,
         fast=args.fast,
         line_options={k: float(v) for k, _, v in (x.partition("=") for x in args.line)},
+        appearance=args.appearance,
     )
     if not args.per_line:
         for name in SEEDS:

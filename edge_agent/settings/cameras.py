@@ -7,7 +7,9 @@ models), so here they stay a plain mapping and importing the settings never pull
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import (
     BaseModel,
@@ -157,6 +159,11 @@ class CameraSettings(BaseModel):
 
     id: str = Field(pattern=_ID)
     source: str = Field(description="rtsp://..., /dev/videoN or a video file path.")
+    credentials_file: Path | None = Field(
+        default=None,
+        description="File holding `user:password` for an rtsp:// source, so the password stays out "
+        "of the config (it replaces any user in the URL).",
+    )
     enabled: bool = True
     fps: float = Field(default=10, gt=0, le=60)
     width: int | None = Field(
@@ -217,3 +224,12 @@ class CameraSettings(BaseModel):
             if dup:
                 raise ValueError(f"duplicate {what} id(s): {sorted(dup)}")
         return self
+
+    def source_with_credentials(self) -> str:
+        """`source` with the user and password from `credentials_file` put into its URL."""
+        if self.credentials_file is None or "://" not in self.source:
+            return self.source
+        user, _, password = self.credentials_file.read_text(encoding="utf-8").strip().partition(":")
+        scheme, rest = self.source.split("://", 1)
+        host = rest.split("@", 1)[-1]
+        return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{host}"

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 PRESENT_HOLD_S = 1.0  # a confirmed track unseen for up to this long still counts as present
 MAX_SKIP_S = 1.0  # run the detector at least this often, even when the gate sees no motion
+FULL_SCAN_S = 2.0  # with focused detection, still look everywhere at least this often
+FOCUS_MARGIN = 0.5  # a tracked person is looked for within this many box heights of the last box
 
 
 @dataclass(slots=True)
@@ -71,6 +73,7 @@ class Pipeline:
         self.zones = ZoneMonitor(settings.zones)
         self.frames = 0
         self._last_detect_ts: float | None = None
+        self._last_full_ts: float | None = None
         self._last_faces: int | None = None
 
     def process(self, ts: float, frame: npt.NDArray[np.uint8]) -> FrameResult:
@@ -80,8 +83,9 @@ class Pipeline:
         self.frames += 1
         run = self._should_detect(ts, frame)
         if run:
+            boxes = self._detect(ts, frame)
             self._last_detect_ts = ts
-            self.tracker.update(ts, self.detector.detect(frame))
+            self.tracker.update(ts, boxes, frame)
             removed = self.tracker.removed
         else:
             removed = []
@@ -108,6 +112,34 @@ class Pipeline:
             tracks=[_norm_box(t, width, height) for t in present],
             proc_s=time.perf_counter() - started,
         )
+
+    def _detect(self, ts: float, frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.floating]:
+        """Run the detector; where it can skip passes, only where something moves or is tracked.
+
+        Every `FULL_SCAN_S` it looks everywhere anyway, so a person who walked in while the gate
+        was learning, or who stands still and was never tracked, is still found.
+        """
+        focus = getattr(self.detector, "detect_where", None)
+        motion = getattr(self.gate, "motion_boxes", None)
+        full_due = self._last_full_ts is None or ts - self._last_full_ts >= FULL_SCAN_S
+        if focus is None or motion is None or full_due:
+            self._last_full_ts = ts
+            return self.detector.detect(frame)
+        found: npt.NDArray[np.floating] = focus(frame, self._attention(ts, motion))
+        return found
+
+    def _attention(self, ts: float, motion: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+        """Moving regions plus every tracked person's box, grown by how far they may have walked."""
+        import numpy as np
+
+        dt = 0.0 if self._last_detect_ts is None else ts - self._last_detect_ts
+        rows = [np.asarray(motion, dtype=np.float64).reshape(-1, 5)[:, :4]]
+        for t in self.tracker.tracks:
+            b = t.box
+            speed = float(np.hypot(t.kf.x[4], t.kf.x[5]))
+            m = FOCUS_MARGIN * float(b[3] - b[1]) + speed * (dt + t.lost_for)
+            rows.append(np.array([[b[0] - m, b[1] - m, b[2] + m, b[3] + m]]))
+        return np.concatenate(rows)
 
     def _should_detect(self, ts: float, frame: npt.NDArray[np.uint8]) -> bool:
         last = self._last_detect_ts

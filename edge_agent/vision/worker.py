@@ -80,7 +80,7 @@ def open_source(settings: CameraSettings, *, loop: bool) -> FrameSource:
     from .capture import Capture
 
     size = (settings.width, settings.height) if settings.width and settings.height else None
-    return Capture(settings.source, resize=size, fps=settings.fps, loop=loop)
+    return Capture(settings.source_with_credentials(), resize=size, fps=settings.fps, loop=loop)
 
 
 class WallClock:

@@ -9,7 +9,7 @@ from edge_agent.vision.models import ModelMismatch, ModelMissing, VisionModelErr
 
 from .build import build_face_detector, build_person_detector
 from .motion import Mog2MotionGate, MotionSettings
-from .protocols import Detector, FaceDetector, MotionGate
+from .protocols import Detector, FaceDetector, FocusDetector, MotionGate
 from .settings import DetectorSettings, FaceSettings, Region
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "DetectorSettings",
     "FaceDetector",
     "FaceSettings",
+    "FocusDetector",
     "ModelMismatch",
     "ModelMissing",
     "Mog2MotionGate",

@@ -15,6 +15,13 @@ class Detector(Protocol):
 
 
 @runtime_checkable
+class FocusDetector(Detector, Protocol):
+    def detect_where(self, frame_bgr: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Like `detect`, but passes whose area misses every `(K, >=4)` xyxy box may be skipped."""
+        ...
+
+
+@runtime_checkable
 class FaceDetector(Protocol):
     def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Face boxes, same layout as `Detector.detect`."""

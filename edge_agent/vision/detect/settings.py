@@ -54,6 +54,10 @@ class DetectorSettings(BaseModel):
         default=False,
         description="Also run once on the whole region, for people too big for a tile.",
     )
+    focus: bool = Field(
+        default=True,
+        description="Skip tile passes that touch no motion and no tracked person (needs the gate).",
+    )
     region: Region = Field(
         default_factory=Region, description="Where people can be; detection ignores the rest."
     )

@@ -16,6 +16,8 @@ import numpy as np
 from .boxes import Boxes, empty, nms, tile_grid
 from .settings import DetectorSettings
 
+CONTAINED = 1.0  # a box this much inside one crop is found by that crop alone
+
 
 class SsdLiteDetector:
     """`Detector` for the pinned SSDLite person graph; build it with `build_person_detector`."""
@@ -28,6 +30,7 @@ class SsdLiteDetector:
         self._cv2: Any = cv2
         self._settings = settings
         self._net: Any = cv2.dnn.readNetFromTensorflow(str(weights), str(graph))
+        self.passes = 0  # network passes run so far (one per crop): what focusing saves
 
     @property
     def settings(self) -> DetectorSettings:
@@ -49,6 +52,25 @@ class SsdLiteDetector:
 
     def detect(self, frame_bgr: np.ndarray) -> Boxes:
         """Person boxes `[x1, y1, x2, y2, score]` in the frame's pixels, score-sorted."""
+        self._check(frame_bgr)
+        h, w = frame_bgr.shape[:2]
+        return self._run(frame_bgr, self.crops(w, h))
+
+    def detect_where(self, frame_bgr: np.ndarray, boxes: np.ndarray) -> Boxes:
+        """`detect`, skipping the passes whose crop touches none of `boxes` (xyxy pixels).
+
+        The pipeline hands in where something moves or a tracked person is expected: a still part
+        of the picture with nobody in it costs no network pass. Nothing to look at, nothing run.
+        """
+        self._check(frame_bgr)
+        h, w = frame_bgr.shape[:2]
+        crops = self.crops(w, h)
+        if self._settings.focus:
+            crops = needed_crops(crops, boxes)
+        return self._run(frame_bgr, crops) if crops else empty()
+
+    @staticmethod
+    def _check(frame_bgr: np.ndarray) -> None:
         if (
             frame_bgr.ndim != 3
             or frame_bgr.shape[2] != 3
@@ -56,9 +78,10 @@ class SsdLiteDetector:
             or frame_bgr.shape[1] < 2
         ):
             raise ValueError(f"expected an HxWx3 BGR frame, got shape {frame_bgr.shape}")
+
+    def _run(self, frame_bgr: np.ndarray, crops: list[tuple[int, int, int, int]]) -> Boxes:
         s = self._settings
-        h, w = frame_bgr.shape[:2]
-        crops = self.crops(w, h)
+        self.passes += len(crops)
         images = [frame_bgr[y1:y2, x1:x2] for x1, y1, x2, y2 in crops]
         size = (s.input_size, s.input_size)
         blob = self._cv2.dnn.blobFromImages(images, 1.0, size, swapRB=True, crop=False)
@@ -80,3 +103,39 @@ class SsdLiteDetector:
             (boxes[:, 3] - boxes[:, 1]) >= s.min_box_px
         )
         return nms(boxes[big], s.nms_iou)
+
+
+def needed_crops(
+    crops: list[tuple[int, int, int, int]], boxes: np.ndarray
+) -> list[tuple[int, int, int, int]]:
+    """The crops that must run so every box is seen whole by at least one pass, in crop order.
+
+    Tiles overlap so that a person inside the overlap is whole in one of them: a box that lies
+    (almost) entirely in a crop needs only that crop; one that straddles tiles needs every crop it
+    touches, as the full-frame sweep would have given it.
+    """
+    b = np.asarray(boxes, dtype=np.float64)
+    if b.ndim != 2 or b.shape[1] < 4 or len(b) == 0 or not crops:
+        return []
+    c = np.asarray(crops, dtype=np.float64)
+    lo, hi = c[:, :2].min(axis=0), c[:, 2:].max(axis=0)
+    b = np.clip(b[:, :4], np.tile(lo, 2), np.tile(hi, 2))  # what lies off the picture is not seen
+    b[:, 2:] = np.maximum(b[:, 2:], b[:, :2] + 1.0)  # a point or a line still asks for its tile
+    ix = np.clip(
+        np.minimum(b[:, None, 2], c[None, :, 2]) - np.maximum(b[:, None, 0], c[None, :, 0]), 0, None
+    )
+    iy = np.clip(
+        np.minimum(b[:, None, 3], c[None, :, 3]) - np.maximum(b[:, None, 1], c[None, :, 1]), 0, None
+    )
+    area = np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-9)
+    inside = ix * iy / area[:, None]  # share of each box inside each crop
+    chosen = np.zeros(len(c), dtype=bool)
+    for row in inside:
+        if not np.any(row > 0) or np.any(row[chosen] >= CONTAINED):
+            continue
+        best = int(np.argmax(row))
+        if row[best] >= CONTAINED:
+            chosen[best] = True
+        else:
+            chosen |= row > 0
+    return [crop for crop, keep in zip(crops, chosen, strict=True) if keep]

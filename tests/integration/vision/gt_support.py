@@ -95,7 +95,7 @@ def walkers_video(
     import cv2
 
     w, h = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, size)
     pw, ph = int(0.06 * w), int(0.25 * h)
     for i in range(frames):
         img = np.full((h, w, 3), 30, np.uint8)

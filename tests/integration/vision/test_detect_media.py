@@ -19,6 +19,7 @@ from edge_agent.vision.detect import (
     build_face_detector,
     build_person_detector,
 )
+from edge_agent.vision.detect.ssdlite import SsdLiteDetector
 from edge_agent.vision.media import default_media_dir
 from edge_agent.vision.models import MANIFEST, default_models_dir
 from tests.support.media import GT_PATH, require
@@ -49,11 +50,12 @@ def ground_truth(frame: int) -> np.ndarray:
     gt = np.loadtxt(GT, delimiter=",")
     boxes = gt[gt[:, 0] == frame][:, 2:6].copy()
     boxes[:, 2:] += boxes[:, :2]
-    return boxes
+    out: np.ndarray = boxes
+    return out
 
 
 def matched(gt: np.ndarray, det: np.ndarray, iou_min: float = 0.5) -> int:
-    hits, used = 0, set()
+    hits, used = 0, set[int]()
     for g in gt:
         xx1 = np.maximum(g[0], det[:, 0])
         yy1 = np.maximum(g[1], det[:, 1])
@@ -112,6 +114,7 @@ def test_boxes_are_in_the_callers_pixels_even_with_a_region(sample: dict[int, np
 def test_told_where_people_are_one_tile_pass_finds_them_all(sample: dict[int, np.ndarray]) -> None:
     """Focused detection on a real frame: the people wholly inside the left tile, one pass."""
     det = build_person_detector(DetectorSettings(), MODELS)
+    assert isinstance(det, SsdLiteDetector)
     frame = sample[200]
     left = det.crops(frame.shape[1], frame.shape[0])[0]
     full = det.detect(frame)
@@ -125,6 +128,7 @@ def test_told_where_people_are_one_tile_pass_finds_them_all(sample: dict[int, np
 
 def test_told_nothing_moves_no_pass_runs(sample: dict[int, np.ndarray]) -> None:
     det = build_person_detector(DetectorSettings(), MODELS)
+    assert isinstance(det, SsdLiteDetector)
     assert len(det.detect_where(sample[200], np.zeros((0, 5), np.float32))) == 0
     assert det.passes == 0
 

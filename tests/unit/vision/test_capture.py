@@ -21,7 +21,7 @@ from edge_agent.vision.capture import Capture, probe_rtsp
 def write_video(
     path: Path, frames: int, fps: float, *, still: bool = False, size: tuple[int, int] = (64, 48)
 ) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, size)
     rng = np.random.default_rng(7)
     base = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
     for i in range(frames):
