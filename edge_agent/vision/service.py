@@ -68,6 +68,7 @@ class CameraService:
         self.worker_pid: int | None = None
         self._recent: deque[float] = deque(maxlen=50)
         self._last: FrameResult | None = None
+        self._draining: asyncio.Future[tuple[list[tuple[str, dict[str, Any]]], bool]] | None = None
 
     async def run(self) -> None:
         backoff = BACKOFF_MIN_S
@@ -132,13 +133,20 @@ class CameraService:
         try:
             return await self._pump(proc, parent)
         finally:
+            # The reader thread may still be inside conn.poll(): let it return before the pipe's
+            # descriptor is closed (and possibly reused).
+            draining = self._draining
+            if draining is not None and not draining.done():
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(asyncio.shield(draining), POLL_S + 1.0)
             parent.close()
             await asyncio.to_thread(_stop, proc)
             self.worker_pid = None
 
     async def _pump(self, proc: BaseProcess, conn: Connection) -> str:
         while True:
-            msgs, closed = await asyncio.to_thread(_drain, conn, POLL_S)
+            self._draining = asyncio.ensure_future(asyncio.to_thread(_drain, conn, POLL_S))
+            msgs, closed = await asyncio.shield(self._draining)
             for kind, body in msgs:
                 fatal = self._handle(kind, body)
                 if fatal:
