@@ -6,7 +6,6 @@ Needs root (CAP_SYS_ADMIN) to mount a small tmpfs; skipped with the reason other
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,24 +13,7 @@ import pytest
 from tests.support.daemon import Daemon, wait_for
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
-
-
+@pytest.mark.disk_size("4m")
 def test_full_disk_is_reported_the_daemon_keeps_serving_and_held_items_land_later(
     small_disk: Path, tmp_path: Path
 ) -> None:
