@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing as mp
-import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import structlog
 from edge_agent.settings.cameras import CameraSettings
 from edge_agent.store.items import NewItem
 
+from ..backoff import Backoff
 from .aggregate import Aggregator
 from .pipeline import FrameResult
 from .worker import worker_main
@@ -71,7 +71,7 @@ class CameraService:
         self._draining: asyncio.Future[tuple[list[tuple[str, dict[str, Any]]], bool]] | None = None
 
     async def run(self) -> None:
-        backoff = BACKOFF_MIN_S
+        backoff = Backoff(base_s=BACKOFF_MIN_S, cap_s=BACKOFF_MAX_S)
         try:
             while True:
                 started = time.monotonic()
@@ -80,9 +80,8 @@ class CameraService:
                     delay = MODEL_RETRY_S
                 else:
                     if time.monotonic() - started > HEALTHY_AFTER_S:
-                        backoff = BACKOFF_MIN_S
-                    delay = backoff * random.uniform(0.8, 1.2)
-                    backoff = min(backoff * 2, BACKOFF_MAX_S)
+                        backoff.reset()
+                    delay = backoff.next_delay()
                 self.restarts += 1
                 log.warning(
                     "camera_worker_exited",
