@@ -53,7 +53,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from edge_agent.settings.cameras import CameraSettings, LineSettings  # noqa: E402
-from edge_agent.vision.counting import LineCounter, TrackPoint  # noqa: E402
+from edge_agent.vision.counting import Crossing, LineCounter, TrackPoint  # noqa: E402
+from tools.zoomed_view import Window, move_truth, parse_view, write_video  # noqa: E402
 
 GT = Path(
     os.environ.get("EDGE_AGENT_GT") or ROOT.parent / "shared" / "media" / "pets09-s2l1-gt.txt"
@@ -64,6 +65,8 @@ MODELS = ROOT / "models"
 GT_SIZE = (768, 576)  # pixel size the ground truth is annotated in
 GT_FPS = 10.0
 SEEDS = {"tune": 1, "held-out": 2}
+FULL = (0.01, 0.01, 0.99, 0.99)
+SEEN, WHOLE = 0.5, 0.9  # share of a true box in the picture to count as present / as seen whole
 HAND_DRAWN = [
     ("ref", ((0.45, 0.24), (0.45, 0.56))),
     ("middle", ((0.10, 0.50), (0.90, 0.50))),
@@ -84,6 +87,42 @@ class Truth:
     boxes: dict[int, Boxes]
     feet: dict[int, list[tuple[int, tuple[float, float]]]]
     frames: int
+    bounds: tuple[float, float, float, float] = FULL  # where lines may go
+
+    def seen(self, k: int) -> Boxes:
+        """Frame `k`'s boxes that show in the picture (pixels)."""
+        b = self.boxes.get(k)
+        return np.zeros((0, 5), np.float32) if b is None else b[b[:, 4] >= SEEN]
+
+    def seen_ids(self, k: int) -> list[int]:
+        b = self.boxes.get(k)
+        feet = self.feet.get(k, [])
+        return [
+            pid
+            for (pid, _), row in zip(feet, b if b is not None else [], strict=True)
+            if row[4] >= SEEN
+        ]
+
+    def whole(self, k: int, pid: int) -> bool:
+        """Whether person `pid` shows (almost) whole in frame `k`."""
+        b = self.boxes.get(k)
+        rows = [
+            row
+            for (p, _), row in zip(self.feet.get(k, []), b if b is not None else [], strict=True)
+            if p == pid
+        ]
+        return bool(rows) and float(rows[0][4]) >= WHOLE
+
+    def zoomed(self, win: Window) -> Truth:
+        """The truth of the window's picture (see zoomed_view.py): lines keep off its edges."""
+        fx, fy = win.x1 / GT_SIZE[0], win.y1 / GT_SIZE[1]
+        fw, fh = (win.x2 - win.x1) / GT_SIZE[0], (win.y2 - win.y1) / GT_SIZE[1]
+        moved = move_truth(self.boxes, win)
+        feet = {
+            k: [(pid, ((x - fx) / fw, (y - fy) / fh)) for pid, (x, y) in v]
+            for k, v in self.feet.items()
+        }
+        return Truth(moved, feet, self.frames, bounds=(0.05, 0.05, 0.95, 0.88))
 
 
 def load_truth(path: Path = GT, size: tuple[int, int] = GT_SIZE) -> Truth:
@@ -101,17 +140,29 @@ def load_truth(path: Path = GT, size: tuple[int, int] = GT_SIZE) -> Truth:
 
 def truth_counts(truth: Truth, lines: list[LineSettings]) -> Totals:
     """What the production line rule counts when fed every ground-truth foot point."""
+    return truth_crossings(truth, lines)[0]
+
+
+def truth_crossings(truth: Truth, lines: list[LineSettings]) -> tuple[Totals, list[Crossing]]:
     counter = LineCounter(lines, stitch=False)  # ground-truth identities never break
+    found: list[Crossing] = []
     for k in range(truth.frames):
         pts = [TrackPoint(pid, foot, True) for pid, foot in truth.feet.get(k, [])]
-        counter.update(k / GT_FPS, pts)
-    return counter.totals
+        found += counter.update(k / GT_FPS, pts)
+    return counter.totals, found
 
 
 def random_lines(truth: Truth, seed: int, n: int, min_gt: int, prefix: str) -> list[LineSettings]:
     """`n` random segments through places people walk, each crossed >= `min_gt` times each way."""
     rng = random.Random(seed)
-    feet = [f for k in sorted(truth.feet) for _, f in truth.feet[k]]
+    x1, y1, x2, y2 = truth.bounds
+    feet = [
+        f
+        for k in sorted(truth.feet)
+        for _, f in truth.feet[k]
+        if truth.bounds == FULL
+        or (x1 + 0.05 <= f[0] <= x2 - 0.05 and y1 + 0.05 <= f[1] <= y2 - 0.05)
+    ]
     out: list[LineSettings] = []
     for _ in range(n * 40):  # bounded: most candidates are crossed often enough
         if len(out) == n:
@@ -123,25 +174,33 @@ def random_lines(truth: Truth, seed: int, n: int, min_gt: int, prefix: str) -> l
         )
         half = rng.uniform(0.15, 0.6) / 2
         dx, dy = half * math.cos(math.radians(angle)), half * math.sin(math.radians(angle))
-        a = (_unit(cx - dx), _unit(cy - dy))
-        b = (_unit(cx + dx), _unit(cy + dy))
+        a = (_within(cx - dx, x1, x2), _within(cy - dy, y1, y2))
+        b = (_within(cx + dx, x1, x2), _within(cy + dy, y1, y2))
         if math.dist(a, b) < 0.1:
             continue
         if rng.random() < 0.5:
             a, b = b, a  # either drawing direction, so `in` is sometimes each way
         line = LineSettings(id=f"{prefix}{len(out):02d}", points=[a, b])
-        got = truth_counts(truth, [line])[line.id]
-        if min(got.values()) >= min_gt:
+        totals, found = truth_crossings(truth, [line])
+        if min(totals[line.id].values()) < min_gt:
+            continue
+        # In a zoomed view, a line is fair where the people crossing it are in the picture whole:
+        # nobody draws a counting line where the camera sees only legs.
+        if truth.bounds == FULL or all(
+            truth.whole(round(c.ts * GT_FPS), c.track_id) for c in found
+        ):
             out.append(line)
     return out
 
 
-def _unit(v: float) -> float:
-    return round(min(max(v, 0.01), 0.99), 3)
+def _within(v: float, lo: float, hi: float) -> float:
+    return round(min(max(v, lo), hi), 3)
 
 
 def line_sets(truth: Truth, n: int, min_gt: int) -> dict[str, list[LineSettings]]:
     hand = [LineSettings(id=i, points=[a, b]) for i, (a, b) in HAND_DRAWN]
+    if truth.bounds != FULL:  # drawn for the whole picture, not for a zoomed view
+        hand = []
     return {
         "tune": hand + random_lines(truth, SEEDS["tune"], n, min_gt, "t"),
         "held-out": random_lines(truth, SEEDS["held-out"], n, min_gt, "h"),
@@ -235,7 +294,7 @@ def detector_report(
     sx, sy = size[0] / GT_SIZE[0], size[1] / GT_SIZE[1]
     tp = fn = fp = 0
     for k in sorted(boxes)[::every]:
-        gt = truth.boxes.get(k, np.zeros((0, 5), np.float32)).astype(np.float64)
+        gt = truth.seen(k).astype(np.float64)
         gt[:, [0, 2]] *= sx
         gt[:, [1, 3]] *= sy
         det = boxes[k].astype(np.float64)
@@ -260,8 +319,8 @@ def id_switches(per_frame: list[Any], truth: Truth) -> dict[str, int]:
     switches = 0
     ids: set[int] = set()
     for r in per_frame:
-        gt_ids = [pid for pid, _ in truth.feet.get(r.frame, [])]
-        gt = truth.boxes.get(r.frame, np.zeros((0, 5), np.float32)).astype(np.float64)
+        gt_ids = truth.seen_ids(r.frame)
+        gt = truth.seen(r.frame).astype(np.float64)
         gt[:, [0, 2]] /= GT_SIZE[0]
         gt[:, [1, 3]] /= GT_SIZE[1]
         pred = np.asarray([t[1:5] for t in r.tracks], dtype=np.float64).reshape(-1, 4)
@@ -308,14 +367,14 @@ def evaluate(
     else:
         report = replay(video, cam, models, pipeline=pipe, keep_frames=True)
     cached.save()
-    errors = [abs(r.people - len(truth.feet.get(r.frame, []))) for r in report.per_frame]
+    errors = [abs(r.people - len(truth.seen(r.frame))) for r in report.per_frame]
     out: dict[str, Any] = {
         "frames": report.frames,
         "fps": round(report.fps, 1),
         "detector_runs": report.detector_runs,
         "occupancy_mae": round(float(np.mean(errors)), 3),
         "occupancy_bias": round(
-            float(np.mean([r.people - len(truth.feet.get(r.frame, [])) for r in report.per_frame])),
+            float(np.mean([r.people - len(truth.seen(r.frame)) for r in report.per_frame])),
             3,
         ),
     }
@@ -387,15 +446,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--appearance", type=float, default=0.0, help="tracker torso-colour weight (off: 0)"
     )
+    ap.add_argument(
+        "--view",
+        type=parse_view,
+        default=None,
+        help="X1,Y1,X2,Y2: a closer camera (zoomed_view.py)",
+    )
     ap.add_argument("--per-line", action="store_true", help="print every line-direction")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     cam = apply_overrides(load_camera_file(args.config, None), args.set)
+    truth, video = load_truth(args.gt), args.video
+    if args.view is not None:
+        win = Window.of(args.view, GT_SIZE)
+        name = "view-" + "-".join(f"{v:g}" for v in args.view) + ".avi"
+        video = VIDEO.parent / "views" / name  # git-ignored, made once
+        if not video.is_file():
+            video.parent.mkdir(parents=True, exist_ok=True)
+            write_video(args.video, video, win)
+        truth = truth.zoomed(win)
     result = evaluate(
         cam,
-        video=args.video,
+        video=video,
         models=args.models_dir,
-        truth=load_truth(args.gt),
+        truth=truth,
         n_lines=args.lines,
         min_gt=args.min_gt,
         cache=args.cache,

@@ -42,8 +42,14 @@ class CameraFileError(Exception):
         self.hint = hint
 
 
-def load_camera_file(path: Path, camera_id: str | None) -> CameraSettings:
-    """One camera from a YAML file holding either a single camera entry or a `cameras:` list."""
+def load_camera_file(
+    path: Path, camera_id: str | None, *, video: Path | None = None
+) -> CameraSettings:
+    """One camera from a YAML file holding either a single camera entry or a `cameras:` list.
+
+    With `video` (a replay), the entry may leave out `id` and `source`: lines and zones are all a
+    replay needs, and the video stands in for the camera.
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -75,6 +81,8 @@ def load_camera_file(path: Path, camera_id: str | None) -> CameraSettings:
         entry = data
     if not isinstance(entry, dict):
         raise CameraFileError(f"{path}: expected a camera mapping", Exit.CONFIG)
+    if video is not None:
+        entry = {"id": "replay", "source": str(video.resolve()), **entry}
     try:
         cam = CameraSettings.model_validate(entry)
     except ValidationError as exc:
@@ -127,7 +135,7 @@ def replay(
     from edge_agent.vision.replay import replay as run_replay
 
     try:
-        cam = load_camera_file(camera_config, camera)
+        cam = load_camera_file(camera_config, camera, video=video)
     except CameraFileError as exc:
         fail(str(exc), exc.code, as_json=as_json, hint=exc.hint)
     if not video.is_file():

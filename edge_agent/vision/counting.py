@@ -22,7 +22,8 @@ Direction = Literal["in", "out"]
 STREAK = 2  # sightings beyond the band, on the far side, before a crossing counts
 BAND_HEIGHT_FLOOR = 0.1  # the band is never narrower than this share of the person's box height
 STITCH_S = 2.5  # a new track may take over the line state of a track unseen for up to this long
-STITCH_HEIGHTS = 1.0  # ...whose last foot point is within this many box heights (per second gap)
+STITCH_REACH = (0.7, 1.0)  # ...whose last foot point is within (a + b * gap seconds) box heights
+STITCH_RATIO = 1.6  # ...and whose box was about as tall: a near person is not a far one found again
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class _State:
     streak: int = 0  # consecutive sightings beyond the band on the far side
     last_ts: float = 0.0
     confirmed: bool = False
+    height: float = 0.0  # box height at `last`
 
 
 @dataclass(slots=True)
@@ -125,6 +127,7 @@ class LineCounter:
                 st.cross_t = crossing_param(line.a, line.b, st.last, p)
         st.last = p
         st.last_ts = ts
+        st.height = tp.height
         st.confirmed = tp.confirmed
         d = signed_distance(line.a, line.b, p)
         band = max(line.cfg.band, max(line.cfg.band_height, BAND_HEIGHT_FLOOR) * tp.height)
@@ -152,10 +155,11 @@ class LineCounter:
             gap = ts - old.last_ts
             if old.last is None or old.side == 0 or not 0 < gap <= STITCH_S:
                 continue
+            if _ratio(old.height, tp.height) >= STITCH_RATIO:
+                continue
             dist = ((old.last[0] - tp.foot[0]) ** 2 + (old.last[1] - tp.foot[1]) ** 2) ** 0.5
-            if dist <= STITCH_HEIGHTS * max(tp.height, 0.05) * (1.0 + gap) and (
-                best is None or dist < best[0]
-            ):
+            reach = max(tp.height, 0.05) * (STITCH_REACH[0] + STITCH_REACH[1] * gap)
+            if dist <= reach and (best is None or dist < best[0]):
                 best = (dist, tid)
         if best is None:
             return _State()
@@ -178,3 +182,9 @@ class LineCounter:
             return None  # went round the end of the segment
         st.last_count_ts = ts
         return Crossing(line.cfg.id, "in" if new_side > 0 else "out", track_id, ts)
+
+
+def _ratio(a: float, b: float) -> float:
+    """How many times taller the taller box is; 1.0 where a height is unknown (0)."""
+    lo, hi = min(a, b), max(a, b)
+    return hi / lo if lo > 0 else 1.0

@@ -4,7 +4,9 @@ Three layers, each with its own threshold, so a regression says where it is:
 1. the line rule itself, fed the ground-truth foot points, must reproduce the reference counts;
 2. the tracker fed perfect (and deliberately gappy) boxes must keep every line's counts;
 3. the real detector on the real video (slow): one replay scored on 29 lines the settings were tuned
-   on and 24 random held-out lines (tools/vision_eval.py), the figures we reach minus a margin.
+   on and 24 random held-out lines (tools/vision_eval.py), the figures we reach minus a margin;
+4. the same for a closer camera (slow): a window of vtest scaled up 2.4x, so people stand 40-60 %
+   of the picture tall, as over a branch door (tools/zoomed_view.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from edge_agent.vision.counting import LineCounter, TrackPoint
 from edge_agent.vision.pipeline import Pipeline
 from tests.integration.vision.gt_support import GTDetector, gt_tracks, vtest_video
 from tests.support.media import GT_PATH, MODELS, require
-from tools.vision_eval import evaluate, load_truth
+from tools.vision_eval import GT_SIZE, evaluate, load_truth
+from tools.zoomed_view import Window, write_video
 
 # Lines of our own besides the reference one (x=0.45, y 0.24..0.56), each with >= 5 GT crossings per way.
 LINES: list[dict[str, object]] = [
@@ -127,6 +130,35 @@ def test_real_detector_reports_occupancy_within_a_person(vtest_eval: dict[str, A
     assert vtest_eval["occupancy_mae"] <= MAE_MAX
 
 
+CLOSER = (0.45, 0.35, 0.85, 0.75)  # the part of vtest that becomes the closer camera's picture
+
+
+@pytest.fixture(scope="module")
+def closer_eval(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One replay of the zoomed window, 16 tuned and 16 held-out lines where people show whole."""
+    require(MODELS / "cache" / "ssdlite_person.pb")
+    win = Window.of(CLOSER, GT_SIZE)
+    video = write_video(vtest_video(), tmp_path_factory.mktemp("closer") / "closer.avi", win)
+    cam = load_camera_file(Path("config/cameras/vtest.yaml"), None)
+    truth = load_truth(GT_PATH).zoomed(win)
+    result = evaluate(cam, video=video, models=MODELS, truth=truth, n_lines=16, min_gt=3)
+    for name in ("tune", "held-out"):
+        print(name, {k: v for k, v in result[name].items() if k != "per_line"})
+    return result
+
+
+@pytest.mark.slow
+def test_real_detector_counts_lines_for_a_closer_camera(closer_eval: dict[str, Any]) -> None:
+    # Big people walking in and out of the picture: a new track must not take over the line
+    # state of someone of another size or too far away (that over-counted here by 10-20%).
+    for name in ("tune", "held-out"):
+        got = closer_eval[name]
+        assert got["lines"] >= 12
+        assert got["mean"] >= CLOSER_MEAN, name
+        assert got["crossings_right"] >= CLOSER_RIGHT, name
+    assert closer_eval["occupancy_mae"] <= MAE_MAX
+
+
 # Thresholds for the slow tests: what we reach (models/README.md, "Counting accuracy"), minus a
 # margin. Measured (round 2, focused tiles on): tune mean 0.882 / crossings right 0.900 / ref 1.0
 # and 1.0; held-out mean 0.898 / 0.894 / min 0.67; occupancy MAE 0.55. Kept ~0.03-0.05 below, as
@@ -136,3 +168,7 @@ ACC_MEAN = 0.85
 CROSSINGS_RIGHT = 0.86
 ACC_MIN_HELD_OUT = 0.5
 MAE_MAX = 0.7
+# Closer camera, measured: tune mean 0.848 / crossings right 0.884, held-out 0.798 / 0.836, occupancy
+# MAE 0.67 (before the hand-over checked size and walking reach: tune 0.755, held-out 0.675).
+CLOSER_MEAN = 0.76
+CLOSER_RIGHT = 0.8

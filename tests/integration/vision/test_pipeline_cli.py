@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import pytest
 import typer
+from click.testing import Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -40,6 +41,14 @@ detector: {tiles: [1, 1]}
 """
 
 
+def replay_json(scene: Path, config: Path, *extra: str) -> Result:
+    """`edge-agent vision replay walk.avi --camera-config CONFIG --json EXTRA...`."""
+    video = str(scene / "walk.avi")
+    return runner.invoke(
+        root, ["vision", "replay", video, "--camera-config", str(config), "--json", *extra]
+    )
+
+
 @pytest.fixture
 def scene(tmp_path: Path) -> Path:
     walkers_video(tmp_path / "walk.avi", [(0.85, 0.7, 0.15, 0.7)], frames=20)
@@ -58,19 +67,7 @@ def scene(tmp_path: Path) -> Path:
 @pytest.mark.skipif(not MODELS_OK, reason="needs `edge-agent models fetch`")
 def test_replay_prints_json_counts_and_writes_per_frame_lines(scene: Path) -> None:
     out = scene / "frames.jsonl"
-    res = runner.invoke(
-        root,
-        [
-            "vision",
-            "replay",
-            str(scene / "walk.avi"),
-            "--camera-config",
-            str(scene / "cam.yaml"),
-            "--json",
-            "--frames-out",
-            str(out),
-        ],
-    )
+    res = replay_json(scene, scene / "cam.yaml", "--frames-out", str(out))
     assert res.exit_code == 0, res.output
     report = json.loads(res.output)
     assert report["frames"] == 20
@@ -87,54 +84,36 @@ def test_replay_prints_json_counts_and_writes_per_frame_lines(scene: Path) -> No
 
 @pytest.mark.skipif(not MODELS_OK, reason="needs `edge-agent models fetch`")
 def test_replay_picks_a_camera_from_a_full_config(scene: Path) -> None:
-    res = runner.invoke(
-        root,
-        [
-            "vision",
-            "replay",
-            str(scene / "walk.avi"),
-            "--camera-config",
-            str(scene / "site.yaml"),
-            "--camera",
-            "door-cam",
-            "--json",
-        ],
-    )
+    res = replay_json(scene, scene / "site.yaml", "--camera", "door-cam")
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["lines"] == {
         "door": {"in": 0, "out": 0}
     }  # rectangles are no people
 
 
-def test_replay_asks_which_camera_when_the_config_has_several(scene: Path) -> None:
-    res = runner.invoke(
-        root,
-        [
-            "vision",
-            "replay",
-            str(scene / "walk.avi"),
-            "--camera-config",
-            str(scene / "site.yaml"),
-            "--json",
-        ],
+@pytest.mark.skipif(not MODELS_OK, reason="needs `edge-agent models fetch`")
+def test_replay_needs_only_lines_and_zones_from_the_camera_file(scene: Path) -> None:
+    # the video stands in for the camera: no `id` or `source` to invent for a recorded clip
+    (scene / "lines.yaml").write_text(
+        "lines:\n  - {id: door, points: [[0.5, 0.1], [0.5, 0.95]]}\n"
+        "zones:\n  - {id: left, points: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}\n"
     )
+    res = replay_json(scene, scene / "lines.yaml")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert report["frames"] == 20
+    assert set(report["lines"]) == {"door"} and set(report["zones"]) == {"left"}
+
+
+def test_replay_asks_which_camera_when_the_config_has_several(scene: Path) -> None:
+    res = replay_json(scene, scene / "site.yaml")
     assert res.exit_code == 2
     assert "--camera" in json.loads(res.output)["error"]["hint"]
 
 
 def test_replay_reports_an_invalid_line_with_its_place(scene: Path) -> None:
     (scene / "bad.yaml").write_text(CAMERA_YAML.replace("[0.5, 0.95]", "[0.5, 1.7]"))
-    res = runner.invoke(
-        root,
-        [
-            "vision",
-            "replay",
-            str(scene / "walk.avi"),
-            "--camera-config",
-            str(scene / "bad.yaml"),
-            "--json",
-        ],
-    )
+    res = replay_json(scene, scene / "bad.yaml")
     assert res.exit_code == 3
     message = json.loads(res.output)["error"]["message"]
     assert "lines.0.points" in message
@@ -145,19 +124,7 @@ def test_replay_without_models_names_the_fetch_command(scene: Path, tmp_path: Pa
     empty = tmp_path / "no-models"
     empty.mkdir()
     (empty / "manifest.yaml").write_text(Path("models/manifest.yaml").read_text())
-    res = runner.invoke(
-        root,
-        [
-            "vision",
-            "replay",
-            str(scene / "walk.avi"),
-            "--camera-config",
-            str(scene / "cam.yaml"),
-            "--models-dir",
-            str(empty),
-            "--json",
-        ],
-    )
+    res = replay_json(scene, scene / "cam.yaml", "--models-dir", str(empty))
     assert res.exit_code == 5
     assert "edge-agent models fetch" in res.output
 

@@ -128,6 +128,22 @@ def test_a_new_person_far_from_a_lost_one_takes_over_nothing() -> None:
     assert got == []
 
 
+def test_a_new_person_twice_the_size_of_a_lost_one_takes_over_nothing() -> None:
+    # a close person stepping in where a far one was lost is someone else, not the far one found
+    c = LineCounter([DOWN])
+    got = walk(c, [0.7, 0.65, 0.6], tid=1, height=0.2)
+    got += walk(c, [0.44, 0.4, 0.35, 0.3], tid=2, t0=0.8, height=0.4)
+    assert got == []
+
+
+def test_a_new_person_further_than_a_short_walk_away_takes_over_nothing() -> None:
+    # 0.3 s after the loss, one box height away: further than anyone walks in that time
+    c = LineCounter([DOWN])
+    got = walk(c, [0.7, 0.65, 0.6], tid=1, height=0.3)
+    got += walk(c, [0.27, 0.25, 0.23], tid=2, t0=0.5, height=0.3)
+    assert got == []
+
+
 def test_ground_truth_mode_never_hands_a_line_state_over() -> None:
     c = LineCounter([DOWN], stitch=False)
     got = walk(c, [0.7, 0.65, 0.6], tid=1, height=0.3)
