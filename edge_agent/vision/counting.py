@@ -2,10 +2,12 @@
 
 `in` counts foot-point crossings that end on the side where cross(B - A, P - A) > 0, `out` the
 opposite. A crossing counts only when the foot point goes from beyond -band to beyond +band and the
-path met the line within the segment. A track cannot flip direction within `debounce_s` of its last
-count, so jitter on the line is not counted twice. Crossings of tracks that are not yet confirmed
-are held back and released once the track is confirmed, so a person is not lost to the tracker's
-warm-up, and a false track that dies young is never counted.
+path met the line within the segment (a person first seen close to the line is placed on a side by
+the line's own `band`, not the wider band that scales with their height). A track cannot flip
+direction within `debounce_s` of its last count, so jitter on the line is not counted twice.
+Crossings of tracks that are not yet confirmed are held back and released once the track is
+confirmed, so a person is not lost to the tracker's warm-up, and a false track that dies young is
+never counted.
 """
 
 from __future__ import annotations
@@ -131,12 +133,14 @@ class LineCounter:
         st.confirmed = tp.confirmed
         d = signed_distance(line.a, line.b, p)
         band = max(line.cfg.band, max(line.cfg.band_height, BAND_HEIGHT_FLOOR) * tp.height)
+        if st.side == 0:
+            # Where a person first shows up, the line's own band is enough to say which side they
+            # are on; the wider band guards against jitter across the line once they are placed.
+            st.side = 1 if d > line.cfg.band else -1 if d < -line.cfg.band else 0
+            return None
         new_side = 1 if d > band else -1 if d < -band else 0
         if new_side in (0, st.side):
             st.streak = 0
-            return None
-        if st.side == 0:
-            st.side = new_side
             return None
         st.streak += 1
         if st.streak < STREAK:

@@ -151,6 +151,12 @@ def test_ground_truth_mode_never_hands_a_line_state_over() -> None:
     assert got == []
 
 
+def test_a_person_who_walks_in_next_to_the_line_and_crosses_it_counts() -> None:
+    # first seen 2.5% right of the line: inside their height band (3%), but clearly on one side
+    c = LineCounter([DOWN])
+    assert walk(c, [0.525, 0.5, 0.46, 0.44, 0.42], height=0.3) == ["in"]
+
+
 def test_foot_jitter_of_a_tall_person_on_the_line_counts_nothing() -> None:
     # a box 40% of the frame tall wobbles +-3% at its bottom edge: inside the height-scaled band
     c = LineCounter([DOWN])
