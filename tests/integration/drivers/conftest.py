@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from drivers.modbus.emulator import ModbusEmulator, from_config
 from drivers.sdk.pty import PtyPair
+from tests.integration.drivers.modbus_support import tcp_config
 
 
 @pytest.fixture
@@ -21,3 +23,12 @@ async def ptys(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     await pair.start()
     yield str(pair.device_path), str(pair.host_path)
     await pair.stop()
+
+
+@pytest.fixture
+async def modbus_emulator(loopback_port: int) -> AsyncIterator[ModbusEmulator]:
+    """Our Modbus TCP emulator with the three units of `tcp_config`, on a free loopback port."""
+    emu = from_config(tcp_config(loopback_port))
+    await emu.start()
+    yield emu
+    await emu.stop()

@@ -18,22 +18,16 @@ from drivers.sdk import (
     Unreachable,
 )
 from drivers.sdk.testing import RecordingContext
-from tests.integration.drivers.test_modbus_tcp import tcp_config
+from tests.integration.drivers.modbus_support import tcp_config
 from tests.support.net import free_port
 
 
 @pytest.fixture
-async def emulator(loopback_port: int) -> AsyncIterator[ModbusEmulator]:
-    emu = from_config(tcp_config(loopback_port))
-    await emu.start()
-    yield emu
-    await emu.stop()
-
-
-@pytest.fixture
-async def driver(emulator: ModbusEmulator) -> AsyncIterator[tuple[ModbusDriver, RecordingContext]]:
+async def driver(
+    modbus_emulator: ModbusEmulator,
+) -> AsyncIterator[tuple[ModbusDriver, RecordingContext]]:
     ctx = RecordingContext()
-    drv = ModbusDriver(tcp_config(emulator.port, timeout_s=0.3), ctx)
+    drv = ModbusDriver(tcp_config(modbus_emulator.port, timeout_s=0.3), ctx)
     await drv.start()
     yield drv, ctx
     await drv.stop()
@@ -51,12 +45,12 @@ async def driver(emulator: ModbusEmulator) -> AsyncIterator[tuple[ModbusDriver, 
 )
 async def test_exception_reply_marks_only_that_unit_with_its_reason(
     driver: tuple[ModbusDriver, RecordingContext],
-    emulator: ModbusEmulator,
+    modbus_emulator: ModbusEmulator,
     code: str,
     reason: Reason,
 ) -> None:
     drv, _ctx = driver
-    emulator.unit("air").faults.error_code = code
+    modbus_emulator.unit("air").faults.error_code = code
     state = await drv.poll()
     assert state["units"]["air"]["online"] is False
     assert state["units"]["air"]["reason"] == reason.value
@@ -65,54 +59,54 @@ async def test_exception_reply_marks_only_that_unit_with_its_reason(
 
 
 async def test_exception_reply_to_a_write_reaches_the_caller(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, _ctx = driver
-    emulator.unit("relays").faults.error_code = "device_failure"
+    modbus_emulator.unit("relays").faults.error_code = "device_failure"
     with pytest.raises(DeviceReportedError, match="0x04 server_device_failure"):
         await drv.execute(Command(action="power", args={"state": "on"}))
 
 
 async def test_garbage_reply_reports_protocol_error_then_recovers(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, _ctx = driver
-    emulator.faults.garbage = True
+    modbus_emulator.faults.garbage = True
     with pytest.raises(ProtocolError):
         await drv.poll()
-    emulator.faults.clear()
+    modbus_emulator.faults.clear()
     assert (await drv.poll())["units_online"] == 3
 
 
 async def test_silent_device_reports_timeout(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, _ctx = driver
-    emulator.faults.silent = True
+    modbus_emulator.faults.silent = True
     with pytest.raises(DeviceTimeout):
         await drv.poll()
 
 
 async def test_socket_closed_by_device_reports_unreachable(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, _ctx = driver
-    emulator.faults.disconnect = True
+    modbus_emulator.faults.disconnect = True
     with pytest.raises(Unreachable, match="closed"):
         await drv.poll()
-    emulator.faults.clear()
+    modbus_emulator.faults.clear()
     assert (await drv.poll())["units_online"] == 3
 
 
 async def test_driver_recovers_after_the_server_restarts(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, ctx = driver
     await drv.poll()
-    await emulator.stop()
+    await modbus_emulator.stop()
     with pytest.raises(Unreachable, match="refused"):
         await drv.poll()
-    await emulator.start()
+    await modbus_emulator.start()
     await drv.stop()  # what the supervisor does before a restart
     await drv.start()
     assert (await drv.poll())["units_online"] == 3
@@ -120,12 +114,12 @@ async def test_driver_recovers_after_the_server_restarts(
 
 
 async def test_server_restart_between_polls_is_invisible(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, _ctx = driver
     await drv.poll()
-    await emulator.stop()
-    await emulator.start()
+    await modbus_emulator.stop()
+    await modbus_emulator.start()
     assert (await drv.poll())["units_online"] == 3  # the dead idle socket is replaced once
 
 
@@ -137,14 +131,14 @@ async def test_nothing_listening_at_start_reports_unreachable() -> None:
 
 
 async def test_one_hanging_device_does_not_delay_another_devices_polls(
-    emulator: ModbusEmulator,
+    modbus_emulator: ModbusEmulator,
 ) -> None:
     hung_emu = from_config(tcp_config(free_port()))
     await hung_emu.start()
     hung_emu.faults.silent = True
     hung = ModbusDriver(tcp_config(hung_emu.port, timeout_s=60.0), RecordingContext())
     healthy_ctx = RecordingContext()
-    healthy = ModbusDriver(tcp_config(emulator.port), healthy_ctx)
+    healthy = ModbusDriver(tcp_config(modbus_emulator.port), healthy_ctx)
     await hung.start()
     await healthy.start()
     hung_poll = asyncio.create_task(hung.poll(), name="device[hung].poll")

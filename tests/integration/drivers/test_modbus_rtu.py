@@ -5,7 +5,6 @@ from __future__ import annotations
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pymodbus import FramerType
@@ -18,27 +17,7 @@ from drivers.modbus.driver import ModbusDriver
 from drivers.modbus.emulator import ModbusEmulator, from_config
 from drivers.sdk import Reason, Unreachable
 from drivers.sdk.testing import RecordingContext
-
-
-def rtu_config(serial_port: str, **extra: Any) -> ModbusConfig:
-    data: dict[str, Any] = {
-        "id": "bus-1",
-        "driver": "modbus",
-        "transport": "rtu",
-        "serial_port": serial_port,
-        "baudrate": 19200,
-        "timeout_s": 0.2,
-        "retries": 0,
-        "breaker_threshold": 2,
-        "breaker_cooldown_s": 300,
-        "units": [
-            {"name": "main-meter", "unit_id": 1, "profile": "sdm120"},
-            {"name": "air", "unit_id": 2, "profile": "env_sensor"},
-            {"name": "relays", "unit_id": 3, "profile": "relay8"},
-        ],
-    }
-    data.update(extra)
-    return ModbusConfig.model_validate(data)
+from tests.integration.drivers.modbus_support import rtu_config
 
 
 @pytest.fixture

@@ -11,44 +11,19 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from drivers.modbus.config import ModbusConfig
 from drivers.modbus.driver import ModbusDriver
-from drivers.modbus.emulator import ModbusEmulator, from_config
+from drivers.modbus.emulator import ModbusEmulator
 from drivers.sdk import Command, InvalidArgument
 from drivers.sdk.testing import RecordingContext
-
-
-def tcp_config(port: int, **extra: Any) -> ModbusConfig:
-    data: dict[str, Any] = {
-        "id": "branch-meters",
-        "driver": "modbus",
-        "host": "127.0.0.1",
-        "port": port,
-        "timeout_s": 0.5,
-        "retries": 0,
-        "units": [
-            {"name": "main-meter", "unit_id": 1, "profile": "sdm120"},
-            {"name": "air", "unit_id": 2, "profile": "env_sensor"},
-            {"name": "relays", "unit_id": 3, "profile": "relay8"},
-        ],
-        "power_point": "relays.relay_1",
-    }
-    data.update(extra)
-    return ModbusConfig.model_validate(data)
+from tests.integration.drivers.modbus_support import tcp_config
 
 
 @pytest.fixture
-async def emulator(loopback_port: int) -> AsyncIterator[ModbusEmulator]:
-    emu = from_config(tcp_config(loopback_port))
-    await emu.start()
-    yield emu
-    await emu.stop()
-
-
-@pytest.fixture
-async def driver(emulator: ModbusEmulator) -> AsyncIterator[tuple[ModbusDriver, RecordingContext]]:
+async def driver(
+    modbus_emulator: ModbusEmulator,
+) -> AsyncIterator[tuple[ModbusDriver, RecordingContext]]:
     ctx = RecordingContext()
-    drv = ModbusDriver(tcp_config(emulator.port), ctx)
+    drv = ModbusDriver(tcp_config(modbus_emulator.port), ctx)
     await drv.start()
     yield drv, ctx
     await drv.stop()
@@ -59,11 +34,11 @@ def readings_of(ctx: RecordingContext, name: str) -> list[Any]:
 
 
 async def test_poll_emits_every_point_with_its_unit(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, ctx = driver
-    emulator.unit("main-meter").set_value("voltage", 231.5)
-    emulator.unit("air").set_value("temperature", 22.3)
+    modbus_emulator.unit("main-meter").set_value("voltage", 231.5)
+    modbus_emulator.unit("air").set_value("temperature", 22.3)
     state = await drv.poll()
     assert state["units_online"] == 3
     assert state["power"] == "off"
@@ -85,44 +60,44 @@ async def test_meter_values_drift_like_a_live_meter(
 
 
 async def test_power_on_closes_the_configured_relay(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, _ctx = driver
     assert await drv.execute(Command(action="power", args={"state": "on"})) == {"power": "on"}
-    assert emulator.unit("relays").get_value("relay_1") is True
+    assert modbus_emulator.unit("relays").get_value("relay_1") is True
     assert (await drv.poll())["power"] == "on"
 
 
 async def test_write_sets_a_holding_register_and_reads_it_back(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, _ctx = driver
     result = await drv.execute(
         Command(action="write", args={"point": "air.co2_alarm_threshold", "value": "1500"})
     )
     assert result == {"point": "air.co2_alarm_threshold", "value": 1500, "unit": "ppm"}
-    assert emulator.unit("air").get_value("co2_alarm_threshold") == 1500
+    assert modbus_emulator.unit("air").get_value("co2_alarm_threshold") == 1500
 
 
 async def test_write_outside_the_points_range_is_refused_before_the_wire(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, _ctx = driver
-    before = emulator.unit("air").requests
+    before = modbus_emulator.unit("air").requests
     with pytest.raises(InvalidArgument, match="above the maximum"):
         await drv.execute(
             Command(action="write", args={"point": "co2_alarm_threshold", "value": 99999})
         )
     with pytest.raises(InvalidArgument, match="read-only"):
         await drv.execute(Command(action="write", args={"point": "main-meter.voltage", "value": 1}))
-    assert emulator.unit("air").requests == before
+    assert modbus_emulator.unit("air").requests == before
 
 
 async def test_read_command_returns_one_live_point(
-    driver: tuple[ModbusDriver, RecordingContext], emulator: ModbusEmulator
+    driver: tuple[ModbusDriver, RecordingContext], modbus_emulator: ModbusEmulator
 ) -> None:
     drv, _ctx = driver
-    emulator.unit("main-meter").set_value("frequency", 49.9)
+    modbus_emulator.unit("main-meter").set_value("frequency", 49.9)
     result = await drv.execute(Command(action="read", args={"point": "frequency"}))
     assert result == {"point": "main-meter.frequency", "value": 49.9, "unit": "Hz"}
 
@@ -142,10 +117,12 @@ async def test_probe_names_each_units_profile(
 # --- independent peers -------------------------------------------------------------------------
 
 
-async def test_pymodbus_client_reads_the_emulated_sdm_meter(emulator: ModbusEmulator) -> None:
-    emulator.unit("main-meter").set_value("voltage", 229.8)
-    emulator.unit("air").set_value("temperature", -4.5)
-    client = AsyncModbusTcpClient("127.0.0.1", port=emulator.port, timeout=2, retries=0)
+async def test_pymodbus_client_reads_the_emulated_sdm_meter(
+    modbus_emulator: ModbusEmulator,
+) -> None:
+    modbus_emulator.unit("main-meter").set_value("voltage", 229.8)
+    modbus_emulator.unit("air").set_value("temperature", -4.5)
+    client = AsyncModbusTcpClient("127.0.0.1", port=modbus_emulator.port, timeout=2, retries=0)
     assert await client.connect()
     try:
         rr = await client.read_input_registers(0x0000, count=2, device_id=1)
@@ -158,7 +135,7 @@ async def test_pymodbus_client_reads_the_emulated_sdm_meter(emulator: ModbusEmul
         client.close()
     assert volts == pytest.approx(229.8, abs=1e-4)
     assert tenths == -45
-    assert emulator.unit("relays").get_value("relay_3") is True
+    assert modbus_emulator.unit("relays").get_value("relay_3") is True
     assert bad.isError()
     assert bad.exception_code == 2  # unmapped address, as a real meter answers
 
