@@ -209,10 +209,9 @@ class Agent:
             )
 
     def _camera_state(self, camera_id: str) -> Callable[[dict[str, Any]], None]:
-        """Camera state changes go to the log and, as events, to the store (and so to HQ)."""
+        """Camera state changes (the service logs them) go, as events, to the store and so to HQ."""
 
         def on_state(state: dict[str, Any]) -> None:
-            log.info("camera_state", **{**state, "camera": camera_id})
             self.store.submit(
                 NewItem(ItemClass.EVENT, "camera_state", camera_id, time.time(), dict(state))
             )

@@ -181,7 +181,7 @@ class CameraService:
             return
         self.state, self.reason, self.detail = state, reason, detail
         self.aggregator.set_state("ok" if state == "running" else state, reason)
-        log.info("camera_state", camera=self.settings.id, state=state, reason=reason)
+        log.info("camera_state", camera=self.settings.id, state=state, reason=reason, detail=detail)
         self._on_state(
             {
                 "camera": self.settings.id,
