@@ -74,6 +74,20 @@ class QueueAlert(BaseModel):
     minutes: int = Field(default=5, ge=1, le=240)
 
 
+class IgnoreArea(BaseModel):
+    """Where a detected "person" is never one: a poster, a mannequin, a screen showing people."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: list[Point] = Field(min_length=3, max_length=64, description="Polygon, normalised.")
+    note: str | None = Field(default=None, max_length=80, description="What is there, for people.")
+
+    @field_validator("points")
+    @classmethod
+    def _points(cls, v: list[Point]) -> list[Point]:
+        return _check_unit(v)
+
+
 class ZoneSettings(BaseModel):
     """A polygon zone: occupancy and dwell; `kind: queue` adds queue length and wait estimates."""
 
@@ -172,6 +186,12 @@ class CameraSettings(BaseModel):
     height: int | None = Field(default=480, ge=64, le=4096)
     lines: list[LineSettings] = Field(default_factory=list)
     zones: list[ZoneSettings] = Field(default_factory=list)
+    ignore: list[IgnoreArea] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Areas where detections are dropped: a box whose foot point (bottom centre) "
+        "falls inside never becomes a person, so it adds to no line, zone or occupancy.",
+    )
     detector: dict[str, Any] = Field(
         default_factory=dict, description="Person detector settings (vision.detect)."
     )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from edge_agent.settings.cameras import CameraSettings
 
 from .counting import LineCounter, TrackPoint
-from .geometry import foot_point
+from .geometry import foot_point, point_in_polygon
 from .track import Track, Tracker
 from .zones import ZoneMonitor
 
@@ -83,7 +83,7 @@ class Pipeline:
         self.frames += 1
         run = self._should_detect(ts, frame)
         if run:
-            boxes = self._detect(ts, frame)
+            boxes = self._not_ignored(self._detect(ts, frame), width, height)
             self._last_detect_ts = ts
             self.tracker.update(ts, boxes, frame)
             removed = self.tracker.removed
@@ -112,6 +112,19 @@ class Pipeline:
             tracks=[_norm_box(t, width, height) for t in present],
             proc_s=time.perf_counter() - started,
         )
+
+    def _not_ignored(
+        self, boxes: npt.NDArray[np.floating], width: int, height: int
+    ) -> npt.NDArray[np.floating]:
+        """Drop the boxes whose foot point lies in one of the camera's `ignore` areas."""
+        areas = self.settings.ignore
+        if not areas or len(boxes) == 0:
+            return boxes
+        keep = [
+            not any(point_in_polygon(foot_point(b, width, height), a.points) for a in areas)
+            for b in boxes
+        ]
+        return boxes[keep]
 
     def _detect(self, ts: float, frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.floating]:
         """Run the detector; where it can skip passes, only where something moves or is tracked.

@@ -1,7 +1,7 @@
 """`edge-agent camera snapshot`: one annotated frame so a field engineer can check the setup.
 
-It draws every counting line with an arrow pointing to its `in` side, the zones, the latest
-detections (thin) and confirmed tracks with their ids. The pipeline first runs over a short
+It draws every counting line with an arrow pointing to its `in` side, the zones, the `ignore`
+areas (grey), the latest detections (thin) and confirmed tracks with their ids. The pipeline first runs over a short
 warm-up so the tracker has confirmed the people in view. The PNG is written only where the
 operator asks (an explicit, local action; see docs/privacy.md): the daemon never does this.
 """
@@ -26,6 +26,7 @@ ZONE = (255, 160, 0)
 QUEUE = (200, 80, 255)
 TRACK = (60, 220, 60)
 DET = (200, 200, 200)
+IGNORED = (90, 90, 90)
 
 
 class SnapshotError(Exception):
@@ -132,7 +133,15 @@ def render(
         colour = QUEUE if z.kind == "queue" else ZONE
         cv2.fillPoly(overlay, [pts], colour)
         cv2.polylines(img, [pts], True, colour, thick, cv2.LINE_AA)
+    for area in settings.ignore:
+        pts = np.array([[round(x * w), round(y * h)] for x, y in area.points], np.int32)
+        cv2.fillPoly(overlay, [pts], IGNORED)
+        cv2.polylines(img, [pts], True, IGNORED, thick, cv2.LINE_AA)
     img = cv2.addWeighted(overlay, 0.2, img, 0.8, 0)
+    for area in settings.ignore:
+        x, y = area.points[0]
+        label = f"ignored: {area.note}" if area.note else "ignored"
+        _text(img, label, (round(x * w) + 4, round(y * h) + int(16 * scale)), font, IGNORED)
     for z in settings.zones:
         x, y = z.points[0]
         label = f"{z.id} ({z.kind}): {result.zones.get(z.id, 0)}"
