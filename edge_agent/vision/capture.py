@@ -73,7 +73,9 @@ class Capture:
         self._cap: Any = None
         self._reason: Reason = "no_signal"
         self._retry_at = 0.0
-        self._last_ts: float | None = None
+        self._last_ts: float | None = None  # the last frame handed out
+        self._grab_ts: float | None = None  # the last frame grabbed, handed out or skipped
+        self._due: float | None = None  # the next frame is handed out from this time on
         self._offset = 0.0  # added to file timestamps after a loop restart
         self._thumb: np.ndarray | None = None
         self._same_since: float | None = None
@@ -147,7 +149,8 @@ class Capture:
                 return self._end_of_stream()
             self.grabbed += 1
             ts = self._timestamp()
-            if self._last_ts is not None and ts - self._last_ts < self._interval * 0.999:
+            self._grab_ts = ts
+            if not self._take(ts):
                 continue  # skipped without decoding
             ok, frame = self._cap.retrieve()
             if not ok or frame is None or frame.size == 0:
@@ -160,15 +163,32 @@ class Capture:
             self._check_frozen(ts, frame)
             return ts, frame
 
+    def _take(self, ts: float) -> bool:
+        """Whether the frame at `ts` is due at the target fps.
+
+        Frames are due on a fixed grid (one `interval` after the last due time), not one interval
+        after the last frame taken: a 25 fps source read at 10 fps gives 10 frames a second, not
+        the 8.3 that waiting a whole interval after each taken frame (0.12 s apart) would give.
+        After a stall longer than an interval the grid restarts at the next frame, without a burst.
+        """
+        if not self._interval:
+            return True
+        due = self._due
+        if due is not None and ts < due - self._interval * 0.001:
+            return False
+        start = ts if due is None or ts - due >= self._interval else due
+        self._due = start + self._interval
+        return True
+
     def _timestamp(self) -> float:
         if not self.is_file:
             return self._clock()
         ms = float(self._cap.get(self._cv2.CAP_PROP_POS_MSEC))
         if (
-            ms <= 0 and self._last_ts is not None
+            ms <= 0 and self._grab_ts is not None
         ):  # some containers report no times: use the frame rate
             rate = float(self._cap.get(self._cv2.CAP_PROP_FPS)) or 25.0
-            return self._last_ts + 1.0 / rate
+            return self._grab_ts + 1.0 / rate
         return self._offset + ms / 1000.0
 
     def _end_of_stream(self) -> tuple[float, np.ndarray] | None:

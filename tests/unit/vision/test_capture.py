@@ -65,6 +65,38 @@ def test_target_fps_drops_frames_but_keeps_real_time(tmp_path: Path) -> None:
     assert len(stamps) == 15
 
 
+def test_target_fps_below_an_uneven_source_rate_keeps_the_rate_on_average(tmp_path: Path) -> None:
+    # 25 fps read at 10: frames are 0.04 s apart, so taking "a whole interval after the last one
+    # taken" gives 0, 0.12, 0.24... (8.3 fps); a fixed grid of due times gives 10 a second
+    with Capture(str(write_video(tmp_path / "v.avi", 50, fps=25)), fps=10) as cap:
+        stamps = [round(ts, 3) for ts, _ in drain(cap)]
+    assert stamps[:5] == [0.0, 0.12, 0.2, 0.32, 0.4]
+    assert len(stamps) == 20
+
+
+class NoTimes:
+    """A real cv2.VideoCapture whose container reports no frame times, as some raw streams do."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def get(self, prop: int) -> float:
+        return 0.0 if prop == cv2.CAP_PROP_POS_MSEC else float(self.inner.get(prop))  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_file_without_frame_times_is_paced_by_its_frame_rate(tmp_path: Path) -> None:
+    with Capture(str(write_video(tmp_path / "v.avi", 30, fps=10)), fps=5) as cap:
+        first = cap.read()
+        assert first is not None
+        cap._cap = NoTimes(cap._cap)  # from the second frame on, the container says nothing
+        stamps = [round(ts, 3) for ts, _ in drain(cap)]
+    assert stamps[:3] == [0.2, 0.4, 0.6]  # counted from the frames grabbed, skipped ones too
+    assert len(stamps) == 14
+
+
 def test_resize_delivers_the_configured_size(tmp_path: Path) -> None:
     with Capture(str(write_video(tmp_path / "v.avi", 3, fps=5)), resize=(32, 24)) as cap:
         frames = drain(cap)
