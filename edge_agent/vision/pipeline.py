@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 PRESENT_HOLD_S = 1.0  # a confirmed track unseen for up to this long still counts as present
 MAX_SKIP_S = 1.0  # run the detector at least this often, even when the gate sees no motion
 FULL_SCAN_S = 2.0  # with focused detection, still look everywhere at least this often
+DETECT_SLACK = 0.1  # a frame this share of the detector's period early still gets it (live jitter)
 FOCUS_MARGIN = 0.5  # a tracked person is looked for within this many box heights of the last box
 
 
@@ -157,7 +158,7 @@ class Pipeline:
     def _should_detect(self, ts: float, frame: npt.NDArray[np.uint8]) -> bool:
         last = self._last_detect_ts
         rate = self.settings.detect_fps
-        if rate and last is not None and ts - last < 1.0 / rate - 1e-6:
+        if rate and last is not None and ts - last < (1.0 - DETECT_SLACK) / rate:
             if self.gate is not None:
                 self.gate.update(frame)  # keep the background model learning
             return False
