@@ -8,10 +8,11 @@ models), so here they stay a plain mapping and importing the settings never pull
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -74,18 +75,20 @@ class QueueAlert(BaseModel):
     minutes: int = Field(default=5, ge=1, le=240)
 
 
+Polygon = Annotated[
+    list[Point],
+    Field(min_length=3, max_length=64, description="Polygon, normalised."),
+    AfterValidator(_check_unit),
+]
+
+
 class IgnoreArea(BaseModel):
     """Where a detected "person" is never one: a poster, a mannequin, a screen showing people."""
 
     model_config = ConfigDict(extra="forbid")
 
-    points: list[Point] = Field(min_length=3, max_length=64, description="Polygon, normalised.")
+    points: Polygon
     note: str | None = Field(default=None, max_length=80, description="What is there, for people.")
-
-    @field_validator("points")
-    @classmethod
-    def _points(cls, v: list[Point]) -> list[Point]:
-        return _check_unit(v)
 
 
 class ZoneSettings(BaseModel):
@@ -95,7 +98,7 @@ class ZoneSettings(BaseModel):
 
     id: str = Field(pattern=_ID)
     kind: Literal["area", "queue"] = "area"
-    points: list[Point] = Field(min_length=3, max_length=64, description="Polygon, normalised.")
+    points: Polygon
     grace_s: float = Field(
         default=2.0, ge=0, le=600, description="Out this long before a visit ends."
     )
@@ -106,11 +109,6 @@ class ZoneSettings(BaseModel):
         default=300.0, gt=0, description="Queue wait that counts as 'full' (busyness)."
     )
     alert: QueueAlert | None = None
-
-    @field_validator("points")
-    @classmethod
-    def _points(cls, v: list[Point]) -> list[Point]:
-        return _check_unit(v)
 
     @model_validator(mode="after")
     def _alert_only_on_queue(self) -> ZoneSettings:
