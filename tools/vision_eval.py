@@ -94,24 +94,18 @@ class Truth:
         b = self.boxes.get(k)
         return np.zeros((0, 5), np.float32) if b is None else b[b[:, 4] >= SEEN]
 
-    def seen_ids(self, k: int) -> list[int]:
+    def shown(self, k: int) -> dict[int, float]:
+        """Person id -> share of their box in the picture, in frame `k`."""
         b = self.boxes.get(k)
-        feet = self.feet.get(k, [])
-        return [
-            pid
-            for (pid, _), row in zip(feet, b if b is not None else [], strict=True)
-            if row[4] >= SEEN
-        ]
+        rows = b if b is not None else []
+        return {pid: float(r[4]) for (pid, _), r in zip(self.feet.get(k, []), rows, strict=True)}
+
+    def seen_ids(self, k: int) -> list[int]:
+        return [pid for pid, share in self.shown(k).items() if share >= SEEN]
 
     def whole(self, k: int, pid: int) -> bool:
         """Whether person `pid` shows (almost) whole in frame `k`."""
-        b = self.boxes.get(k)
-        rows = [
-            row
-            for (p, _), row in zip(self.feet.get(k, []), b if b is not None else [], strict=True)
-            if p == pid
-        ]
-        return bool(rows) and float(rows[0][4]) >= WHOLE
+        return self.shown(k).get(pid, 0.0) >= WHOLE
 
     def zoomed(self, win: Window) -> Truth:
         """The truth of the window's picture (see zoomed_view.py): lines keep off its edges."""

@@ -1,8 +1,8 @@
 """`edge-agent camera snapshot`: one annotated frame so a field engineer can check the setup.
 
 It draws every counting line with an arrow pointing to its `in` side, the zones, the `ignore`
-areas (grey), the latest detections (thin) and confirmed tracks with their ids. The pipeline first runs over a short
-warm-up so the tracker has confirmed the people in view. The PNG is written only where the
+areas (grey), the latest detections (thin) and confirmed tracks with their ids. The pipeline first
+runs over a short warm-up so the tracker has confirmed the people in view. The PNG is written only where the
 operator asks (an explicit, local action; see docs/privacy.md): the daemon never does this.
 """
 
