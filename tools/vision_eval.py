@@ -20,7 +20,9 @@ Figures:
 - `at_95` = share of line-directions with accuracy >= 0.95 (the product goal);
 - `crossings_right` = sum(min(pred, gt)) / sum(max(pred, gt)) over all line-directions: misses and
   extra counts both lower it, and they never cancel out;
-- occupancy MAE = mean over frames of |people the pipeline reports - ground-truth boxes|.
+- occupancy MAE = mean over frames of |people the pipeline reports - ground-truth boxes|;
+- zone MAE, per zone of `ZONES` (halves, centre, a corner) = mean over frames of |people the zone
+  reports - ground-truth foot points inside it|.
 
 Detections can be cached per detector setting (`--cache DIR`, with `--set detector.focus=false`:
 focused passes depend on the tracks), so tracker and line experiments rerun in seconds; the
@@ -52,8 +54,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from edge_agent.settings.cameras import CameraSettings, LineSettings  # noqa: E402
+from edge_agent.settings.cameras import CameraSettings, LineSettings, ZoneSettings  # noqa: E402
 from edge_agent.vision.counting import Crossing, LineCounter, TrackPoint  # noqa: E402
+from edge_agent.vision.geometry import point_in_polygon  # noqa: E402
 from tools.zoomed_view import Window, move_truth, parse_view, write_video  # noqa: E402
 
 GT = Path(
@@ -67,6 +70,12 @@ GT_FPS = 10.0
 SEEDS = {"tune": 1, "held-out": 2}
 FULL = (0.01, 0.01, 0.99, 0.99)
 SEEN, WHOLE = 0.5, 0.9  # share of a true box in the picture to count as present / as seen whole
+ZONES: dict[str, list[tuple[float, float]]] = {  # zone occupancy is scored on these
+    "left": [(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)],
+    "right": [(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)],
+    "centre": [(0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)],
+    "lower-right": [(0.55, 0.55), (0.95, 0.55), (0.95, 0.95), (0.55, 0.95)],
+}
 HAND_DRAWN = [
     ("ref", ((0.45, 0.24), (0.45, 0.56))),
     ("middle", ((0.10, 0.50), (0.90, 0.50))),
@@ -304,6 +313,16 @@ def detector_report(
     }
 
 
+def zone_errors(per_frame: list[Any], truth: Truth) -> dict[str, float]:
+    """Per zone: mean over frames of |people the zone reports - true foot points inside it|."""
+    errors: dict[str, list[int]] = {zid: [] for zid in ZONES}
+    for r in per_frame:
+        feet = [f for _, f in truth.feet.get(r.frame, [])]
+        for zid, poly in ZONES.items():
+            errors[zid].append(abs(r.zones[zid] - sum(point_in_polygon(f, poly) for f in feet)))
+    return {zid: round(float(np.mean(e)), 3) for zid, e in errors.items()}
+
+
 def id_switches(per_frame: list[Any], truth: Truth) -> dict[str, int]:
     """MOT-style identity switches: a true person matched (IoU >= 0.5) to another track id than
     the one they were last matched to. Also the number of distinct track ids ever reported."""
@@ -351,7 +370,8 @@ def evaluate(
     lines = [ln for s in sets.values() for ln in s]
     if line_options:  # e.g. a wider band on every line; the truth keeps the default rule
         lines = [ln.model_copy(update=line_options) for ln in lines]
-    cam = cam.model_copy(update={"lines": lines, "zones": []})
+    zones = [ZoneSettings(id=zid, points=pts) for zid, pts in ZONES.items()]
+    cam = cam.model_copy(update={"lines": lines, "zones": zones})
     pipe = build_pipeline(cam, models)
     pipe.tracker.appearance_weight = appearance
     cached = CachedDetector(pipe.detector, pipe, cache_path(cache, cam, video), strict=fast)
@@ -372,6 +392,7 @@ def evaluate(
             3,
         ),
     }
+    out["zone_mae"] = zone_errors(report.per_frame, truth)
     out.update(id_switches(report.per_frame, truth))
     if not fast and cached.path is None and hasattr(cached.inner, "passes"):
         out["network_passes"] = cached.inner.passes
