@@ -78,14 +78,20 @@ class LineCounter:
         self._stitch = stitch
         self.totals: dict[str, dict[str, int]] = {ln.id: {"in": 0, "out": 0} for ln in lines}
 
-    def update(self, ts: float, points: Iterable[TrackPoint]) -> list[Crossing]:
-        """Feed the foot points of tracks seen in this frame; return newly counted crossings."""
+    def update(
+        self, ts: float, points: Iterable[TrackPoint], aspect: float = 1.0
+    ) -> list[Crossing]:
+        """Feed the foot points of tracks seen in this frame; return newly counted crossings.
+
+        `aspect` is the picture's width / height: foot points are in fractions of each, so a
+        distance across the picture is measured in frame heights like the people's boxes are.
+        """
         out: list[Crossing] = []
         for tp in points:
             found = [
                 c
                 for line in self._lines
-                if (c := self._step(line, tp, ts, self._stitch)) is not None
+                if (c := self._step(line, tp, ts, self._stitch, aspect)) is not None
             ]
             if not tp.confirmed:
                 self._pending.setdefault(tp.track_id, []).extend(found)
@@ -117,10 +123,14 @@ class LineCounter:
         return out
 
     @classmethod
-    def _step(cls, line: _Line, tp: TrackPoint, ts: float, stitch: bool) -> Crossing | None:
+    def _step(
+        cls, line: _Line, tp: TrackPoint, ts: float, stitch: bool, aspect: float
+    ) -> Crossing | None:
         st = line.states.get(tp.track_id)
         if st is None:
-            st = line.states[tp.track_id] = cls._inherit(line, tp, ts) if stitch else _State()
+            st = line.states[tp.track_id] = (
+                cls._inherit(line, tp, ts, aspect) if stitch else _State()
+            )
         p = tp.foot
         if st.last is not None:
             before = signed_distance(line.a, line.b, st.last) >= 0
@@ -148,7 +158,7 @@ class LineCounter:
         return cls._commit(line, st, new_side, ts, tp.track_id)
 
     @staticmethod
-    def _inherit(line: _Line, tp: TrackPoint, ts: float) -> _State:
+    def _inherit(line: _Line, tp: TrackPoint, ts: float, aspect: float) -> _State:
         """A new track near where another one was just lost carries on that track's line state.
 
         The tracker breaks an identity when a person is missed for a while; without this, a person
@@ -161,7 +171,8 @@ class LineCounter:
                 continue
             if _ratio(old.height, tp.height) >= STITCH_RATIO:
                 continue
-            dist = ((old.last[0] - tp.foot[0]) ** 2 + (old.last[1] - tp.foot[1]) ** 2) ** 0.5
+            dx, dy = (old.last[0] - tp.foot[0]) * aspect, old.last[1] - tp.foot[1]
+            dist = (dx * dx + dy * dy) ** 0.5  # in frame heights, as `tp.height` is
             reach = max(tp.height, 0.05) * (STITCH_REACH[0] + STITCH_REACH[1] * gap)
             if dist <= reach and (best is None or dist < best[0]):
                 best = (dist, tid)

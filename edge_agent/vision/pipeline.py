@@ -95,7 +95,7 @@ class Pipeline:
         points = [
             TrackPoint(t.id, _foot(t, width, height), t.confirmed, _height(t, height)) for t in seen
         ]
-        crossings = self.lines.update(ts, points)
+        crossings = self.lines.update(ts, points, width / height)
         crossings += self.lines.forget(removed)
         present_points = [TrackPoint(t.id, _foot(t, width, height), True) for t in present]
         occupancy, visits = self.zones.update(ts, present_points)

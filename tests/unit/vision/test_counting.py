@@ -24,11 +24,12 @@ def walk(
     t0: float = 0.0,
     confirmed: bool = True,
     height: float = 0.0,
+    aspect: float = 1.0,
 ) -> list[str]:
     got: list[str] = []
     for i, x in enumerate(xs):
         tp = TrackPoint(tid, (x, y), confirmed, height)
-        got += [c.direction for c in counter.update(t0 + i * dt, [tp])]
+        got += [c.direction for c in counter.update(t0 + i * dt, [tp], aspect)]
     return got
 
 
@@ -142,6 +143,18 @@ def test_a_new_person_further_than_a_short_walk_away_takes_over_nothing() -> Non
     got = walk(c, [0.7, 0.65, 0.6], tid=1, height=0.3)
     got += walk(c, [0.27, 0.25, 0.23], tid=2, t0=0.5, height=0.3)
     assert got == []
+
+
+def test_the_hand_over_reach_is_measured_across_the_real_picture() -> None:
+    # 0.28 of the width in 0.3 s: within reach (one box height, 0.3) in a square picture, but
+    # 0.37 frame heights in a 4:3 one, which nobody walks in that time
+    def jump(aspect: float) -> list[str]:
+        c = LineCounter([DOWN])
+        got = walk(c, [0.7, 0.65, 0.6], tid=1, height=0.3, aspect=aspect)
+        return got + walk(c, [0.32, 0.3, 0.28], tid=2, t0=0.5, height=0.3, aspect=aspect)
+
+    assert jump(1.0) == ["in"]
+    assert jump(4 / 3) == []
 
 
 def test_ground_truth_mode_never_hands_a_line_state_over() -> None:
