@@ -24,18 +24,21 @@ def signed_distance(a: Point, b: Point, p: Point) -> float:
 def crossing_param(a: Point, b: Point, p: Point, q: Point) -> float | None:
     """Where the path P->Q meets the infinite line A-B, as t along A->B (0 at A, 1 at B).
 
-    None when the path is parallel (or within rounding of parallel) to the line. A t outside
+    None when the path is parallel (or within rounding of parallel) to the line, or has no length. A t outside
     [0, 1] means the path passed beside the segment, which is how a walker going round the end of
     a line is told from one crossing it.
     """
-    dp = cross(a, b, p)
-    dq = cross(a, b, q)
-    if abs(dp - dq) <= 1e-9 * (abs(dp) + abs(dq)):
-        return None  # parallel, or so nearly that rounding would decide where they meet
-    s = dp / (dp - dq)
-    x = p[0] + s * (q[0] - p[0])
-    y = p[1] + s * (q[1] - p[1])
     ab = (b[0] - a[0], b[1] - a[1])
+    pq = (q[0] - p[0], q[1] - p[1])
+    # cross(B - A, Q - P) = cross(a, b, q) - cross(a, b, p), computed so that swapping A and B
+    # flips its sign exactly: "parallel" must not depend on which way the line was drawn
+    turn = ab[0] * pq[1] - ab[1] * pq[0]
+    step = (pq[0] ** 2 + pq[1] ** 2) ** 0.5
+    if step < 1e-12 or abs(turn) <= 1e-9 * (ab[0] ** 2 + ab[1] ** 2) ** 0.5 * step:
+        return None  # no step, or parallel, or so nearly that rounding would decide where they meet
+    s = -cross(a, b, p) / turn
+    x = p[0] + s * pq[0]
+    y = p[1] + s * pq[1]
     return ((x - a[0]) * ab[0] + (y - a[1]) * ab[1]) / (ab[0] ** 2 + ab[1] ** 2)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from edge_agent.vision.geometry import (
@@ -66,6 +66,8 @@ def test_point_in_square_matches_its_bounds(x: float, y: float) -> None:
 
 
 @given(unit, unit, unit, unit)
+@example(0.0, 0.0, 0.0, 1e-9)  # once "parallel" one way round and not the other
+@example(0.0, 0.0, 0.0, 2.2250738585e-313)  # a step so short the meeting point overflowed
 def test_reversing_the_line_flips_the_side(px: float, py: float, qx: float, qy: float) -> None:
     a, b = (0.3, 0.1), (0.7, 0.9)
     assert abs(cross(a, b, (px, py)) + cross(b, a, (px, py))) < 1e-12
