@@ -70,9 +70,8 @@ class Refusals:
             )
             self._topics[error.topic] = entry
             entry.retry_at = now + entry.delay_s
-        elif (
-            entry.probing
-        ):  # the retry was refused too: wait longer (others in flight do not count)
+        elif entry.probing:
+            # the retry was refused too: wait longer (others already in flight do not count)
             entry.probing = False
             entry.delay_s = min(RETRY_MAX_S, entry.delay_s * 2)
             entry.retry_at = now + entry.delay_s
