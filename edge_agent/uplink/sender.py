@@ -1,8 +1,9 @@
 """Store-and-forward drain: live items first, then the backlog under a token bucket, pipelined.
 
 Items are marked sent only after the broker's PUBACK for the message that carried them. Up to
-`max_inflight` messages await their PUBACK at once; items in flight are skipped when the outbox
-is read again, so nothing is sent twice within one session. After a drop, unacknowledged items
+`max_inflight` messages await their PUBACK at once; items in flight, or acknowledged while the
+outbox was being read (that read may predate their `mark_sent`), are skipped when the outbox is
+read again, so nothing is sent twice within one session. After a drop, unacknowledged items
 are simply read again: the consumer deduplicates by id.
 
 The backlog is read and encoded one page (`fetch_limit` items) at a time and kept until it is
@@ -58,6 +59,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
         self._inflight: set[str] = set()
+        #: Ids whose publish finished during the outbox read in progress (None: no read running).
+        self._settled_in_read: set[str] | None = None
         self._backlog: deque[Batch] = deque()
         self._unlimited = 0
         self.historical_messages = 0
@@ -142,14 +145,20 @@ class Sender:
         self.refusals.release_due()
         live_after = self._clock() - self._s.live_window_s
         limit = self._s.fetch_limit + len(self._inflight) + self.refusals.held
-        if historical:
-            self.backlog_reads += 1
-            items = await self._store.pending(limit, accepted_before=live_after)
-        else:
-            items = await self._store.pending(limit, accepted_after=live_after)
-        fresh = [
-            i for i in items if i.id not in self._inflight and not self.refusals.is_held(i.id)
-        ][: self._s.fetch_limit]
+        settled: set[str] = set()
+        self._settled_in_read = settled
+        try:
+            if historical:
+                self.backlog_reads += 1
+                items = await self._store.pending(limit, accepted_before=live_after)
+            else:
+                items = await self._store.pending(limit, accepted_after=live_after)
+        finally:
+            self._settled_in_read = None
+        skip = self._inflight | settled
+        fresh = [i for i in items if i.id not in skip and not self.refusals.is_held(i.id)][
+            : self._s.fetch_limit
+        ]
         if not fresh:
             return []
         return make_batches(
@@ -210,5 +219,7 @@ class Sender:
                 self.live_messages += 1
         finally:
             self._inflight.difference_update(batch.ids)
+            if self._settled_in_read is not None:
+                self._settled_in_read.update(batch.ids)
             window.release()
             self._progress.set()

@@ -151,6 +151,67 @@ async def test_a_refused_topic_is_held_back_and_the_others_still_go(tmp_path: Pa
     assert report["topic"].endswith("/events/denied") and report["reason_code"] == 0x87
 
 
+class StaleReadStore:
+    """The real store, but its second outbox read hands back what it saw before a PUBACK that
+    landed while the read was still running (SQLite snapshot first, `mark_sent` after)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.reads = 0
+        self.read_taken, self.marked = asyncio.Event(), asyncio.Event()
+
+    async def pending(self, limit: int, **bounds: float | None) -> list[StoredItem]:
+        self.reads += 1
+        snapshot = await self._store.pending(limit, **bounds)
+        if self.reads == 2:
+            self.read_taken.set()
+            await self.marked.wait()
+            await asyncio.sleep(0.05)  # the publish task finishes: no longer in flight
+        return snapshot
+
+    async def mark_sent(self, ids: Sequence[str]) -> int:
+        count = await self._store.mark_sent(ids)
+        self.marked.set()
+        return count
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+class GatedLink(FakeLink):
+    """Holds the first PUBACK back until the store has taken its stale snapshot."""
+
+    def __init__(self, gate: asyncio.Event) -> None:
+        super().__init__()
+        self.gate = gate
+
+    async def publish(self, message: Outgoing) -> None:
+        await self.gate.wait()
+        await super().publish(message)
+
+
+async def test_an_item_acknowledged_during_an_outbox_read_is_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    async with opened(tmp_path, [0.0]) as store:
+        ids = [i.id for i in await store.put(items(5))]
+        stale = StaleReadStore(store)
+        log = structlog.get_logger()
+        sender = Sender(
+            stale, TOPICS, SyncSettings(), Counters(stale, time.time), log, clock=time.time
+        )  # type: ignore[arg-type]
+        link = GatedLink(stale.read_taken)
+        task = asyncio.create_task(sender.run(link))
+        async with asyncio.timeout(10):
+            while await store.pending(100) or stale.reads < 3:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # time for a duplicate to go out, if one were coming
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    sent = [i for m in link.published for i in _ids(m)]
+    assert sorted(sent) == sorted(ids)  # each event once: no resend on a healthy link
+
+
 class Connector:
     def __init__(self, link: FakeLink) -> None:
         self.link = link
