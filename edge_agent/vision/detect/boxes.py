@@ -59,3 +59,67 @@ def tile_grid(
             y2 = height if r == rows - 1 else min(height, math.ceil(top + th))
             tiles.append((x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)))
     return tiles
+
+
+SEAM_TOL = 0.03  # a box edge this close to a crop's inner edge (share of the crop) was cut there
+SEAM_MATCH = 0.6  # two cut halves are one person when their spans along the seam overlap this much
+
+
+def join_cut_halves(boxes: Boxes, crops: np.ndarray) -> Boxes:
+    """Join the halves of people cut by the seam between two tiles into one box each.
+
+    `crops[k]` is the rectangle the network saw for `boxes[k]`. A person wider than the tiles'
+    overlap is whole in neither tile: each finds only its own half, and the halves overlap too
+    little for NMS, so one person would become two with feet apart. A box whose edge lies on its
+    crop's inner edge (one that is not the edge of the searched area) is a cut half; it joins the
+    cut half on the other side of the seam when the two overlap across it and span the same rows
+    (or columns, for a seam between rows). The joined box keeps the better score.
+    """
+    if len(boxes) < 2:
+        return boxes
+    out = boxes.astype(np.float32, copy=True)
+    rects = np.asarray(crops, dtype=np.float32)
+    for axis in (0, 1):
+        out, rects = _join_along(out, rects, axis)
+    return out
+
+
+def _join_along(boxes: Boxes, rects: np.ndarray, axis: int) -> tuple[Boxes, np.ndarray]:
+    lo, hi = axis, axis + 2
+    other_lo, other_hi = 1 - axis, 3 - axis
+    outer_lo, outer_hi = rects[:, lo].min(), rects[:, hi].max()
+    tol = SEAM_TOL * (rects[:, hi] - rects[:, lo])
+    cut_hi = (rects[:, hi] < outer_hi) & (boxes[:, hi] >= rects[:, hi] - tol)
+    cut_lo = (rects[:, lo] > outer_lo) & (boxes[:, lo] <= rects[:, lo] + tol)
+    pairs: list[tuple[float, int, int]] = []
+    for i in np.flatnonzero(cut_hi).tolist():
+        for j in np.flatnonzero(cut_lo).tolist():
+            a, b = boxes[i], boxes[j]
+            if np.array_equal(rects[i], rects[j]):
+                continue
+            # a is the near half, b the far one; they must overlap across the seam
+            if not (a[lo] < b[lo] < a[hi] < b[hi]):
+                continue
+            inter = min(a[other_hi], b[other_hi]) - max(a[other_lo], b[other_lo])
+            union = max(a[other_hi], b[other_hi]) - min(a[other_lo], b[other_lo])
+            match = inter / max(union, 1e-6)
+            if match >= SEAM_MATCH:
+                pairs.append((float(match), i, j))
+    if not pairs:
+        return boxes, rects
+    used: set[int] = set()
+    joined: list[np.ndarray] = []
+    for _, i, j in sorted(pairs, reverse=True):
+        if i in used or j in used:
+            continue
+        used |= {i, j}
+        a, b = boxes[i], boxes[j]
+        # x1, y1 the smaller; x2, y2 and the score the larger
+        joined.append(np.concatenate([np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])]))
+    keep = np.array([k not in used for k in range(len(boxes))])
+    whole = np.array([0.0, 0.0, 0.0, 0.0], dtype=np.float32)  # a joined box belongs to no crop
+    whole[lo], whole[hi] = outer_lo, outer_hi
+    whole[other_lo], whole[other_hi] = rects[:, other_lo].min(), rects[:, other_hi].max()
+    new_boxes = np.vstack([boxes[keep], np.asarray(joined, dtype=np.float32)])
+    new_rects = np.vstack([rects[keep], np.tile(whole, (len(joined), 1))])
+    return new_boxes.astype(np.float32, copy=False), new_rects

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .boxes import Boxes, empty, nms, tile_grid
+from .boxes import Boxes, empty, join_cut_halves, nms, tile_grid
 from .settings import DetectorSettings
 
 CONTAINED = 1.0  # a box this much inside one crop is found by that crop alone
@@ -99,6 +99,7 @@ class SsdLiteDetector:
         boxes[:, 2] = rects[:, 0] + np.clip(raw[:, 5], 0, 1) * cw
         boxes[:, 3] = rects[:, 1] + np.clip(raw[:, 6], 0, 1) * ch
         boxes[:, 4] = raw[:, 2]
+        boxes = join_cut_halves(boxes, rects)
         big = ((boxes[:, 2] - boxes[:, 0]) >= s.min_box_px) & (
             (boxes[:, 3] - boxes[:, 1]) >= s.min_box_px
         )

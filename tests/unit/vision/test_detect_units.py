@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from edge_agent.vision.detect import DetectorSettings, Mog2MotionGate, MotionSettings
 from edge_agent.vision.detect.blazeface import anchors, decode
-from edge_agent.vision.detect.boxes import nms, tile_grid
+from edge_agent.vision.detect.boxes import join_cut_halves, nms, tile_grid
 
 
 def box(x1: float, y1: float, x2: float, y2: float, s: float) -> list[float]:
@@ -46,6 +46,69 @@ def test_nms_output_is_a_subset_with_no_heavy_overlaps(raw: np.ndarray) -> None:
     assert out.dtype == np.float32
     assert len(out) <= len(raw)
     assert np.all(np.diff(out[:, 4]) <= 0)
+
+
+TILES = np.array(tile_grid(640, 480, 2, 1, 0.25), np.float32)  # x 0-366 and 274-640
+
+
+def rows(boxes: object) -> list[list[float]]:
+    return sorted(np.round(np.asarray(boxes, np.float64), 3).tolist())
+
+
+def test_a_close_person_cut_by_the_tile_seam_is_one_box_not_two() -> None:
+    # someone 256 px wide in the middle: each tile sees only its own half, cut at its inner edge
+    left_half, right_half = box(192, 50, 366, 470, 0.8), box(274, 55, 448, 468, 0.6)
+    apart = box(10, 100, 60, 200, 0.9)
+    raw = np.array([left_half, right_half, apart], np.float32)
+    assert len(nms(raw, 0.45)) == 3  # NMS alone keeps both halves: one person counted twice
+    out = join_cut_halves(raw, TILES[[0, 1, 0]])
+    assert rows(out) == rows([apart, box(192, 50, 448, 470, 0.8)])
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # two people side by side, each cut by the other tile's edge: no overlap across the seam
+        (box(300, 50, 366, 470, 0.8), box(274, 50, 296, 470, 0.7)),
+        # a child and an adult at the seam: same columns, rows far apart
+        (box(250, 300, 366, 470, 0.8), box(274, 40, 400, 470, 0.7)),
+        # a box that stops short of the tile edge was not cut there
+        (box(250, 50, 330, 470, 0.8), box(274, 50, 400, 470, 0.7)),
+    ],
+)
+def test_boxes_that_are_not_two_halves_of_one_person_stay_apart(
+    a: list[float], b: list[float]
+) -> None:
+    out = join_cut_halves(np.array([a, b], np.float32), TILES[[0, 1]])
+    assert rows(out) == rows([a, b])
+
+
+def test_a_box_at_the_picture_edge_is_not_a_cut_half() -> None:
+    # both boxes end at the edge of the searched area, which is no seam
+    a, b = box(0, 50, 100, 470, 0.8), box(560, 50, 640, 470, 0.7)
+    out = join_cut_halves(np.array([a, b], np.float32), TILES[[0, 1]])
+    assert rows(out) == rows([a, b])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(
+        np.float32, st.tuples(st.integers(0, 30), st.just(5)), elements=st.floats(0, 320, width=32)
+    ),
+    st.lists(st.integers(0, 1), min_size=30, max_size=30),
+)
+def test_joining_halves_never_adds_boxes_or_leaves_the_tiles(
+    raw: np.ndarray, which: list[int]
+) -> None:
+    raw[:, 2:4] += raw[:, 0:2]
+    raw[:, [0, 2]] = np.clip(raw[:, [0, 2]], 0, 640)
+    raw[:, [1, 3]] = np.clip(raw[:, [1, 3]], 0, 480)
+    out = join_cut_halves(raw, TILES[which[: len(raw)]])
+    assert out.dtype == np.float32 and out.shape[1] == 5
+    assert len(out) <= len(raw)
+    if len(out):
+        assert out[:, 0].min() >= 0 and out[:, 2].max() <= 640
+        assert set(out[:, 4].tolist()) <= set(raw[:, 4].tolist())
 
 
 @settings(max_examples=60, deadline=None)
