@@ -27,7 +27,8 @@ Figures:
 Detections can be cached per detector setting (`--cache DIR`, with `--set detector.focus=false`:
 focused passes depend on the tracks), so tracker and line experiments rerun in seconds; the
 `detector` figure is recall/precision (IoU >= 0.5) of the boxes seen. `id_switches` counts a true
-person matched to another track id than before; `--appearance W` turns on the tracker's colour cue.
+person matched to another track id than before; `--appearance W` sets the tracker's colour-cue
+weight (0: off) over the camera's `tracker.appearance_weight`.
 
     .venv/bin/python tools/vision_eval.py --json
     .venv/bin/python tools/vision_eval.py --set detector.tiles=[1,1] --set detect_fps=10
@@ -359,7 +360,7 @@ def evaluate(
     cache: Path | None = None,
     fast: bool = False,
     line_options: dict[str, Any] | None = None,
-    appearance: float = 0.0,
+    appearance: float | None = None,
 ) -> dict[str, Any]:
     """One replay with every line of both sets; the figures for each set plus occupancy."""
     from edge_agent.vision.replay import replay
@@ -373,7 +374,8 @@ def evaluate(
     zones = [ZoneSettings(id=zid, points=pts) for zid, pts in ZONES.items()]
     cam = cam.model_copy(update={"lines": lines, "zones": zones})
     pipe = build_pipeline(cam, models)
-    pipe.tracker.appearance_weight = appearance
+    if appearance is not None:
+        pipe.tracker.appearance_weight = appearance
     cached = CachedDetector(pipe.detector, pipe, cache_path(cache, cam, video), strict=fast)
     pipe.detector = cached
     if fast:
@@ -459,7 +461,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--line", action="append", default=[], help="option on every line, band=0.02")
     ap.add_argument("--fast", action="store_true", help="cached detections only, no decoding")
     ap.add_argument(
-        "--appearance", type=float, default=0.0, help="tracker torso-colour weight (off: 0)"
+        "--appearance",
+        type=float,
+        default=None,
+        help="tracker torso-colour weight (off: 0; default: the camera's tracker setting)",
     )
     ap.add_argument(
         "--view",

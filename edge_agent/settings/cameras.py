@@ -144,6 +144,12 @@ class TrackerSettings(BaseModel):
     match_distance: float = Field(
         default=1.0, ge=0, le=5, description="...or centre distance, in box heights."
     )
+    appearance_weight: float = Field(
+        default=1.0,
+        ge=0,
+        le=5,
+        description="Weight of the torso-colour cue when two people could take one box; 0: off.",
+    )
 
 
 class DebugSettings(BaseModel):

@@ -43,14 +43,12 @@ class Track:
 class Tracker:
     """Feed `update(ts, detections)` once per frame; read `tracks` afterwards."""
 
-    def __init__(
-        self, settings: TrackerSettings | None = None, *, appearance_weight: float = 0.0
-    ) -> None:
-        """`appearance_weight` > 0 adds the torso-colour cue to ambiguous matches (off by default:
-        on vtest it cut identity switches by ~10% but moved line counts within noise, see
-        models/README.md)."""
+    def __init__(self, settings: TrackerSettings | None = None) -> None:
+        """`settings.appearance_weight` > 0 adds the torso-colour cue to ambiguous matches (on by
+        default since round 4 in models/README.md: fewer identity switches and better counts on
+        the wide and the closer views alike)."""
         self.cfg = settings or TrackerSettings()
-        self.appearance_weight = appearance_weight
+        self.appearance_weight = self.cfg.appearance_weight
         self.tracks: list[Track] = []
         self.removed: list[int] = []  # ids dropped in the latest update
         self._next_id = 1

@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge_agent.settings.cameras import TrackerSettings
 from edge_agent.vision.track import Tracker
 from edge_agent.vision.track.appearance import blend, hist_distance, torso_hist
 
@@ -37,7 +38,7 @@ def run_swap(weight: float) -> tuple[dict[str, int], dict[str, int]]:
 
     Each new box overlaps the wrong person's old box most: geometry alone trades their ids.
     """
-    t = Tracker(appearance_weight=weight)
+    t = Tracker(TrackerSettings(appearance_weight=weight))
     for i in range(8):
         t.update(i * 0.1, boxes(200, 240), scene([(200, RED), (240, BLUE)]))
     before = {"red": id_at(t, 200), "blue": id_at(t, 240)}
@@ -59,7 +60,7 @@ def test_without_the_colour_cue_the_same_swap_trades_their_ids() -> None:
 
 
 def test_the_tracker_keeps_no_frame_after_an_update() -> None:
-    t = Tracker(appearance_weight=1.0)
+    t = Tracker(TrackerSettings(appearance_weight=1.0))
     t.update(0.0, boxes(200), scene([(200, RED)]))
     assert all(not hasattr(v, "shape") or v.size <= 32 for v in vars(t).values())
     assert t.tracks[0].hist is not None and t.tracks[0].hist.shape == (32,)
