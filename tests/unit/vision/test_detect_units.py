@@ -83,6 +83,13 @@ def test_boxes_that_are_not_two_halves_of_one_person_stay_apart(
     assert rows(out) == rows([a, b])
 
 
+def test_a_person_cut_by_the_seam_between_tile_rows_is_one_box() -> None:
+    grid = np.array(tile_grid(640, 480, 1, 2, 0.25), np.float32)  # y 0-275 and 205-480
+    top, bottom = box(300, 100, 360, 275, 0.7), box(302, 205, 358, 400, 0.9)
+    out = join_cut_halves(np.array([top, bottom], np.float32), grid)
+    assert rows(out) == rows([box(300, 100, 360, 400, 0.9)])
+
+
 def test_a_box_at_the_picture_edge_is_not_a_cut_half() -> None:
     # both boxes end at the edge of the searched area, which is no seam
     a, b = box(0, 50, 100, 470, 0.8), box(560, 50, 640, 470, 0.7)
