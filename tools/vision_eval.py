@@ -28,7 +28,8 @@ Detections can be cached per detector setting (`--cache DIR`, with `--set detect
 focused passes depend on the tracks), so tracker and line experiments rerun in seconds; the
 `detector` figure is recall/precision (IoU >= 0.5) of the boxes seen. `id_switches` counts a true
 person matched to another track id than before; `--appearance W` sets the tracker's colour-cue
-weight (0: off) over the camera's `tracker.appearance_weight`.
+weight (0: off) over the camera's `tracker.appearance_weight`. `--fast` decodes no frames, so the
+colour cue has no pixels to compare there: compare `--fast` figures only with each other.
 
     .venv/bin/python tools/vision_eval.py --json
     .venv/bin/python tools/vision_eval.py --set detector.tiles=[1,1] --set detect_fps=10

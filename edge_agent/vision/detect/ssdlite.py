@@ -3,7 +3,7 @@
 At 300x300 over a whole 768x576 frame a person 60 px tall shrinks to ~30 px, below what SSDLite
 finds reliably. Overlapping tiles give each person more input pixels; one extra full-region pass
 keeps people who are too big for a tile (an eye-level shop-front camera). All passes run as one
-batch and are merged with NMS.
+batch; the halves of a person cut by a tile seam are joined, then everything is merged with NMS.
 """
 
 from __future__ import annotations
