@@ -270,7 +270,7 @@ def events_tail(
 def reload(
     config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption
 ) -> None:
-    """Re-read the config in the running daemon; only changed devices restart."""
+    """Re-read the config in the running daemon; only changed devices restart (cameras: all)."""
     data = daemon(call(socket_path(config, socket), "reload", timeout=30), as_json=as_json)
     if as_json:
         print_json(data)
@@ -279,6 +279,13 @@ def reload(
             f"[green]applied[/] config {data['config_hash']}: added {data['added']}, "
             f"changed {data['changed']}, removed {data['removed']}"
         )
+        if data.get("cameras") is not None:
+            console.print(f"cameras restarted: {data['cameras']}")
+        if data.get("restart_needed"):
+            console.print(
+                f"[yellow]not applied yet[/]: {', '.join(data['restart_needed'])} take effect "
+                "after `systemctl restart edge-agent`"
+            )
     else:
         for e in data.get("errors", []):
             console.print(e, markup=False, highlight=False)

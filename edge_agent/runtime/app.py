@@ -132,10 +132,18 @@ class Agent:
             if new.cameras != self.settings.cameras:
                 await self._apply_cameras(new)
                 changes["cameras"] = [c.id for c in new.cameras]
-            if new.uplink != self.settings.uplink or new.agent != self.settings.agent:
+            waiting = [
+                name
+                for name in ("agent", "uplink", "store")
+                if getattr(new, name) != getattr(self.settings, name)
+            ]
+            if waiting:
                 log.warning(
-                    "reload_partial", detail="agent/uplink changes take effect after a restart"
+                    "reload_partial",
+                    sections=waiting,
+                    detail="agent/uplink/store changes take effect after a restart",
                 )
+                changes["restart_needed"] = waiting
             self.settings = new
             self.config_hash = config_hash(new)
             log.info("reload_applied", config_hash=self.config_hash, **changes)
@@ -148,18 +156,21 @@ class Agent:
             for r in self.supervisor.runners()
         }
         cameras = {cid: cam.snapshot_state() for cid, cam in self.cameras.items()}
+        store = self.store.health_reason()
+        devices_ok = all(d["online"] for d in devices.values())
+        cameras_ok = all(c.get("reason") == "ok" for c in cameras.values())
         return {
             "subsystems": {
-                "store": {"reason": self.store.health_reason()},
+                "store": {"state": _state(store == "ok"), "reason": store},
                 "devices": {
-                    "reason": "ok" if all(d["online"] for d in devices.values()) else "degraded",
+                    "state": _state(devices_ok),
+                    "reason": "ok" if devices_ok else "degraded",
                     "online": sum(d["online"] for d in devices.values()),
                     "total": len(devices),
                 },
                 "cameras": {
-                    "reason": "ok"
-                    if all(c.get("reason") == "ok" for c in cameras.values())
-                    else "degraded"
+                    "state": _state(cameras_ok),
+                    "reason": "ok" if cameras_ok else "degraded",
                 },
             },
             "devices": devices,
@@ -342,3 +353,7 @@ class Agent:
             online = sum(r.status.online for r in self.supervisor.runners())
             notify(f"WATCHDOG=1\nSTATUS={online}/{len(self.supervisor.runners())} devices online")
             await asyncio.sleep(interval)
+
+
+def _state(ok: bool) -> str:
+    return "ok" if ok else "degraded"

@@ -131,6 +131,22 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return dict(source())
 
 
+SECTIONS = tuple(Settings.model_fields)
+
+
+def _unknown_env_sections(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """`EDGE_AGENT__*` variables whose first part names no section: pydantic-settings would drop
+    them without a word, and the engineer would think the override took effect."""
+    out: list[tuple[str, str]] = []
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        section = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
+        if section not in SECTIONS:
+            out.append((name, section))
+    return out
+
+
 def _merge(base: dict[str, Any], override: Mapping[str, Any], path: Loc, seen: list[Loc]) -> None:
     """Deep-merge `override` into `base`, remembering which key paths came from the environment."""
     for key, value in override.items():
@@ -161,7 +177,7 @@ def _check_secret_files(value: Any, file: Path, tree: Any, loc: Loc) -> list[Con
                             line,
                             col,
                             f"{'.'.join(map(str, (*loc, key)))}: {path} {why}",
-                            "create it with the secret inside, mode 0640, owned by edge-agent",
+                            "create it with the secret inside: mode 0640, owner root, group edge-agent",
                         )
                     )
             else:
@@ -326,9 +342,25 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
             ]
         )
     data = _plain(tree)
+    env = os.environ if environ is None else environ
+    unknown = _unknown_env_sections(env)
+    if unknown:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    file,
+                    1,
+                    1,
+                    f"environment override {name}: there is no `{section}` section",
+                    "names run EDGE_AGENT__SECTION__KEY from the top, e.g. "
+                    "EDGE_AGENT__UPLINK__SYNC__COMPRESSION; sections: " + ", ".join(SECTIONS),
+                )
+                for name, section in unknown
+            ]
+        )
     env_paths: list[Loc] = []
     try:
-        _merge(data, _env_overrides(os.environ if environ is None else environ), (), env_paths)
+        _merge(data, _env_overrides(env), (), env_paths)
     except SettingsError as exc:
         raise ConfigError(
             [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -41,7 +41,9 @@ class MQTTSettings(BaseModel):
     password_file: Path | None = Field(
         default=None, description="File holding the broker password."
     )
-    tls: TLSSettings | None = Field(default=None, description="Set (even empty) to use TLS.")
+    tls: TLSSettings | None = Field(
+        default=None, description="Set (even a bare `tls:`) to use TLS; leave out for plain MQTT."
+    )
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     connect_timeout_s: float = Field(default=10, gt=0)
     publish_timeout_s: float = Field(default=15, gt=0, description="Wait this long for a PUBACK.")
@@ -49,6 +51,14 @@ class MQTTSettings(BaseModel):
     reconnect_max_s: float = Field(
         default=1.5, gt=0, le=300, description="Largest reconnect delay (jittered)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_tls_key_means_tls(cls, data: Any) -> Any:
+        # YAML reads a bare `tls:` as null; whoever wrote it asked for TLS, not for plain MQTT.
+        if isinstance(data, dict) and "tls" in data and data["tls"] is None:
+            return {**data, "tls": {}}
+        return data
 
 
 class SyncSettings(BaseModel):

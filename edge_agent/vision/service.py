@@ -42,7 +42,7 @@ HEALTHY_AFTER_S = 30.0  # a worker that ran this long resets the backoff
 
 
 class CameraService:
-    """Runs one camera until cancelled. `snapshot_state()` feeds health and `camera status`."""
+    """Runs one camera until cancelled. `snapshot_state()` feeds health and `edge-agent status`."""
 
     def __init__(
         self,

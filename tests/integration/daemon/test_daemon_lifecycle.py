@@ -71,6 +71,20 @@ def test_cli_says_clearly_when_the_daemon_is_not_running(tmp_path: Path) -> None
     assert "Traceback" not in out.stderr + out.stdout
 
 
+def test_reload_says_which_changes_wait_for_a_restart(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, SCREEN)
+    d = Daemon(cfg).start()
+    try:
+        wait_for(lambda: all(x["online"] for x in d.status()["devices"]))
+        cfg.write_text(cfg.read_text() + "store:\n  max_size_mb: 123\n")
+        out = cli("reload", "--config", str(cfg))
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "not applied yet: store" in " ".join(out.stdout.split())
+        wait_for(lambda: "reload_partial" in d.log())
+    finally:
+        assert d.stop() == 0
+
+
 def test_reload_restarts_only_changed_devices_and_rejects_a_bad_file(tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path, SCREEN + "  - {id: co2, driver: simulated_sensor, poll_interval_s: 0.5}\n"

@@ -32,6 +32,18 @@ def test_removed_while_stopped_or_offline_is_cleared_once_the_link_is_back(
     try:
         wait_for(lambda: state_of(broker, "screen-b") is None, timeout=20)
         assert state_of(broker, "screen-a") is not None
+        health = retained(broker.port, f"{ROOT}/health")
+        # every subsystem says its state outright, not only a reason code
+        # (devices may still be coming up when it was published: state and reason agree either way)
+        assert health["subsystems"]["store"] == {"state": "ok", "reason": "ok"}
+        assert {
+            k: (v["state"] == "ok") == (v["reason"] == "ok")
+            for k, v in health["subsystems"].items()
+        } == {
+            "store": True,
+            "devices": True,
+            "cameras": True,
+        }
 
         # 2. Removed while the broker was down, and the daemon restarted before it came back.
         broker.stop()

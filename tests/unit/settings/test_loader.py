@@ -118,6 +118,24 @@ def test_bad_environment_override_names_the_variable(tmp_path: Path) -> None:
     assert "set by EDGE_AGENT__STORE__MAX_SIZE_MB in the environment" in issue
 
 
+def test_environment_override_of_no_section_is_an_error_not_ignored(tmp_path: Path) -> None:
+    # `sync` lives under `uplink`: silently dropping this would leave the engineer believing it
+    with pytest.raises(ConfigError) as info:
+        load(write(tmp_path, GOOD), environ={"EDGE_AGENT__SYNC__COMPRESSION": "zstd"})
+    (issue,) = messages(info.value)
+    assert "EDGE_AGENT__SYNC__COMPRESSION" in issue and "no `sync` section" in issue
+    settings = load(
+        write(tmp_path, GOOD), environ={"EDGE_AGENT__UPLINK__SYNC__COMPRESSION": "zstd"}
+    )
+    assert settings.uplink.sync.compression == "zstd"
+
+
+def test_a_bare_tls_key_turns_tls_on(tmp_path: Path) -> None:
+    text = GOOD + "uplink:\n  mqtt:\n    host: hq.example\n    tls:\n"
+    assert load(write(tmp_path, text)).uplink.mqtt.tls is not None
+    assert load(write(tmp_path, GOOD)).uplink.mqtt.tls is None  # left out: plain MQTT
+
+
 def test_environment_can_switch_a_section_off_and_replace_a_list(tmp_path: Path) -> None:
     settings = load(
         write(tmp_path, GOOD),
