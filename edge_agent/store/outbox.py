@@ -85,11 +85,14 @@ def pending(
     *,
     accepted_after: float | None = None,
     accepted_before: float | None = None,
+    exclude: Sequence[tuple[int, str | None]] = (),
 ) -> list[StoredItem]:
     """Unsent items, summaries first, then events, then readings; oldest first inside a class.
 
     `accepted_after` is inclusive and `accepted_before` exclusive, so splitting at one instant
     (the uplink's session start) puts every item in exactly one of "live" and "backlog".
+    `exclude` leaves out rows by (class, kind), or a whole class where kind is None: the
+    uplink's topics that the broker refuses for now.
     """
     if limit <= 0:
         return []
@@ -112,7 +115,14 @@ def pending(
         room = limit - len(out)
         if room <= 0:
             break
-        rows = conn.execute(sql, (int(cls), *bounds, room)).fetchall()
+        if (int(cls), None) in exclude:
+            continue
+        kinds = sorted({k for c, k in exclude if c == int(cls) and k is not None})
+        query = sql
+        if kinds:
+            marks = ", ".join("?" * len(kinds))
+            query = sql.replace(" ORDER BY", f" AND kind NOT IN ({marks}) ORDER BY", 1)
+        rows = conn.execute(query, (int(cls), *bounds, *kinds, room)).fetchall()
         out.extend(item_from_row(r) for r in rows)
     return out
 

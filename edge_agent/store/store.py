@@ -274,11 +274,18 @@ class Store:
         *,
         accepted_after: float | None = None,
         accepted_before: float | None = None,
+        exclude: Sequence[tuple[int, str | None]] = (),
     ) -> list[StoredItem]:
-        """Unsent items by class priority, then seq. `accepted_after` inclusive, `_before` not."""
+        """Unsent items by class priority, then seq. `accepted_after` inclusive, `_before` not;
+        `exclude` leaves out (class, kind) rows, or a whole class with kind None."""
+        leave_out = list(exclude)
         return await self._read(
             lambda c: outbox.pending(
-                c, limit, accepted_after=accepted_after, accepted_before=accepted_before
+                c,
+                limit,
+                accepted_after=accepted_after,
+                accepted_before=accepted_before,
+                exclude=leave_out,
             ),
             "reading pending items",
         )

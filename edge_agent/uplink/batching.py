@@ -20,6 +20,9 @@ class Batch:
 
     topic: str
     ids: list[str] = field(default_factory=list)
+    #: What the outbox must leave out to skip this topic: (class, kind), or (class, None) when
+    #: every kind of the class shares the topic (readings).
+    keys: set[tuple[int, str | None]] = field(default_factory=set)
     records: list[bytes] = field(default_factory=list)
     size: int = _ID_OVERHEAD
     payload: bytes = b""
@@ -56,6 +59,7 @@ def make_batches(
         if batch is None:
             batch = open_batches[topic] = Batch(topic)
         batch.ids.append(item.id)
+        batch.keys.add(topics.outbox_key(item.cls, item.kind))
         batch.records.append(record)
         batch.size += len(record) + 1
     done.extend(

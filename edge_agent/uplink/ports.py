@@ -29,8 +29,10 @@ class UplinkStore(Protocol):
         *,
         accepted_after: float | None = None,
         accepted_before: float | None = None,
+        exclude: Sequence[tuple[int, str | None]] = (),
     ) -> list[StoredItem]:
-        """Unsent items by class priority, then age."""
+        """Unsent items by class priority, then age, leaving out the (class, kind) rows in
+        `exclude` (kind None: the whole class)."""
         ...
 
     async def mark_sent(self, ids: Sequence[str]) -> object: ...

@@ -23,8 +23,11 @@ RETRY_MIN_S = 30.0
 RETRY_MAX_S = 900.0
 #: At most one `publish_refused` warning per topic this often.
 WARN_INTERVAL_S = 300.0
-#: Ids held back beyond this are not remembered (they are read again later, not lost).
+#: Ids held back beyond this are not remembered. Nothing depends on them: while a topic waits,
+#: the outbox read leaves its rows out (`excluded`); the ids only cover batches already read.
 MAX_HELD_IDS = 200_000
+
+OutboxKey = tuple[int, str | None]  # (item class, kind), or (class, None) for a whole class
 
 
 @dataclass(slots=True)
@@ -42,6 +45,7 @@ class Refusal:
     warned_at: float | None = None
     probing: bool = False
     ids: set[str] = field(default_factory=set)
+    keys: set[OutboxKey] = field(default_factory=set)
 
 
 class Refusals:
@@ -60,7 +64,9 @@ class Refusals:
         self.messages = 0
         self.items = 0
 
-    def refused(self, error: PublishRefused, ids: Sequence[str]) -> None:
+    def refused(
+        self, error: PublishRefused, ids: Sequence[str], keys: Iterable[OutboxKey] = ()
+    ) -> None:
         """The broker refused a message carrying `ids`: hold its topic back, longer each time."""
         now = self._monotonic()
         entry = self._topics.get(error.topic)
@@ -80,7 +86,7 @@ class Refusals:
         entry.items += len(ids)
         self.messages += 1
         self.items += len(ids)
-        self.hold(error.topic, ids)
+        self.hold(error.topic, ids, keys)
         if entry.warned_at is None or now - entry.warned_at >= WARN_INTERVAL_S:
             entry.warned_at = now
             self._log.warning(
@@ -110,16 +116,30 @@ class Refusals:
         entry = self._topics.get(topic)
         return entry is not None and self._monotonic() < entry.retry_at
 
-    def hold(self, topic: str, ids: Iterable[str]) -> None:
-        """Skip these items of a held-back topic when reading the outbox (bounded memory)."""
+    def hold(self, topic: str, ids: Iterable[str], keys: Iterable[OutboxKey] = ()) -> None:
+        """Skip these items of a held-back topic, and the outbox rows `keys` name, when reading
+        the outbox (the ids in bounded memory)."""
         entry = self._topics.get(topic)
         if entry is None:
             return
+        entry.keys.update(keys)
         for item_id in ids:
             if len(self._held) >= MAX_HELD_IDS:
                 break
             entry.ids.add(item_id)
             self._held.add(item_id)
+
+    def excluded(self) -> list[OutboxKey]:
+        """Outbox rows to leave out of a read: those of every topic waiting for its retry time.
+
+        Without this a refused topic's rows came back on every read once more of them were held
+        than `MAX_HELD_IDS`, and the sender spun on them while every other topic waited.
+        """
+        now = self._monotonic()
+        return sorted(
+            {k for r in self._topics.values() if now < r.retry_at for k in r.keys},
+            key=lambda k: (k[0], k[1] or ""),
+        )
 
     def release_due(self) -> None:
         """Topics whose retry time has come: their items may be read again for the probe."""

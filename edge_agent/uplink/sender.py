@@ -109,7 +109,7 @@ class Sender:
                                 await window.acquire()
                                 send(batch, False)
                             else:
-                                self.refusals.hold(batch.topic, batch.ids)
+                                self.refusals.hold(batch.topic, batch.ids, batch.keys)
                         look_live = True  # more may have come meanwhile
                         continue
                 head = await self._next_backlog_batch()
@@ -121,7 +121,7 @@ class Sender:
                     continue  # woken while waiting for budget: live items may go first
                 self._backlog.popleft()
                 if not self.refusals.admit(head.topic):
-                    self.refusals.hold(head.topic, head.ids)
+                    self.refusals.hold(head.topic, head.ids, head.keys)
                     continue
                 await window.acquire()
                 send(head, True)
@@ -133,7 +133,7 @@ class Sender:
                 head = self._backlog[0]
                 if not self.refusals.blocked(head.topic):
                     return head
-                self.refusals.hold(head.topic, head.ids)
+                self.refusals.hold(head.topic, head.ids, head.keys)
                 self._backlog.popleft()
             page = await self._read(historical=True)
             if not page:
@@ -147,12 +147,17 @@ class Sender:
         limit = self._s.fetch_limit + len(self._inflight) + self.refusals.held
         settled: set[str] = set()
         self._settled_in_read = settled
+        leave_out = self.refusals.excluded()
         try:
             if historical:
                 self.backlog_reads += 1
-                items = await self._store.pending(limit, accepted_before=live_after)
+                items = await self._store.pending(
+                    limit, accepted_before=live_after, exclude=leave_out
+                )
             else:
-                items = await self._store.pending(limit, accepted_after=live_after)
+                items = await self._store.pending(
+                    limit, accepted_after=live_after, exclude=leave_out
+                )
         finally:
             self._settled_in_read = None
         skip = self._inflight | settled
@@ -208,7 +213,7 @@ class Sender:
             try:
                 await link.publish(Outgoing(batch.topic, batch.payload, content_type=content))
             except PublishRefused as exc:  # this topic only; the session is fine
-                self.refusals.refused(exc, batch.ids)
+                self.refusals.refused(exc, batch.ids, batch.keys)
                 return
             self.refusals.accepted(batch.topic)
             await self._store.mark_sent(batch.ids)

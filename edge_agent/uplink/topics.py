@@ -44,6 +44,10 @@ class Topics:
             return f"{self.root}/events/reading"
         return f"{self.root}/events/{topic_segment(kind)}"
 
+    def outbox_key(self, cls: ItemClass, kind: str) -> tuple[int, str | None]:
+        """The outbox rows that go to `batch(cls, kind)`: all readings share one topic."""
+        return (int(cls), None) if cls is ItemClass.READING else (int(cls), kind)
+
     @property
     def commands(self) -> str:
         """Subscription filter for every command target."""

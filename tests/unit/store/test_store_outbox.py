@@ -21,7 +21,7 @@ from edge_agent.store import (
     StoreErrorReason,
     outbox,
 )
-from tests.unit.store.store_helpers import FakeClock, StoreFactory, item
+from tests.unit.store.store_helpers import T0, FakeClock, StoreFactory, item
 
 
 async def test_put_returns_items_with_increasing_seq_and_time_ordered_unique_ids(
@@ -77,6 +77,28 @@ async def test_pending_lists_summaries_then_events_then_readings_oldest_first(
         (ItemClass.READING, 6),
     ]
     assert [p.data["n"] for p in await store.pending(4)] == [2, 5, 8, 1]
+
+
+async def test_pending_leaves_out_the_kinds_and_classes_it_is_told_to(
+    make_store: StoreFactory,
+) -> None:
+    # the uplink skips topics the broker refuses for now, however many rows they hold
+    store = await make_store()
+    kinds = ["queue", "footfall"] * 3
+    await store.put(
+        [NewItem(ItemClass.EVENT, k, "dev-1", T0, {"n": n}) for n, k in enumerate(kinds)]
+    )
+    await store.put([item(ItemClass.READING, 10), item(ItemClass.SUMMARY, 11)])
+
+    left = await store.pending(
+        3, exclude=[(int(ItemClass.EVENT), "queue"), (int(ItemClass.READING), None)]
+    )
+    assert [(p.kind, p.data["n"]) for p in left] == [
+        ("summary_kind", 11),
+        ("footfall", 1),
+        ("footfall", 3),
+    ]
+    assert len(await store.pending(100)) == 8  # nothing was marked or lost
 
 
 async def test_marked_items_leave_pending_and_unknown_or_repeated_ids_count_zero(

@@ -21,7 +21,7 @@ from edge_agent.settings.root import Settings
 from edge_agent.settings.store import StoreSettings
 from edge_agent.settings.uplink import SyncSettings
 from edge_agent.store import DB_FILENAME, ItemClass, NewItem, Store, StoredItem
-from edge_agent.uplink import Incoming, Outgoing, Uplink
+from edge_agent.uplink import Incoming, Outgoing, Uplink, refusals
 from edge_agent.uplink.counters import Counters
 from edge_agent.uplink.errors import PublishRefused
 from edge_agent.uplink.sender import Sender
@@ -66,8 +66,10 @@ class CountingStore:
     def __init__(self, store: Store) -> None:
         self._store = store
         self.backlog_reads = 0
+        self.reads = 0
 
-    async def pending(self, limit: int, **bounds: float | None) -> list[StoredItem]:
+    async def pending(self, limit: int, **bounds: Any) -> list[StoredItem]:
+        self.reads += 1
         if bounds.get("accepted_before") is not None:
             self.backlog_reads += 1
         return await self._store.pending(limit, **bounds)
@@ -151,6 +153,38 @@ async def test_a_refused_topic_is_held_back_and_the_others_still_go(tmp_path: Pa
     assert report["topic"].endswith("/events/denied") and report["reason_code"] == 0x87
 
 
+async def test_more_refused_items_than_the_sender_remembers_do_not_stall_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(refusals, "MAX_HELD_IDS", 5)  # stands for 200,000 denied readings
+    offset = [0.0]
+    async with opened(tmp_path, offset) as store:
+        denied = {i.id for i in await put_old(store, offset, items(600, kind="denied"))}
+        allowed = {i.id for i in await store.put(items(20))}
+        counting = CountingStore(store)
+        log = structlog.get_logger()
+        sync = SyncSettings(fetch_limit=100)
+        sender = Sender(counting, TOPICS, sync, Counters(counting, time.time), log, clock=time.time)  # type: ignore[arg-type]
+        store.add_commit_listener(lambda _: sender.wake())
+        link = FakeLink(deny=[TOPICS.root + "/events/denied"])
+        task = asyncio.create_task(sender.run(link))
+        async with asyncio.timeout(10):
+            while not allowed <= {i for m in link.published for i in _ids(m)}:
+                await asyncio.sleep(0.01)
+        reads_then = counting.reads
+        await asyncio.sleep(0.5)  # a spinning sender would read the outbox hundreds of times here
+        spun = counting.reads - reads_then
+        later = {i.id for i in await store.put(items(5))}  # a sensor goes on reporting
+        async with asyncio.timeout(3):  # and its items still go out
+            while not later <= {i for m in link.published for i in _ids(m)}:
+                await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        unsent = {i.id for i in await store.pending(1_000)}
+    assert spun <= 2
+    assert unsent == denied  # kept for the retry, none marked sent
+
+
 class StaleReadStore:
     """The real store, but its second outbox read hands back what it saw before a PUBACK that
     landed while the read was still running (SQLite snapshot first, `mark_sent` after)."""
@@ -160,7 +194,7 @@ class StaleReadStore:
         self.reads = 0
         self.read_taken, self.marked = asyncio.Event(), asyncio.Event()
 
-    async def pending(self, limit: int, **bounds: float | None) -> list[StoredItem]:
+    async def pending(self, limit: int, **bounds: Any) -> list[StoredItem]:
         self.reads += 1
         snapshot = await self._store.pending(limit, **bounds)
         if self.reads == 2:
