@@ -371,6 +371,12 @@ class Writer:
         except (sqlite3.Error, OSError) as exc:
             self._events.op_done(token, None, as_store_error(exc, "writing to the store"))
             return
+        except Exception as exc:  # a bug in one op must not hang its caller or kill the writer
+            log.exception("store_op_failed", error=str(exc))
+            self._events.op_done(
+                token, None, StoreError(StoreErrorReason.IO_ERROR, f"writing to the store: {exc}")
+            )
+            return
         if self._pending_seq is not None:
             self._next_seq, self._last_accepted = self._pending_seq
             self._check_size()

@@ -160,7 +160,10 @@ class Sender:
                 )
         finally:
             self._settled_in_read = None
-        skip = self._inflight | settled
+        # ...and what waits in the encoded backlog page: after the wall clock steps back, a live
+        # read would otherwise return those items too, and they would go out twice
+        queued = {i for b in self._backlog for i in b.ids} if not historical else set()
+        skip = self._inflight | settled | queued
         fresh = [i for i in items if i.id not in skip and not self.refusals.is_held(i.id)][
             : self._s.fetch_limit
         ]

@@ -385,3 +385,15 @@ async def test_items_submitted_from_worker_threads_are_all_committed_without_seq
     for w in range(4):  # each thread's own items keep their order
         mine = [r.data["n"] for r in rows if r.data["n"] // 1000 == w]
         assert mine == sorted(mine)
+
+
+async def test_a_write_op_that_raises_fails_its_caller_and_the_store_goes_on(
+    make_store: StoreFactory,
+) -> None:
+    # Not an SQLite error: a bug in an op. Its caller must get an error, not wait forever, and
+    # the writer thread must live on for everyone else.
+    store = await make_store()
+    with pytest.raises(StoreError) as info:
+        await asyncio.wait_for(store._write(lambda _c: 1 // 0), timeout=5)
+    assert info.value.reason is StoreErrorReason.IO_ERROR
+    assert [s.data["n"] for s in await store.put([item(ItemClass.EVENT, 7)])] == [7]

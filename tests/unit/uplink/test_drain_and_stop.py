@@ -185,6 +185,40 @@ async def test_more_refused_items_than_the_sender_remembers_do_not_stall_the_oth
     assert unsent == denied  # kept for the retry, none marked sent
 
 
+async def test_a_wall_clock_step_back_sends_no_backlog_item_twice(tmp_path: Path) -> None:
+    offset = [0.0]
+    async with opened(tmp_path, offset) as store:
+        await put_old(store, offset, items(2_000))
+        shift = [0.0]
+        sync = SyncSettings(backlog_rate_msgs=20, backlog_burst_s=0.1, max_batch_bytes=1024)
+        log = structlog.get_logger()
+        sender = Sender(
+            store,
+            TOPICS,
+            sync,
+            Counters(store, time.time),
+            log,
+            clock=lambda: time.time() + shift[0],
+        )
+        store.add_commit_listener(lambda _: sender.wake())
+        link = FakeLink()
+        task = asyncio.create_task(sender.run(link))
+        async with asyncio.timeout(10):
+            while sender.historical_messages < 3:  # the backlog page is read and draining
+                await asyncio.sleep(0.01)
+        shift[0] = -2 * HOUR  # NTP steps the clock back: the backlog now looks live
+        await store.put(items(1))  # a commit wakes the live read
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                while await store.pending(5_000):
+                    await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    sent = [i for m in link.published for i in _ids(m)]
+    assert len(sent) > 100
+    assert len(sent) == len(set(sent))  # each item once within the session
+
+
 class StaleReadStore:
     """The real store, but its second outbox read hands back what it saw before a PUBACK that
     landed while the read was still running (SQLite snapshot first, `mark_sent` after)."""
