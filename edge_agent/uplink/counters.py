@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections import deque
 from collections.abc import Callable
+
+from edge_agent.store.errors import StoreError
 
 from .ports import UplinkStore
 
@@ -55,6 +58,8 @@ class Counters:
         return round(sum(n for _, n in self._recent) / _RATE_WINDOW_S, 3)
 
     async def persist(self) -> None:
-        await self._store.meta_set(
-            _META_BYTES, json.dumps({"day": self._day, "bytes": self.bytes_today})
-        )
+        """Save today's byte count; best effort (a full disk must not end the session)."""
+        with contextlib.suppress(StoreError):  # the store reports its own trouble in health
+            await self._store.meta_set(
+                _META_BYTES, json.dumps({"day": self._day, "bytes": self.bytes_today})
+            )

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 
 from drivers.sdk import Logger
 from edge_agent.settings.uplink import SyncSettings
+from edge_agent.store.errors import StoreError
 
 from .batching import Batch, make_batches
 from .codec import CONTENT_TYPE_JSON, CONTENT_TYPE_ZSTD_BATCH
@@ -33,6 +34,7 @@ from .refusals import Refusals
 from .topics import Topics
 
 _IDLE_RECHECK_S = 5.0
+_REMARK_EVERY_S = 5.0  # how often to retry marking acknowledged items sent after a store error
 
 
 class Sender:
@@ -61,6 +63,11 @@ class Sender:
         self._inflight: set[str] = set()
         #: Ids whose publish finished during the outbox read in progress (None: no read running).
         self._settled_in_read: set[str] | None = None
+        #: Acknowledged by the broker, but the store could not mark them sent (a full disk):
+        #: skipped by every read and marked again later, so they do not go out again.
+        self._unmarked: set[str] = set()
+        self._remark_at = 0.0
+        self._monotonic = monotonic
         self._backlog: deque[Batch] = deque()
         self._unlimited = 0
         self.historical_messages = 0
@@ -143,8 +150,9 @@ class Sender:
     async def _read(self, *, historical: bool) -> list[Batch]:
         """Unsent items not in flight and not held back, live or backlog, as encoded batches."""
         self.refusals.release_due()
+        await self._remark()
         live_after = self._clock() - self._s.live_window_s
-        limit = self._s.fetch_limit + len(self._inflight) + self.refusals.held
+        limit = self._s.fetch_limit + len(self._inflight) + self.refusals.held + len(self._unmarked)
         settled: set[str] = set()
         self._settled_in_read = settled
         leave_out = self.refusals.excluded()
@@ -163,7 +171,7 @@ class Sender:
         # ...and what waits in the encoded backlog page: after the wall clock steps back, a live
         # read would otherwise return those items too, and they would go out twice
         queued = {i for b in self._backlog for i in b.ids} if not historical else set()
-        skip = self._inflight | settled | queued
+        skip = self._inflight | settled | queued | self._unmarked
         fresh = [i for i in items if i.id not in skip and not self.refusals.is_held(i.id)][
             : self._s.fetch_limit
         ]
@@ -176,6 +184,19 @@ class Sender:
             historical=historical,
             compression=self._s.compression,
         )
+
+    async def _remark(self) -> None:
+        """Retry marking sent what the broker acknowledged while the store could not write."""
+        if not self._unmarked or self._monotonic() < self._remark_at:
+            return
+        self._remark_at = self._monotonic() + _REMARK_EVERY_S
+        ids = list(self._unmarked)
+        try:
+            await self._store.mark_sent(ids)
+        except StoreError:
+            return
+        self._unmarked.difference_update(ids)
+        self._log.info("uplink_mark_sent_recovered", items=len(ids))
 
     async def _idle(self) -> None:
         """Nothing new to send: wait for a commit, a PUBACK, a held-back topic's retry time or
@@ -219,7 +240,17 @@ class Sender:
                 self.refusals.refused(exc, batch.ids, batch.keys)
                 return
             self.refusals.accepted(batch.topic)
-            await self._store.mark_sent(batch.ids)
+            try:
+                await self._store.mark_sent(batch.ids)
+            except StoreError as exc:  # acknowledged all the same: never send these again
+                if not self._unmarked:
+                    self._log.warning(
+                        "uplink_mark_sent_failed",
+                        reason=exc.reason.value,
+                        error=exc.message,
+                        detail="acknowledged items are kept aside and marked once the store can",
+                    )
+                self._unmarked.update(batch.ids)
             self._counters.acked(len(batch.ids), len(batch.payload))
             if historical:
                 self.historical_messages += 1

@@ -18,6 +18,7 @@ import structlog
 
 from drivers.sdk import Logger
 from edge_agent.settings.root import Settings
+from edge_agent.store.errors import StoreError
 from edge_agent.store.items import BacklogStats, StoredItem
 
 from ..backoff import Backoff
@@ -186,7 +187,10 @@ class Uplink:
 
     async def _serve(self, link: Link, session: int, backoff: Backoff) -> None:
         """Birth, then the session tasks; any of them failing ends the session."""
-        await self._store.meta_set(_META_SESSION, str(session))
+        try:
+            await self._store.meta_set(_META_SESSION, str(session))
+        except StoreError as exc:  # e.g. a full disk: draining matters most right now
+            self._log.warning("uplink_session_not_saved", session=session, reason=exc.reason.value)
         self._session, self._link, self._connected_since = session, link, self._clock()
         self._last_error = None
         backoff.reset()

@@ -20,7 +20,15 @@ from edge_agent.commands import CommandRequest, CommandResult
 from edge_agent.settings.root import Settings
 from edge_agent.settings.store import StoreSettings
 from edge_agent.settings.uplink import SyncSettings
-from edge_agent.store import DB_FILENAME, ItemClass, NewItem, Store, StoredItem
+from edge_agent.store import (
+    DB_FILENAME,
+    ItemClass,
+    NewItem,
+    Store,
+    StoredItem,
+    StoreError,
+    StoreErrorReason,
+)
 from edge_agent.uplink import Incoming, Outgoing, Uplink, refusals
 from edge_agent.uplink.counters import Counters
 from edge_agent.uplink.errors import PublishRefused
@@ -217,6 +225,78 @@ async def test_a_wall_clock_step_back_sends_no_backlog_item_twice(tmp_path: Path
     sent = [i for m in link.published for i in _ids(m)]
     assert len(sent) > 100
     assert len(sent) == len(set(sent))  # each item once within the session
+
+
+class FullDiskStore:
+    """The real store, but its first `fail` writes of meta or sent marks hit a full disk."""
+
+    def __init__(self, store: Store, fail: int) -> None:
+        self._store, self.fail = store, fail
+        self.marks = 0
+
+    def _full(self) -> None:
+        if self.fail > 0:
+            self.fail -= 1
+            raise StoreError(StoreErrorReason.DISK_FULL, "database or disk is full")
+
+    async def mark_sent(self, ids: Sequence[str]) -> int:
+        self.marks += 1
+        self._full()
+        return await self._store.mark_sent(ids)
+
+    async def meta_set(self, key: str, value: str) -> None:
+        self._full()
+        await self._store.meta_set(key, value)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+async def test_items_acknowledged_while_the_disk_is_full_are_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    async with opened(tmp_path, [0.0]) as store:
+        ids = [i.id for i in await store.put(items(300))]
+        full = FullDiskStore(store, fail=3)
+        log = structlog.get_logger()
+        sync = SyncSettings(max_batch_bytes=2_000)  # many messages, so several marks fail
+        sender = Sender(full, TOPICS, sync, Counters(full, time.time), log, clock=time.time)  # type: ignore[arg-type]
+        link = FakeLink()
+        task = asyncio.create_task(sender.run(link))
+        async with asyncio.timeout(10):  # once the disk has room, every item is marked sent
+            while await store.pending(1_000):
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        assert not task.done()  # the session went on through the failed writes
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    sent = [i for m in link.published for i in _ids(m)]
+    assert full.fail == 0  # the disk really was full for three marks
+    assert sorted(sent) == sorted(ids)  # each item went out once
+
+
+async def test_a_full_disk_at_connect_does_not_keep_the_uplink_from_draining(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.model_validate(
+        {"agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)}}
+    )
+    link = FakeLink()
+    async with opened(tmp_path, [0.0]) as store:
+        ids = {i.id for i in await store.put(items(20))}
+        full = FullDiskStore(store, fail=1_000)  # every session-number and counter save fails
+        full.mark_sent = store.mark_sent  # type: ignore[method-assign]
+        uplink = Uplink(
+            settings, full, Router(), health=dict, config_hash="c", version="v",  # type: ignore[arg-type]
+            connector=Connector(link),  # type: ignore[arg-type]
+        )  # fmt: skip
+        task = asyncio.create_task(uplink.run())
+        async with asyncio.timeout(10):
+            while not ids <= {i for m in link.published for i in _ids(m) if "/events/" in m.topic}:
+                await asyncio.sleep(0.02)
+        assert uplink.status()["connected"]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 class StaleReadStore:
