@@ -109,3 +109,10 @@ def now(
         )
     if not as_json:
         console.print(f"sent {last.get('sent', 0)}, {last.get('remaining', 0)} left")
+        if last.get("remaining") and last.get("refused"):
+            console.print(
+                "the rest waits for topics the broker refuses: "
+                + ", ".join(last["refused"])
+                + " (see `edge-agent sync status`)",
+                markup=False,
+            )

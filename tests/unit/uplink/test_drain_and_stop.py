@@ -377,6 +377,33 @@ class Router:
         raise NotImplementedError
 
 
+async def test_sync_now_ends_when_only_refused_items_are_left(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)}}
+    )
+    link = FakeLink(deny=[TOPICS.root + "/events/denied"])
+    offset = [0.0]
+    async with opened(tmp_path, offset) as store:
+        await put_old(store, offset, items(30, kind="denied") + items(30))
+        uplink = Uplink(
+            settings, store, Router(), health=dict, config_hash="c", version="v",
+            connector=Connector(link),  # type: ignore[arg-type]
+        )  # fmt: skip
+        task = asyncio.create_task(uplink.run())
+        try:
+            async with asyncio.timeout(10):
+                while not uplink.status()["connected"]:
+                    await asyncio.sleep(0.01)
+            async with asyncio.timeout(10):  # it polled until the refusal lifted, rate limit off
+                steps = [p async for p in uplink.sync_now()]
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    last = steps[-1]
+    assert last["remaining"] == 30 and not last["done"]
+    assert last["refused"] == [TOPICS.root + "/events/denied"]
+
+
 @pytest.mark.parametrize("acked", [True, False])
 async def test_stop_leaves_cleanly_only_after_offline_is_acknowledged(
     tmp_path: Path, acked: bool
