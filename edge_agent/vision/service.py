@@ -134,10 +134,11 @@ class CameraService:
         finally:
             # The reader thread may still be inside conn.poll(): let it return before the pipe's
             # descriptor is closed (and possibly reused).
-            draining = self._draining
-            if draining is not None and not draining.done():
+            draining, self._draining = self._draining, None
+            if draining is not None:
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(asyncio.shield(draining), POLL_S + 1.0)
+                self._handle_late(draining)
             parent.close()
             await asyncio.to_thread(_stop, proc)
             self.worker_pid = None
@@ -146,6 +147,7 @@ class CameraService:
         while True:
             self._draining = asyncio.ensure_future(asyncio.to_thread(_drain, conn, POLL_S))
             msgs, closed = await asyncio.shield(self._draining)
+            self._draining = None  # handled here, not again when the worker stops
             for kind, body in msgs:
                 fatal = self._handle(kind, body)
                 if fatal:
@@ -175,6 +177,16 @@ class CameraService:
             self._set_state("down", reason, str(body.get("detail", "")))
             return reason
         return None
+
+    def _handle_late(self, draining: asyncio.Future[Any]) -> None:
+        """Frames read off the pipe when the camera was stopped (shutdown, reload): they still
+        count, since the aggregator's last partial minute is flushed after this."""
+        if not draining.done() or draining.cancelled() or draining.exception() is not None:
+            return
+        msgs, _closed = draining.result()
+        for kind, body in msgs:
+            if kind == "frame":
+                self._handle(kind, body)
 
     def _set_state(self, state: str, reason: str, detail: str) -> None:
         if (state, reason) == (self.state, self.reason):
