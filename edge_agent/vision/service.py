@@ -39,6 +39,10 @@ BACKOFF_MAX_S = 30.0
 MODEL_RETRY_S = 60.0
 POLL_S = 0.25
 HEALTHY_AFTER_S = 30.0  # a worker that ran this long resets the backoff
+#: A worker silent this long is stuck (a decoder or driver call that never returns): it is
+#: killed and restarted. Workers send at least a heartbeat every worker.HEARTBEAT_S, and
+#: OpenCV's own network timeouts are 30 s, so this leaves room for both.
+STALL_S = 60.0
 
 
 class CameraService:
@@ -144,10 +148,17 @@ class CameraService:
             self.worker_pid = None
 
     async def _pump(self, proc: BaseProcess, conn: Connection) -> str:
+        heard_at = time.monotonic()
         while True:
             self._draining = asyncio.ensure_future(asyncio.to_thread(_drain, conn, POLL_S))
             msgs, closed = await asyncio.shield(self._draining)
             self._draining = None  # handled here, not again when the worker stops
+            if msgs:
+                heard_at = time.monotonic()
+            elif not closed and time.monotonic() - heard_at > STALL_S:
+                silent = round(time.monotonic() - heard_at)
+                self._set_state("down", "stalled", f"no word from the worker for {silent} s")
+                return "stalled"
             for kind, body in msgs:
                 fatal = self._handle(kind, body)
                 if fatal:

@@ -8,6 +8,10 @@ Messages to the parent, each a tuple:
     ("state", {"reason": code, "detail": str})   capture state changed (ok, no_signal, frozen, ...)
     ("frame", FrameResult.to_dict())             one processed frame
     ("fatal", {"reason": code, "detail": str})   cannot run at all (e.g. model_missing); then exit
+    ("alive", {})                                nothing else to say for HEARTBEAT_S (no signal)
+
+A worker that says nothing for the service's `STALL_S` (stuck in a decoder or a driver call) is
+killed and restarted with reason `stalled`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 EXIT_FATAL = 3
 EPOCH_2001 = 1e9  # timestamps below this are media time (files), above it wall-clock time
 IDLE_SLEEP_S = 0.05
+HEARTBEAT_S = 5.0
 
 
 class FrameSource(Protocol):
@@ -129,14 +134,18 @@ def worker_main(
         saver = DebugFrameSaver(settings)
     clock = WallClock()
     last_reason: str | None = None
+    said_at = time.monotonic()
     try:
         while True:
             got = source.read()
             reason = source.reason
             if reason != last_reason:
                 conn.send(("state", {"reason": reason, "detail": ""}))
-                last_reason = reason
+                last_reason, said_at = reason, time.monotonic()
             if got is None:
+                if time.monotonic() - said_at >= HEARTBEAT_S:
+                    conn.send(("alive", {}))
+                    said_at = time.monotonic()
                 time.sleep(IDLE_SLEEP_S)
                 continue
             ts, frame = got
@@ -145,6 +154,7 @@ def worker_main(
                 saver.maybe_save(frame, result)
             del frame
             conn.send(("frame", result.to_dict()))
+            said_at = time.monotonic()
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
         pass  # the daemon went away or is stopping us
     finally:

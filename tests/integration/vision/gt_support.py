@@ -119,3 +119,18 @@ def blob_pipeline(settings, models_dir):  # type: ignore[no-untyped-def]
     from edge_agent.vision.pipeline import Pipeline
 
     return Pipeline(settings, BlobDetector())
+
+
+def stuck_pipeline(settings, models_dir):  # type: ignore[no-untyped-def]
+    """Worker factory whose pipeline hangs for good after 10 frames, like a wedged decoder."""
+    import time
+
+    from edge_agent.vision.pipeline import Pipeline
+
+    class Stuck(Pipeline):
+        def process(self, ts, frame):  # type: ignore[no-untyped-def]
+            if self.frames >= 10:
+                time.sleep(3600)
+            return super().process(ts, frame)
+
+    return Stuck(settings, BlobDetector())

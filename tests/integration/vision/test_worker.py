@@ -13,6 +13,7 @@ import pytest
 
 from edge_agent.settings.cameras import CameraSettings
 from edge_agent.store.items import NewItem
+from edge_agent.vision import service
 from edge_agent.vision.service import CameraService
 from tests.integration.vision.gt_support import walkers_video
 from tests.support.net import free_port
@@ -105,6 +106,28 @@ async def test_killed_worker_is_restarted_and_no_count_is_lost(
     assert emitted == run.svc.aggregator.totals["door"]["in"]
 
 
+async def test_a_stuck_worker_is_killed_and_restarted(
+    walking_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "STALL_S", 2.0)  # 60 s in production
+    stuck = "tests.integration.vision.gt_support:stuck_pipeline"
+    async with Run(camera(str(walking_video)), tmp_path, factory=stuck) as run:
+        await run.until(lambda: run.svc.frames >= 10)
+        pid = run.svc.worker_pid
+        await run.until(lambda: any(s["reason"] == "stalled" for s in run.states), timeout=20)
+        await run.until(lambda: run.svc.worker_pid not in (None, pid), timeout=20)
+        assert run.svc.restarts >= 1
+        assert pid is not None and not _alive(pid)  # the wedged process is gone, not leaked
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 async def test_missing_model_is_reported_with_the_fix(tmp_path: Path, walking_video: Path) -> None:
     (tmp_path / "manifest.yaml").write_text(Path("models/manifest.yaml").read_text())
     async with Run(camera(str(walking_video)), tmp_path, factory=None) as run:
@@ -112,11 +135,17 @@ async def test_missing_model_is_reported_with_the_fix(tmp_path: Path, walking_vi
         assert "edge-agent models fetch" in run.svc.snapshot_state()["detail"]
 
 
-async def test_unreachable_rtsp_camera_reports_no_signal(tmp_path: Path) -> None:
+async def test_unreachable_rtsp_camera_reports_no_signal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker waiting for its camera is not stuck: its heartbeat (every 5 s) keeps it alive.
+    monkeypatch.setattr(service, "STALL_S", 8.0)
     url = f"rtsp://127.0.0.1:{free_port()}/stream"
     async with Run(camera(url), tmp_path) as run:
         await run.until(lambda: run.svc.reason == "no_signal")
         assert run.svc.state == "down"
+        await asyncio.sleep(12)
+        assert run.svc.reason == "no_signal" and run.svc.restarts == 0
 
 
 async def test_undecodable_file_reports_decode_error(tmp_path: Path) -> None:
