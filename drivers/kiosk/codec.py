@@ -56,9 +56,14 @@ def parse_wol(packet: bytes) -> bytes:
     return bytes(mac)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _decode_object(body: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(body)
+        # Python's json takes NaN and Infinity, which are not JSON: no store or HQ would take them
+        value = json.loads(body, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise HealthFormatError(f"{what} is not JSON: {body[:40]!r}") from None
     if not isinstance(value, dict):

@@ -23,7 +23,9 @@ from drivers.sdk.errors import AuthFailed
 
 from ..backoff import Backoff
 from ..logging import register_secret
+from ..store.errors import StoreError
 from ..store.items import ItemClass, NewItem
+from ..store.records import dumps as strict_json
 
 #: A state change is reported at once when online/reason change; otherwise at most this often.
 STATE_MIN_INTERVAL_S = 1.0
@@ -155,6 +157,14 @@ class DeviceRunner:
         st, now = self.status, self._clock()
         headline = online != st.online or reason != st.reason or detail != st.detail
         new_state = dict(state) if state is not None else st.state
+        if state is not None:
+            try:
+                strict_json(new_state, "device state")
+            except StoreError as exc:
+                # A driver handed over a state no store or HQ can keep (NaN, bytes): keep the last
+                # good one, so this report and every later one still go out.
+                self.log.error("device_state_rejected", error=exc.message)  # noqa: TRY400 - bad data, no traceback
+                new_state = st.state
         changed = headline or new_state != st.state
         if headline:
             st.since = now

@@ -63,6 +63,8 @@ def test_health_state_key_picks_nested_object() -> None:
         (b"[1, 2]", None, "not an object"),
         (b'{"data": {}}', "data.kiosk", "no 'data.kiosk'"),
         (b'{"data": 3}', "data", "not an object"),
+        (b'{"status": "ok", "temp": NaN}', None, "not JSON"),  # Python would take it; JSON not
+        (b'{"uptime": Infinity}', None, "not JSON"),
     ],
 )
 def test_bad_health_bodies_say_what_is_wrong(body: bytes, key: str | None, words: str) -> None:
