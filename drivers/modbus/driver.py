@@ -126,6 +126,13 @@ class ModbusDriver:
 
     # --- polling ---------------------------------------------------------------------------
 
+    @property
+    def poll_budget_s(self) -> float:
+        """Every block of every unit timing out after all retries: one request per block."""
+        c = self._config
+        requests = sum(len(unit.blocks) for unit in self._units)
+        return requests * c.timeout_s * (c.retries + 1)
+
     async def poll(self) -> Mapping[str, Any]:
         async with self._lock:
             return await self._poll_locked()

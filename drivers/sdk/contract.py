@@ -96,6 +96,9 @@ class Driver(Protocol):
     emulator: ClassVar[str | None]
     # Optional: `offline_actions: ClassVar[frozenset[str]]` names actions that need no session
     # (Wake-on-LAN). The supervisor runs them on a fresh instance, without start(), while offline.
+    # Optional: `poll_budget_s: float` (attribute or property), the longest one poll may take when
+    # every request in it times out (a bus of many units). The supervisor calls a poll hung only
+    # past this (plus a margin); without it, past 4 x timeout_s x (retries + 1).
 
     def __init__(self, config: Any, ctx: DriverContext) -> None: ...
 

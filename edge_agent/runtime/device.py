@@ -8,7 +8,6 @@ A driver that blocks the event loop synchronously cannot be caught here; drivers
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pydantic import BaseModel
 from drivers.sdk import Command, DeviceConfig, Driver, DriverError, Reason, supported_actions
 from drivers.sdk.errors import AuthFailed
 
+from ..aio import wait_event
 from ..backoff import Backoff
 from ..logging import register_secret
 from ..store.errors import StoreError
@@ -146,6 +146,14 @@ class DeviceRunner:
         c = self.config
         return max(5.0, 4 * c.timeout_s * (c.retries + 1))
 
+    def _poll_limit(self, driver: Driver) -> float:
+        """The watchdog, or longer for a driver whose poll may take longer when every request
+        in it times out (`poll_budget_s`: a Modbus bus of many units)."""
+        budget = getattr(driver, "poll_budget_s", None)
+        if not isinstance(budget, int | float):
+            return self.watchdog_s
+        return max(self.watchdog_s, float(budget) + 2 * self.config.timeout_s + 1.0)
+
     def _report(
         self,
         *,
@@ -204,11 +212,8 @@ class DeviceRunner:
                 retry_in_s=round(delay, 2),
             )
             self._retry_now.clear()
-            try:
-                await asyncio.wait_for(self._retry_now.wait(), delay)
+            if await wait_event(self._retry_now, delay):
                 attempt = 0  # woken on purpose (e.g. after Wake-on-LAN): start the backoff afresh
-            except TimeoutError:
-                pass
 
     async def _session(self) -> tuple[Reason, str]:
         driver = self.driver_cls(
@@ -218,16 +223,17 @@ class DeviceRunner:
             await asyncio.wait_for(driver.start(), self.watchdog_s)
             self._driver = driver
             self.log.info("device_started")
+            poll_limit = self._poll_limit(driver)
             while True:
-                state = await asyncio.wait_for(driver.poll(), self.watchdog_s)
+                state = await asyncio.wait_for(driver.poll(), poll_limit)
                 self._report(online=True, reason=Reason.OK, state=state)
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
+                await wait_event(self._wake, self.config.poll_interval_s)
         except DriverError as exc:
             return exc.reason, exc.message
         except TimeoutError:
-            return Reason.HUNG, f"no answer from the driver within {self.watchdog_s:g} s"
+            limit = self._poll_limit(driver) if self._driver is driver else self.watchdog_s
+            return Reason.HUNG, f"no answer from the driver within {limit:g} s"
         except Exception as exc:  # a driver bug: isolate it, keep the daemon running
             self.log.exception("device_crashed")
             return Reason.CRASHED, f"{type(exc).__name__}: {exc}"
@@ -266,14 +272,14 @@ class DeviceRunner:
         return result
 
     async def _execute_on(self, driver: Driver, command: Command) -> Mapping[str, Any]:
-        c = self.config
+        # Each request in a command has its own timeout in the driver, which fails it with a
+        # DeviceTimeout; this is the safety net for the whole command, which may be several
+        # round trips (a PJLink set and its read-backs), so it is the watchdog, not one request.
         try:
-            return await asyncio.wait_for(
-                driver.execute(command), max(2.0, c.timeout_s * (c.retries + 1) + 1)
-            )
+            return await asyncio.wait_for(driver.execute(command), self.watchdog_s)
         except TimeoutError:
             raise DriverError(
-                f"no answer within {c.timeout_s:g} s", reason=Reason.TIMEOUT
+                f"the command took longer than {self.watchdog_s:g} s", reason=Reason.TIMEOUT
             ) from None
 
     async def probe(self) -> Mapping[str, Any]:

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from drivers.sdk import Logger
+from edge_agent.aio import wait_event
 from edge_agent.settings.uplink import SyncSettings
 from edge_agent.store.errors import StoreError
 
@@ -222,8 +223,7 @@ class Sender:
                 return True
             if self._wake.is_set():
                 return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            if await wait_event(self._wake, delay):
                 return False
         return True
 

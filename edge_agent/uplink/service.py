@@ -21,6 +21,7 @@ from edge_agent.settings.root import Settings
 from edge_agent.store.errors import StoreError
 from edge_agent.store.items import BacklogStats, StoredItem
 
+from ..aio import wait_event
 from ..backoff import Backoff
 from .codec import CONTENT_TYPE_JSON, dump
 from .commands import CommandService
@@ -132,8 +133,7 @@ class Uplink:
                 self._log.debug(
                     "uplink_reconnect_wait", delay_s=round(delay, 3), reason=self._last_error
                 )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), delay)
+                await wait_event(self._stop, delay)
         finally:
             self._link, self._connected_since = None, None
             self._store.remove_commit_listener(self._on_commit)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from drivers.modbus.config import ModbusConfig
 from drivers.modbus.driver import ModbusDriver
 from drivers.modbus.emulator import ModbusEmulator, from_config
 from drivers.sdk import (
@@ -18,6 +19,7 @@ from drivers.sdk import (
     Unreachable,
 )
 from drivers.sdk.testing import RecordingContext
+from edge_agent.runtime.device import DeviceRunner
 from tests.integration.drivers.modbus_support import tcp_config
 from tests.support.net import free_port
 
@@ -153,3 +155,44 @@ async def test_one_hanging_device_does_not_delay_another_devices_polls(
         await hung.stop()
         await healthy.stop()
         await hung_emu.stop()
+
+
+async def test_a_bus_of_many_silent_units_is_slow_but_not_hung() -> None:
+    # Ten silent units at 0.3 s x 2 tries each make one poll take ~6 s, past the 5 s a single
+    # request is given. The live unit must still be read, not restarted as `hung` forever.
+    units = [
+        {
+            "name": f"m{i}",
+            "unit_id": i,
+            "points": [{"name": "v", "address": 0, "function": "holding"}],
+        }
+        for i in range(1, 12)
+    ]
+    config = ModbusConfig.model_validate(
+        {
+            "id": "bus",
+            "driver": "modbus",
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "units": units,
+            "timeout_s": 0.3,
+            "retries": 1,
+            "poll_interval_s": 1,
+        }
+    )
+    emu = from_config(config)
+    await emu.start()
+    for i in range(2, 12):
+        emu.unit(i).faults.silent = True
+    runner = DeviceRunner(config, ModbusDriver, submit=lambda _i: None, on_state=lambda _s: None)
+    task = asyncio.create_task(runner.run())
+    try:
+        async with asyncio.timeout(20):
+            while not runner.status.online:
+                await asyncio.sleep(0.1)
+        assert runner.status.restarts == 0
+        assert runner.status.state["units"]["m1"]["online"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await emu.stop()

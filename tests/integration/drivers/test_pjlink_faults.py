@@ -27,6 +27,7 @@ from drivers.sdk import (
     Unsupported,
 )
 from drivers.sdk.testing import RecordingContext
+from edge_agent.runtime.device import DeviceRunner
 from tests.support.net import free_port
 
 
@@ -50,7 +51,12 @@ def secret(tmp_path: Path) -> Path:
 def _driver(
     port: int, password_file: Path | None, **cfg: Any
 ) -> tuple[PJLinkDriver, RecordingContext]:
-    config = PJLinkConfig.model_validate(
+    ctx = RecordingContext(device_id="lobby")
+    return PJLinkDriver(_config(port, password_file, **cfg), ctx), ctx
+
+
+def _config(port: int, password_file: Path | None, **cfg: Any) -> PJLinkConfig:
+    return PJLinkConfig.model_validate(
         {
             "id": "lobby",
             "driver": "pjlink",
@@ -62,8 +68,6 @@ def _driver(
             **cfg,
         }
     )
-    ctx = RecordingContext(device_id="lobby")
-    return PJLinkDriver(config, ctx), ctx
 
 
 @pytest.fixture
@@ -263,3 +267,27 @@ async def test_one_hanging_projector_does_not_delay_another(
         await slow.stop()
         await healthy.stop()
         await hung.stop()
+
+
+async def test_a_slow_but_healthy_projector_gets_its_command_done(secret: Path) -> None:
+    # Every answer takes 0.35 s, inside the 0.5 s timeout; `power on` is a set plus its
+    # read-backs, several round trips. It used to fail as `timeout` after 2 s, projector on.
+    emulator = PJLinkEmulator(
+        port=free_port(), udp_port=0, password="s3cret", model=ProjectorModel(power="off")
+    )
+    await emulator.start()
+    config = _config(emulator.port, secret, timeout_s=0.5, poll_interval_s=600)
+    runner = DeviceRunner(config, PJLinkDriver, submit=lambda _i: None, on_state=lambda _s: None)
+    task = asyncio.create_task(runner.run())
+    try:
+        async with asyncio.timeout(10):
+            while not runner.status.online:
+                await asyncio.sleep(0.05)
+        emulator.faults.delay_s = 0.35
+        result = await runner.execute(Command(action="power", args={"state": "on"}))
+        assert emulator.model.power in ("on", "warming")
+        assert result
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await emulator.stop()
