@@ -39,7 +39,13 @@ class KioskConfig(DeviceConfig):
     token_file: Path | None = Field(default=None, description="File with the bearer token.")
     commands: dict[str, KioskCommand] = Field(default_factory=_default_commands)
     mac: str | None = Field(default=None, description="Kiosk PC's wired MAC, for Wake-on-LAN.")
-    wol_broadcast: str = Field(default="255.255.255.255")
+    wol_broadcast: str = Field(
+        default="255.255.255.255",
+        description=(
+            "Broadcast address of the kiosk's LAN, e.g. 192.168.10.255. Set it: the default "
+            "leaves by the default route, which on a 5G gateway is not the branch LAN."
+        ),
+    )
     wol_port: int = Field(default=9, ge=1, le=65535)
 
     @field_validator("mac")
