@@ -57,7 +57,8 @@ class BeaconDriver:
             elif entry.eddystone_uid is not None:
                 e = entry.eddystone_uid
                 self._by_key[("eddystone_uid", e.namespace, e.instance)] = entry.id
-        self._tracker = self._new_tracker()
+        # Who is present survives a restart of the scan: no second `enter` for the same badge.
+        self._tracker: PresenceTracker = ctx.memory.setdefault("presence", self._new_tracker())
         self._address_of: dict[str, str] = {}  # BLE address -> beacon id, for TLM frames
         self._battery: dict[str, int] = {}
         self._heard: dict[str, str] = {}  # address -> last frame description (for probe)

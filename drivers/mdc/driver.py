@@ -56,7 +56,6 @@ class MDCDriver:
         self._ctx = ctx
         self._lock = asyncio.Lock()
         self._client: MDCClient | None = None
-        self._faults: frozenset[str] = frozenset()
         self._display_status = config.display_status and not config.broadcast
         #: Broadcast links get no replies, so state is what we last told the displays.
         self._assumed: dict[str, Any] = {"power": None, "volume": None, "mute": None, "input": None}
@@ -118,13 +117,15 @@ class MDCDriver:
         return state
 
     def _note_faults(self, faults: frozenset[str]) -> None:
-        for name in sorted(faults - self._faults):
+        # Kept in ctx.memory: a reconnect must not report the same faults again.
+        known: frozenset[str] = self._ctx.memory.get("faults", frozenset())
+        for name in sorted(faults - known):
             self._ctx.emit_event("display_fault", {"fault": name})
             self._ctx.log.warning("mdc_display_fault", fault=name)
-        for name in sorted(self._faults - faults):
+        for name in sorted(known - faults):
             self._ctx.emit_event("display_fault_cleared", {"fault": name})
             self._ctx.log.info("mdc_display_fault_cleared", fault=name)
-        self._faults = faults
+        self._ctx.memory["faults"] = faults
 
     async def execute(self, command: Command) -> Mapping[str, Any]:
         action, args = command.action, command.args

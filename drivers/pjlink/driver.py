@@ -72,7 +72,6 @@ class PJLinkDriver:
         self._pjclass: int | None = None
         self._state: dict[str, Any] = {}
         # Kept across restarts so a reconnect does not re-announce faults HQ already knows about.
-        self._last_errors: dict[str, str] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -249,7 +248,7 @@ class PJLinkDriver:
 
     def _note_errors(self, errors: dict[str, str]) -> None:
         """Emit one `projector_fault` event per category whose level changed since last seen."""
-        previous = self._last_errors or {}
+        previous: dict[str, str] = self._ctx.memory.get("errors") or {}  # survives a reconnect
         for category, level in errors.items():
             before = previous.get(category, "ok")
             if level != before:
@@ -260,7 +259,7 @@ class PJLinkDriver:
                 self._ctx.log.warning(
                     "pjlink_error_status_changed", category=category, status=level, previous=before
                 )
-        self._last_errors = dict(errors)
+        self._ctx.memory["errors"] = dict(errors)
 
     def _on_notification(self, note: Notification) -> None:
         """Fold a class 2 notification into the last state; the next poll confirms it."""

@@ -84,6 +84,12 @@ class DriverContext(Protocol):
         """Contents of a `*_file` secret, stripped. Raises AuthFailed when unreadable."""
         ...
 
+    @property
+    def memory(self) -> dict[str, Any]:
+        """What a driver keeps across its restarts (each session is a new instance): faults
+        already reported, who is present. Lives as long as the device's config does."""
+        ...
+
 
 class Driver(Protocol):
     """What every driver class provides. See module doc for the lifecycle."""

@@ -42,6 +42,7 @@ class RecordingContext:
     readings: list[tuple[str, float | int | bool | str, str | None]] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     clock: Any = time.time
+    memory: dict[str, Any] = field(default_factory=dict)  # reuse the context to restart a driver
 
     def now(self) -> float:
         return float(self.clock())

@@ -80,9 +80,14 @@ class DeviceContext:
     """The `DriverContext` a driver gets: emits go to the store, never to disk or network directly."""
 
     def __init__(
-        self, device_id: str, submit: Callable[[NewItem], None], clock: Callable[[], float]
+        self,
+        device_id: str,
+        submit: Callable[[NewItem], None],
+        clock: Callable[[], float],
+        memory: dict[str, Any] | None = None,
     ) -> None:
         self.device_id = device_id
+        self.memory: dict[str, Any] = {} if memory is None else memory
         self.log = structlog.get_logger("drivers").bind(device=device_id)
         self._submit = submit
         self._clock = clock
@@ -134,6 +139,7 @@ class DeviceRunner:
         self._clock = clock
         self._backoff = backoff or Backoff()
         self._driver: Driver | None = None
+        self._memory: dict[str, Any] = {}  # the drivers' own, across sessions (ctx.memory)
         self._wake = asyncio.Event()  # poll now (after a command)
         self._retry_now = asyncio.Event()  # reconnect now (after an offline action)
         self._last_emit = 0.0
@@ -217,7 +223,7 @@ class DeviceRunner:
 
     async def _session(self) -> tuple[Reason, str]:
         driver = self.driver_cls(
-            self.config, DeviceContext(self.config.id, self._submit, self._clock)
+            self.config, DeviceContext(self.config.id, self._submit, self._clock, self._memory)
         )
         try:
             await asyncio.wait_for(driver.start(), self.watchdog_s)
@@ -262,7 +268,7 @@ class DeviceRunner:
         if command.action not in getattr(self.driver_cls, "offline_actions", frozenset()):
             raise DeviceOffline(f"{self.config.id} is offline ({self.status.reason.value})")
         temporary = self.driver_cls(
-            self.config, DeviceContext(self.config.id, self._submit, self._clock)
+            self.config, DeviceContext(self.config.id, self._submit, self._clock, self._memory)
         )
         try:
             result = await self._execute_on(temporary, command)

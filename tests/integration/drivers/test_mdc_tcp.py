@@ -152,6 +152,27 @@ async def test_display_fault_is_an_event_once_and_clears_once(
     assert ("temperature", 41, "degC") in ctx.readings
 
 
+async def test_a_reconnect_does_not_report_the_same_fault_again(
+    emulator: MDCEmulator, started: tuple[MDCDriver, RecordingContext]
+) -> None:
+    driver, ctx = started
+    emulator.state.faults = {"fan"}
+    await driver.poll()
+    await driver.stop()  # the supervisor restarts a session with a new driver instance
+    again = MDCDriver(config_for(emulator), ctx)
+    await again.start()
+    try:
+        await again.poll()
+        emulator.state.faults = set()
+        await again.poll()
+    finally:
+        await again.stop()
+    assert ctx.events == [
+        ("display_fault", {"fault": "fan"}),
+        ("display_fault_cleared", {"fault": "fan"}),
+    ]
+
+
 async def test_display_without_status_command_still_polls(
     emulator: MDCEmulator, started: tuple[MDCDriver, RecordingContext]
 ) -> None:

@@ -180,6 +180,25 @@ async def test_new_fault_emits_one_event_and_clearing_it_another(make: Any) -> N
     ]
 
 
+async def test_a_reconnect_does_not_report_the_same_fault_again(make: Any) -> None:
+    emu, driver, ctx = await make(model=ProjectorModel(power="on"))
+    emu.model.set_errors(lamp="error")
+    await driver.poll()
+    await driver.stop()  # the supervisor restarts a session with a new driver instance
+    config = PJLinkConfig.model_validate(
+        {"id": "lobby", "driver": "pjlink", "host": "127.0.0.1", "port": emu.port}
+    )
+    again = PJLinkDriver(config, ctx)
+    await again.start()
+    try:
+        await again.poll()
+    finally:
+        await again.stop()
+    assert ctx.events == [
+        ("projector_fault", {"category": "lamp", "level": "error", "previous": "ok"}),
+    ]
+
+
 async def test_probe_identifies_model_serial_firmware_and_inputs(make: Any) -> None:
     _, driver, _ = await make(input_names={"hdmi1": "31"})
     info = await driver.probe()
