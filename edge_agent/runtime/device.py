@@ -262,7 +262,13 @@ class DeviceRunner:
         """
         driver = self._driver
         if driver is not None:
-            result = await self._execute_on(driver, command)
+            try:
+                result = await self._execute_on(driver, command)
+            finally:
+                if self._driver is not driver:
+                    # The session ended while the command waited for the driver: the command
+                    # may have reconnected it (a socket, a heartbeat task). Close that again.
+                    await self._stop_driver(driver)
             self._wake.set()
             return result
         if command.action not in getattr(self.driver_cls, "offline_actions", frozenset()):
