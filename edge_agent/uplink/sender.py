@@ -70,6 +70,7 @@ class Sender:
         self._remark_at = 0.0
         self._monotonic = monotonic
         self._backlog: deque[Batch] = deque()
+        self._queued: set[str] = set()  # the ids in `_backlog`, kept in step with it
         self._unlimited = 0
         self.historical_messages = 0
         self.live_messages = 0
@@ -94,6 +95,7 @@ class Sender:
         """Drain until cancelled or the link fails (LinkDown propagates to the reconnect loop)."""
         self._inflight.clear()
         self._backlog.clear()  # read again: what was in flight in the last session is unsent
+        self._queued.clear()
         window = asyncio.Semaphore(self._s.max_inflight)
         look_live = True
         async with asyncio.TaskGroup() as tg:
@@ -127,7 +129,7 @@ class Sender:
                     continue
                 if not await self._paced(len(head.payload)):
                     continue  # woken while waiting for budget: live items may go first
-                self._backlog.popleft()
+                self._pop_backlog()
                 if not self.refusals.admit(head.topic):
                     self.refusals.hold(head.topic, head.ids, head.keys)
                     continue
@@ -142,11 +144,16 @@ class Sender:
                 if not self.refusals.blocked(head.topic):
                     return head
                 self.refusals.hold(head.topic, head.ids, head.keys)
-                self._backlog.popleft()
+                self._pop_backlog()
             page = await self._read(historical=True)
             if not page:
                 return None
             self._backlog.extend(page)
+            for batch in page:
+                self._queued.update(batch.ids)
+
+    def _pop_backlog(self) -> None:
+        self._queued.difference_update(self._backlog.popleft().ids)
 
     async def _read(self, *, historical: bool) -> list[Batch]:
         """Unsent items not in flight and not held back, live or backlog, as encoded batches."""
@@ -169,13 +176,18 @@ class Sender:
                 )
         finally:
             self._settled_in_read = None
-        # ...and what waits in the encoded backlog page: after the wall clock steps back, a live
-        # read would otherwise return those items too, and they would go out twice
-        queued = {i for b in self._backlog for i in b.ids} if not historical else set()
-        skip = self._inflight | settled | queued | self._unmarked
-        fresh = [i for i in items if i.id not in skip and not self.refusals.is_held(i.id)][
-            : self._s.fetch_limit
-        ]
+        # Skip what is in flight, settled during the read, acknowledged but not yet marked, held
+        # back, and (live reads) what waits in the encoded backlog page: after the wall clock
+        # steps back a live read returns those too, and they would go out twice. Membership
+        # tests, not set unions: a page holds 20,000 ids and live reads come many a second.
+        skips = [self._inflight, settled, self._unmarked]
+        if not historical:
+            skips.append(self._queued)
+        fresh = [
+            i
+            for i in items
+            if not any(i.id in ids for ids in skips) and not self.refusals.is_held(i.id)
+        ][: self._s.fetch_limit]
         if not fresh:
             return []
         return make_batches(
