@@ -71,7 +71,6 @@ class PJLinkDriver:
         self._listener: NotificationListener | None = None
         self._pjclass: int | None = None
         self._state: dict[str, Any] = {}
-        # Kept across restarts so a reconnect does not re-announce faults HQ already knows about.
 
     # --- lifecycle -------------------------------------------------------------------------
 
