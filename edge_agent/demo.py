@@ -1,15 +1,18 @@
 """`make demo`: a simulated branch in one process — emulated devices on loopback, the real agent.
 
 The devices are emulators that speak their real wire protocols (PJLink, Samsung MDC, Modbus,
-kiosk HTTP) on 127.0.0.1, the camera is a recorded pedestrian video, and the MQTT broker the
-config names is not running, so the agent buffers everything in its store and says so.
+kiosk HTTP) on 127.0.0.1, BLE beacons come from a BlueZ stand-in on a private D-Bus bus, the
+camera is a recorded pedestrian video, and the MQTT broker the config names is not running, so
+the agent buffers everything in its store and says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -34,6 +37,9 @@ async def main(config: Path = CONFIG) -> int:
     emulators = await start_emulators(config)
     for device_id, emulator in emulators:
         console.print(f"[cyan]emulator[/] {device_id}: {emulator.describe()}")
+        bus = getattr(emulator, "bus_address", "")
+        if bus:  # the BLE stand-in's private bus: bleak in this process looks for BlueZ there
+            os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus
     console.print(
         f"[bold]demo branch {settings.agent.branch_id}[/]: {len(settings.devices)} devices, "
         f"{len(settings.cameras)} cameras; MQTT broker {settings.uplink.mqtt.host}:{settings.uplink.mqtt.port} "
@@ -49,8 +55,21 @@ async def main(config: Path = CONFIG) -> int:
         console.print(f"[red]cannot start:[/] {exc}")
         return 1
     finally:
+        _quiet_bus_teardown(asyncio.get_running_loop())
         for _, emulator in emulators:
             await emulator.stop()
+
+
+def _quiet_bus_teardown(loop: asyncio.AbstractEventLoop) -> None:
+    """Once the agent has stopped, drop the end-of-file errors of bleak's process-wide BlueZ
+    connection as the demo's stand-in bus goes away: they are the demo's teardown, not news."""
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("exception"), EOFError | OSError):
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 if __name__ == "__main__":
