@@ -27,6 +27,13 @@ _DEVICE = re.compile(r"^/dev/video(\d+)$")
 _FROZEN_DIFF = (
     1e-3  # mean absolute difference of the thumbnails; repeated encoder output is exactly 0
 )
+#: How long OpenCV may wait on a network camera to open or to deliver a frame. FFmpeg's own
+#: default is 30 s: a camera that accepts the connection and then says nothing held the worker
+#: silent long enough to be taken for a stuck one.
+NETWORK_TIMEOUT_S = 10.0
+#: `read()` returns None rather than sleep longer than this while a reconnect is pending, so the
+#: worker's loop (and its heartbeat) keeps turning during a long backoff.
+MAX_WAIT_S = 1.0
 
 
 class Capture:
@@ -39,6 +46,7 @@ class Capture:
         frozen_after_s: identical frames for this long set reason `frozen`.
         backoff: first and largest wait between reconnect attempts, in seconds.
         loop: replay a file from the start at its end (demo cameras); timestamps keep rising.
+        network_timeout_s: longest wait for a network camera to open or send the next frame.
         clock, sleep: injected for tests.
     """
 
@@ -51,6 +59,7 @@ class Capture:
         frozen_after_s: float = 5.0,
         backoff: tuple[float, float] = (0.5, 30.0),
         loop: bool = False,
+        network_timeout_s: float = NETWORK_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -68,6 +77,7 @@ class Capture:
         self._backoff_min, self._backoff_max = backoff
         self._backoff = self._backoff_min
         self._loop = loop
+        self._timeout_ms = round(network_timeout_s * 1000)
         self._clock = clock
         self._sleep = sleep
         self._cap: Any = None
@@ -94,11 +104,18 @@ class Capture:
             self._reason = "no_signal"
             return False
         device = _DEVICE.match(self.source)
-        cap = (
-            cv2.VideoCapture(int(device.group(1)), cv2.CAP_V4L2)
-            if device
-            else cv2.VideoCapture(self.source)
-        )
+        if device:
+            cap = cv2.VideoCapture(int(device.group(1)), cv2.CAP_V4L2)
+        elif self.is_file:
+            cap = cv2.VideoCapture(self.source)
+        else:
+            timeouts = [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                self._timeout_ms,
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                self._timeout_ms,
+            ]
+            cap = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG, timeouts)
         if cap.isOpened():
             self._cap = cap
             self._reason = "ok"
@@ -107,7 +124,7 @@ class Capture:
         if self.is_file:
             self._reason = "decode_error"  # the file exists, so OpenCV could not make sense of it
         elif self.source.startswith(("rtsp://", "rtsps://")):
-            self._reason = probe_rtsp(self.source)
+            self._reason = probe_rtsp(self.source, timeout_s=min(3.0, self._timeout_ms / 1000))
         else:
             self._reason = "no_signal"
         return False
@@ -126,12 +143,16 @@ class Capture:
     def read(self) -> tuple[float, np.ndarray] | None:
         """The next frame, or None when there is none now (see `reason`, and `ended` for files).
 
-        Blocks at most until the next reconnect attempt is due, so a caller's loop does not spin.
+        While a reconnect is pending it blocks for at most MAX_WAIT_S, so a caller's loop
+        neither spins nor goes quiet for a whole backoff.
         """
         if self.ended:
             return None
         if self._cap is None:
             wait = self._retry_at - self._clock()
+            if wait > MAX_WAIT_S:
+                self._sleep(MAX_WAIT_S)
+                return None
             if wait > 0:
                 self._sleep(wait)
             if not self._open():

@@ -138,13 +138,14 @@ async def test_missing_model_is_reported_with_the_fix(tmp_path: Path, walking_vi
 async def test_unreachable_rtsp_camera_reports_no_signal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A worker waiting for its camera is not stuck: its heartbeat (every 5 s) keeps it alive.
-    monkeypatch.setattr(service, "STALL_S", 8.0)
+    # A worker waiting for its camera is not stuck: its heartbeat (every 5 s) keeps it alive,
+    # also while the reconnect backoff (0.5, 1, 2, 4, 8 s...) grows past the stall limit.
+    monkeypatch.setattr(service, "STALL_S", 10.0)
     url = f"rtsp://127.0.0.1:{free_port()}/stream"
     async with Run(camera(url), tmp_path) as run:
         await run.until(lambda: run.svc.reason == "no_signal")
         assert run.svc.state == "down"
-        await asyncio.sleep(12)
+        await asyncio.sleep(18)
         assert run.svc.reason == "no_signal" and run.svc.restarts == 0
 
 

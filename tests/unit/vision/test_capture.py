@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge_agent.vision.capture import Capture, probe_rtsp
+from edge_agent.vision.capture import MAX_WAIT_S, Capture, probe_rtsp
 
 
 def write_video(
@@ -146,21 +147,29 @@ def test_missing_video_device_reports_no_signal() -> None:
     assert not cap.ended  # a live source keeps retrying
 
 
-def test_reconnect_waits_grow_with_backoff(tmp_path: Path) -> None:
+def test_reconnect_waits_grow_with_backoff_in_short_slices(tmp_path: Path) -> None:
     now = [0.0]
-    waits: list[float] = []
+    sleeps: list[float] = []
 
     def sleep(s: float) -> None:
-        waits.append(s)
+        sleeps.append(s)
         now[0] += s
 
     cap = Capture("/dev/video99", backoff=(1.0, 4.0), clock=lambda: now[0], sleep=sleep)
-    for _ in range(5):
+    attempts: list[float] = []
+    for _ in range(40):
         assert cap.read() is None
-    assert len(waits) == 4
-    assert 0.8 <= waits[0] <= 1.2
-    assert 1.6 <= waits[1] <= 2.4
-    assert all(3.2 <= w <= 4.8 for w in waits[2:])  # capped
+        if cap.failures > len(attempts):
+            attempts.append(now[0])
+        if len(attempts) == 5:
+            break
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
+    assert len(gaps) == 4
+    assert 0.8 <= gaps[0] <= 1.2
+    assert 1.6 <= gaps[1] <= 2.4
+    assert all(3.2 <= g <= 4.8 for g in gaps[2:])  # capped
+    # The caller's loop gets control back at least once a second, so the worker can heartbeat.
+    assert max(sleeps) <= MAX_WAIT_S
 
 
 def test_looped_file_keeps_time_moving_forward(tmp_path: Path) -> None:
@@ -278,3 +287,16 @@ def test_capture_of_password_protected_camera_reports_auth_failed(
 
 def test_closed_rtsp_port_reports_no_signal(loopback_port: int) -> None:
     assert probe_rtsp(f"rtsp://127.0.0.1:{loopback_port}/live", timeout_s=1) == "no_signal"
+
+
+def test_silent_rtsp_camera_gives_up_after_the_network_timeout() -> None:
+    # A camera that accepts the connection and never answers: OpenCV alone would wait 30 s.
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)
+        port = srv.getsockname()[1]
+        cap = Capture(f"rtsp://127.0.0.1:{port}/live", network_timeout_s=1.0, sleep=no_sleep)
+        started = time.monotonic()
+        assert cap.read() is None
+        assert time.monotonic() - started < 10
+        assert cap.reason == "no_signal"
