@@ -154,11 +154,12 @@ class DeviceRunner:
 
     def _poll_limit(self, driver: Driver) -> float:
         """The watchdog, or longer for a driver whose poll may take longer when every request
-        in it times out (`poll_budget_s`: a Modbus bus of many units)."""
+        in it times out (`poll_budget_s`: a Modbus bus of many units). The budget counts only the
+        timeouts; each failed request also costs a reconnect, so half as much again is allowed."""
         budget = getattr(driver, "poll_budget_s", None)
         if not isinstance(budget, int | float):
             return self.watchdog_s
-        return max(self.watchdog_s, float(budget) + 2 * self.config.timeout_s + 1.0)
+        return max(self.watchdog_s, 1.5 * float(budget) + 2 * self.config.timeout_s + 1.0)
 
     def _report(
         self,

@@ -30,7 +30,7 @@ from edge_agent.store.items import NewItem
 from ..backoff import Backoff
 from .aggregate import Aggregator
 from .pipeline import FrameResult
-from .worker import worker_main
+from .worker import HEARTBEAT_S, worker_main
 
 log = structlog.get_logger("edge_agent.vision")
 
@@ -40,9 +40,12 @@ MODEL_RETRY_S = 60.0
 POLL_S = 0.25
 HEALTHY_AFTER_S = 30.0  # a worker that ran this long resets the backoff
 #: A worker silent this long is stuck (a decoder or driver call that never returns): it is
-#: killed and restarted. Workers send at least a heartbeat every worker.HEARTBEAT_S, and
-#: OpenCV's own network timeouts are 30 s, so this leaves room for both.
+#: killed and restarted. Workers send at least a heartbeat every STALL_S / 12 (5 s), and
+#: capture's network timeouts are 10 s, so this leaves room for both.
 STALL_S = 60.0
+#: Before its first word a worker may take this long (Python start-up, imports, model load on a
+#: slow disk), however short STALL_S is.
+STARTUP_S = 120.0
 
 
 class CameraService:
@@ -125,7 +128,13 @@ class CameraService:
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=worker_main,
-            args=(self.settings.model_dump_json(), str(self.models_dir), child, self._factory),
+            args=(
+                self.settings.model_dump_json(),
+                str(self.models_dir),
+                child,
+                self._factory,
+                min(HEARTBEAT_S, STALL_S / 12),
+            ),
             name=f"camera[{self.settings.id}]",
             daemon=True,
         )
@@ -149,13 +158,14 @@ class CameraService:
 
     async def _pump(self, proc: BaseProcess, conn: Connection) -> str:
         heard_at = time.monotonic()
+        limit = max(STALL_S, STARTUP_S)  # until the worker has said anything at all
         while True:
             self._draining = asyncio.ensure_future(asyncio.to_thread(_drain, conn, POLL_S))
             msgs, closed = await asyncio.shield(self._draining)
             self._draining = None  # handled here, not again when the worker stops
             if msgs:
-                heard_at = time.monotonic()
-            elif not closed and time.monotonic() - heard_at > STALL_S:
+                heard_at, limit = time.monotonic(), STALL_S
+            elif not closed and time.monotonic() - heard_at > limit:
                 silent = round(time.monotonic() - heard_at)
                 self._set_state("down", "stalled", f"no word from the worker for {silent} s")
                 return "stalled"

@@ -8,7 +8,7 @@ Messages to the parent, each a tuple:
     ("state", {"reason": code, "detail": str})   capture state changed (ok, no_signal, frozen, ...)
     ("frame", FrameResult.to_dict())             one processed frame
     ("fatal", {"reason": code, "detail": str})   cannot run at all (e.g. model_missing); then exit
-    ("alive", {})                                nothing else to say for HEARTBEAT_S (no signal)
+    ("alive", {})                                nothing else to say for a heartbeat period (no signal)
 
 A worker that says nothing for the service's `STALL_S` (stuck in a decoder or a driver call) is
 killed and restarted with reason `stalled`.
@@ -113,9 +113,16 @@ class WallClock:
 
 
 def worker_main(
-    settings_json: str, models_dir: str, conn: Connection, factory: str | None = None
+    settings_json: str,
+    models_dir: str,
+    conn: Connection,
+    factory: str | None = None,
+    heartbeat_s: float = HEARTBEAT_S,
 ) -> None:
-    """Entry point of the worker process. Runs until killed or the pipe closes."""
+    """Entry point of the worker process. Runs until killed or the pipe closes.
+
+    With no frame to report, it says ("alive", {}) every `heartbeat_s`.
+    """
     from .models import VisionModelError
 
     settings = CameraSettings.model_validate_json(settings_json)
@@ -143,7 +150,7 @@ def worker_main(
                 conn.send(("state", {"reason": reason, "detail": ""}))
                 last_reason, said_at = reason, time.monotonic()
             if got is None:
-                if time.monotonic() - said_at >= HEARTBEAT_S:
+                if time.monotonic() - said_at >= heartbeat_s:
                     conn.send(("alive", {}))
                     said_at = time.monotonic()
                 time.sleep(IDLE_SLEEP_S)

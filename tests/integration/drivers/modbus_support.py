@@ -26,5 +26,5 @@ def tcp_config(port: int, **extra: Any) -> ModbusConfig:
 def rtu_config(serial_port: str, **extra: Any) -> ModbusConfig:
     """An RS-485 bus on `serial_port`, with a breaker that opens after two failures."""
     base = {"id": "bus-1", "transport": "rtu", "serial_port": serial_port, "baudrate": 19200}
-    breaker = {"timeout_s": 0.2, "breaker_threshold": 2, "breaker_cooldown_s": 300}
+    breaker = {"timeout_s": 1.0, "breaker_threshold": 2, "breaker_cooldown_s": 300}
     return _config(**{**base, **breaker, **extra})

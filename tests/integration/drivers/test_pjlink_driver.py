@@ -84,7 +84,7 @@ async def test_standby_projector_reports_off_with_no_input(make: Any) -> None:
 
 
 async def test_power_on_passes_through_warming_then_reports_on(make: Any) -> None:
-    emu, driver, _ = await make(model=ProjectorModel(warmup_s=0.3))
+    emu, driver, _ = await make(model=ProjectorModel(warmup_s=2.0))
     result = await driver.execute(Command(action="power", args={"state": "on"}))
     assert result["power"] == "warming"
     state = await _until(driver, "power", "on")
@@ -221,8 +221,8 @@ async def test_one_command_per_connection_projector_is_fully_usable(make: Any) -
 
 
 async def test_session_dropped_for_idleness_is_reopened_without_error(make: Any) -> None:
-    emu, driver, _ = await make(emu_kw={"idle_timeout_s": 0.1}, retries=0)
-    await asyncio.sleep(0.4)
+    emu, driver, _ = await make(emu_kw={"idle_timeout_s": 0.5}, retries=0)
+    await asyncio.sleep(1.5)
     state = await driver.poll()
     assert state["power"] == "off"
     assert emu.sessions == 2

@@ -130,10 +130,10 @@ async def test_live_data_overtakes_the_rate_limited_backlog(
             await wait_until(lambda: run.uplink.sender.historical_messages >= 3)
             live = {i.id for i in await branch.put(events(3, kind="queue"))}
             await wait_until(lambda: live <= set(hq.event_ids()))
+            sent_hist = run.uplink.sender.historical_messages  # read together with the time
             elapsed = time.monotonic() - started
             unsent = {i.id for i in await branch.store.pending(10_000)}
             assert await branch.depth() > 0 and backlog & unsent, "backlog should still be draining"
-            sent_hist = run.uplink.sender.historical_messages
     live_msgs = [m for m in hq.snapshot() if m.topic.endswith("/events/queue")]
     assert live_msgs and not any(decode_batch(m.payload).historical for m in live_msgs)
     hist = [m for m in hq.snapshot() if m.topic.endswith("/events/footfall")]

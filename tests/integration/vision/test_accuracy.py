@@ -108,6 +108,7 @@ def vtest_eval() -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # the first one replays a whole video in its fixture
 def test_real_detector_counts_the_lines_it_was_tuned_on(vtest_eval: dict[str, Any]) -> None:
     tune = vtest_eval["tune"]
     assert vtest_eval["frames"] == FRAMES
@@ -117,6 +118,7 @@ def test_real_detector_counts_the_lines_it_was_tuned_on(vtest_eval: dict[str, An
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # the first one replays a whole video in its fixture
 def test_real_detector_counts_lines_it_was_never_tuned_on(vtest_eval: dict[str, Any]) -> None:
     held = vtest_eval["held-out"]
     assert held["lines"] >= 20
@@ -126,6 +128,7 @@ def test_real_detector_counts_lines_it_was_never_tuned_on(vtest_eval: dict[str, 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # the first one replays a whole video in its fixture
 def test_real_detector_reports_occupancy_within_a_person(vtest_eval: dict[str, Any]) -> None:
     assert vtest_eval["occupancy_mae"] <= MAE_MAX
     assert max(vtest_eval["zone_mae"].values()) <= MAE_MAX  # and per zone (halves, centre, corner)
@@ -149,6 +152,7 @@ def closer_eval(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # the first one replays a whole video in its fixture
 def test_real_detector_counts_lines_for_a_closer_camera(closer_eval: dict[str, Any]) -> None:
     # Big people walking in and out of the picture: a new track must not take over the line
     # state of someone of another size or too far away (that over-counted here by 10-20%).

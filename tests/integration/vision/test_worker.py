@@ -109,7 +109,7 @@ async def test_killed_worker_is_restarted_and_no_count_is_lost(
 async def test_a_stuck_worker_is_killed_and_restarted(
     walking_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "STALL_S", 2.0)  # 60 s in production
+    monkeypatch.setattr(service, "STALL_S", 2.0)  # 60 s in production; start-up has 120 s
     stuck = "tests.integration.vision.gt_support:stuck_pipeline"
     async with Run(camera(str(walking_video)), tmp_path, factory=stuck) as run:
         await run.until(lambda: run.svc.frames >= 10)
@@ -138,9 +138,9 @@ async def test_missing_model_is_reported_with_the_fix(tmp_path: Path, walking_vi
 async def test_unreachable_rtsp_camera_reports_no_signal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A worker waiting for its camera is not stuck: its heartbeat (every 5 s) keeps it alive,
-    # also while the reconnect backoff (0.5, 1, 2, 4, 8 s...) grows past the stall limit.
-    monkeypatch.setattr(service, "STALL_S", 10.0)
+    # A worker waiting for its camera is not stuck: its heartbeat (every STALL_S / 12) keeps it
+    # alive, also while the reconnect backoff (0.5, 1, 2, 4, 8 s...) grows past the stall limit.
+    monkeypatch.setattr(service, "STALL_S", 6.0)
     url = f"rtsp://127.0.0.1:{free_port()}/stream"
     async with Run(camera(url), tmp_path) as run:
         await run.until(lambda: run.svc.reason == "no_signal")

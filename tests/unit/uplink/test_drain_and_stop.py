@@ -117,7 +117,7 @@ async def test_live_traffic_does_not_make_the_sender_reread_the_backlog(tmp_path
         await put_old(store, offset, items(3_000))
         counting = CountingStore(store)
         sync = SyncSettings(
-            backlog_rate_msgs=100, backlog_burst_s=0.1, max_batch_bytes=1024, fetch_limit=5_000
+            backlog_rate_msgs=30, backlog_burst_s=0.1, max_batch_bytes=1024, fetch_limit=5_000
         )
         log = structlog.get_logger()
         sender = Sender(counting, TOPICS, sync, Counters(counting, time.time), log, clock=time.time)  # type: ignore[arg-type]
