@@ -1,13 +1,15 @@
 """The `store` settings applied: one place that turns limits into capacity calls and warnings.
 
 capacity.py knows *how* to drop (pure SQL, property-tested); this module knows *when* and with
-which limits, records the drop counters in the same transaction, and logs what was lost.
+which limits, records the drop counters in the same transaction, and logs what was lost. The
+writer thread calls `check_size` after each commit and `maintain` every maintenance interval.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
+import sqlite_utils
 import structlog
 
 from ..settings.store import StoreSettings
@@ -54,3 +56,39 @@ def log_drops(
             sent_pruned=oversize.sent_pruned,
             **oversize.log_fields(),
         )
+
+
+def check_size(
+    db: sqlite_utils.Database, conn: sqlite3.Connection, settings: StoreSettings
+) -> None:
+    """After each commit: a cheap page count; the size policy itself runs only over the cap."""
+    try:
+        if capacity.used_bytes(conn) <= max_bytes(settings):
+            return
+        with db.atomic():
+            report = enforce_size(conn, settings)
+    except (sqlite3.Error, OSError) as exc:
+        log.exception("store_capacity_enforce_failed", error=str(exc))
+        return
+    log_drops(settings, None, report)
+
+
+def prune(
+    conn: sqlite3.Connection, settings: StoreSettings, now: float
+) -> tuple[capacity.DropReport, capacity.DropReport]:
+    """The age policy, then the size policy; call inside a transaction."""
+    return expire(conn, settings, now), enforce_size(conn, settings)
+
+
+def maintain(
+    db: sqlite_utils.Database, conn: sqlite3.Connection, settings: StoreSettings, now: float
+) -> None:
+    """Every maintenance interval (and at start): drop what aged out, then check the size."""
+    try:
+        with db.atomic():
+            report = expire(conn, settings, now)
+    except (sqlite3.Error, OSError) as exc:
+        log.exception("store_maintenance_failed", error=str(exc))
+        return
+    log_drops(settings, report, None)
+    check_size(db, conn, settings)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import math
 import os
 import sqlite3
 import time
@@ -25,6 +24,7 @@ import structlog
 
 from ..settings.store import StoreSettings
 from . import capacity, outbox, records
+from .checks import check_item
 from .errors import StoreError, StoreErrorReason, as_store_error
 from .hold import Entry
 from .items import BacklogStats, ItemClass, NewItem, StoredItem
@@ -36,35 +36,6 @@ log = structlog.get_logger("edge_agent.store")
 
 T = TypeVar("T")
 CommitListener = Callable[[Sequence[StoredItem]], None]
-
-
-def check_item(item: NewItem) -> tuple[int, str, str | None, float, str, dict[str, Any]]:
-    """Check an item in the caller, so one bad item can never poison a whole group commit."""
-    try:
-        cls = ItemClass(item.cls)
-    except ValueError:
-        raise StoreError(
-            StoreErrorReason.INVALID_ITEM, f"unknown item class {item.cls!r}"
-        ) from None
-    if not isinstance(item.kind, str) or not item.kind:
-        raise StoreError(StoreErrorReason.INVALID_ITEM, "item kind must be a non-empty string")
-    if item.device is not None and not isinstance(item.device, str):
-        raise StoreError(StoreErrorReason.INVALID_ITEM, "item device must be a string or None")
-    ts = item.ts
-    if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
-        raise StoreError(
-            StoreErrorReason.INVALID_ITEM, f"item ts must be a finite number, not {ts!r}"
-        )
-    if not isinstance(item.data, dict):
-        raise StoreError(StoreErrorReason.INVALID_ITEM, "item data must be a dict")
-    return (
-        int(cls),
-        item.kind,
-        item.device,
-        float(ts),
-        records.dumps(item.data, "item data"),
-        item.data,
-    )
 
 
 class Store:

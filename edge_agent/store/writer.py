@@ -25,6 +25,7 @@ import structlog
 
 from ..settings.store import StoreSettings
 from . import capacity, outbox, policy
+from .checks import Checked
 from .errors import StoreError, StoreErrorReason, as_store_error
 from .hold import Entry, HoldQueue
 from .ids import UUIDv7
@@ -87,9 +88,7 @@ class Writer:
         self._opened = threading.Event()
         self._open_error: StoreError | None = None
         self._pending_seq: tuple[int, float] | None = None  # set by insert_now until its COMMIT
-        self._inflight_low: int | None = (
-            None  # oldest ticket taken from the inbox, not yet committed
-        )
+        self._inflight_low: int | None = None  # oldest ticket taken, not yet committed
 
     # -- lifecycle (called from the event loop thread) -------------------------------------------
 
@@ -116,23 +115,21 @@ class Writer:
             assert self.error is not None
             raise self.error
 
-    def submit(
-        self, entry_without_ticket: tuple[int, str, str | None, float, str, dict[str, Any]]
-    ) -> None:
+    def submit(self, item: Checked) -> None:
         with self.cond:
             self._refuse_if_dead()
             self.tickets += 1
             inbox = self.inbox
             if not inbox:
                 self._first_at = time.monotonic()
-            inbox.append((self.tickets, *entry_without_ticket))
+            inbox.append((self.tickets, *item))
             backlog = len(inbox)
             if self._idle and (backlog == 1 or backlog >= self._settings.commit_max_items):
                 self.cond.notify()
         if backlog >= 8 * self._settings.commit_max_items:
-            # Backpressure for a producer in a tight loop (8 batches waiting): give up the GIL a moment so this
-            # thread can commit. Without it a spinning event loop starves the writer, whose
-            # executemany must take the GIL back once per row (a GIL convoy).
+            # Backpressure for a producer in a tight loop (8 batches waiting): give up the GIL a
+            # moment so this thread can commit. Without it a spinning event loop starves the
+            # writer, whose executemany must take the GIL back once per row (a GIL convoy).
             time.sleep(0)
 
     def enqueue_op(self, op: Op, token: object) -> None:
@@ -288,12 +285,7 @@ class Writer:
     def _commit(self, chunk: list[Entry]) -> list[StoredItem] | None:
         assert self._conn is not None
         assert self._db is not None
-        now = max(self._clock(), self._last_accepted)
-        seq0 = self._next_seq
-        new_id = self._ids
-        rows: list[outbox.Row] = [
-            (seq0 + i, new_id(), e[1], e[2], e[3], e[4], now, e[5]) for i, e in enumerate(chunk)
-        ]
+        rows, now = self._rows(chunk)
         overflow = {c: n for c, n in self.overflow.items() if n}
         with self._db.atomic():
             outbox.insert_rows(self._conn, rows)
@@ -301,7 +293,7 @@ class Writer:
                 capacity.add_drops(self._conn, overflow, capacity.DropReason.OVERFLOW)
         for c, n in overflow.items():
             self.overflow[c] -= n
-        self._next_seq = seq0 + len(rows)
+        self._next_seq += len(rows)
         self._last_accepted = now
         if not self.want_items:
             return None
@@ -309,16 +301,20 @@ class Writer:
 
     def insert_now(self, conn: sqlite3.Connection, entries: list[Entry]) -> list[StoredItem]:
         """A `put()` op: insert inside the op's transaction, hand seq numbers back on failure."""
-        now = max(self._clock(), self._last_accepted)
-        seq0 = self._next_seq
-        rows: list[outbox.Row] = [
-            (seq0 + i, self._ids(), e[1], e[2], e[3], e[4], now, e[5])
-            for i, e in enumerate(entries)
-        ]
+        rows, now = self._rows(entries)
         outbox.insert_rows(conn, rows)
         # Only reached if the INSERT worked; _run_op rolls back (and we reset) if COMMIT fails.
-        self._pending_seq = (seq0 + len(rows), now)
+        self._pending_seq = (self._next_seq + len(rows), now)
         return [outbox.item_from_insert(r, e[6]) for r, e in zip(rows, entries, strict=True)]
+
+    def _rows(self, entries: list[Entry]) -> tuple[list[outbox.Row], float]:
+        """Rows with the next seq numbers (taken only once committed), new ids, one time."""
+        now = max(self._clock(), self._last_accepted)
+        seq0, new_id = self._next_seq, self._ids
+        rows: list[outbox.Row] = [
+            (seq0 + i, new_id(), e[1], e[2], e[3], e[4], now, e[5]) for i, e in enumerate(entries)
+        ]
+        return rows, now
 
     def _hold(self, entries: list[Entry]) -> None:
         dropped = self.held.extend(entries)
@@ -385,36 +381,18 @@ class Writer:
         self._events.op_done(token, result, None)
 
     def _check_size(self) -> None:
-        """After each commit: a cheap page count; the policy itself runs only over the cap."""
         assert self._db is not None
         assert self._conn is not None
-        try:
-            if capacity.used_bytes(self._conn) <= policy.max_bytes(self._settings):
-                return
-            with self._db.atomic():
-                report = policy.enforce_size(self._conn, self._settings)
-        except (sqlite3.Error, OSError) as exc:
-            log.exception("store_capacity_enforce_failed", error=str(exc))
-            return
-        policy.log_drops(self._settings, None, report)
+        policy.check_size(self._db, self._conn, self._settings)
 
     def prune_now(
         self, conn: sqlite3.Connection
     ) -> tuple[capacity.DropReport, capacity.DropReport]:
         """A `Store.prune()` op: the age policy, then the size policy, in one transaction."""
-        return policy.expire(conn, self._settings, self._clock()), policy.enforce_size(
-            conn, self._settings
-        )
+        return policy.prune(conn, self._settings, self._clock())
 
     def _maintain(self) -> None:
         assert self._db is not None
         assert self._conn is not None
         self._next_maintenance = time.monotonic() + self._settings.maintenance_interval_s
-        try:
-            with self._db.atomic():
-                report = policy.expire(self._conn, self._settings, self._clock())
-        except (sqlite3.Error, OSError) as exc:
-            log.exception("store_maintenance_failed", error=str(exc))
-            return
-        policy.log_drops(self._settings, report, None)
-        self._check_size()
+        policy.maintain(self._db, self._conn, self._settings, self._clock())

@@ -17,12 +17,14 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 from drivers.sdk import Logger
 from edge_agent.aio import wait_event
 from edge_agent.settings.uplink import SyncSettings
 from edge_agent.store.errors import StoreError
+from edge_agent.store.items import BacklogStats
 
 from .batching import Batch, make_batches
 from .codec import CONTENT_TYPE_JSON, CONTENT_TYPE_ZSTD_BATCH
@@ -35,6 +37,10 @@ from .refusals import Refusals
 from .topics import Topics
 
 _IDLE_RECHECK_S = 5.0
+_SYNC_TICK_S = 0.5
+#: `sync now` gives up after this many ticks with nothing sent while the broker refuses topics:
+#: what is left waits for the refusal's retry, and the rate limit must not stay off meanwhile.
+_SYNC_STALL_TICKS = 6
 _REMARK_EVERY_S = 5.0  # how often to retry marking acknowledged items sent after a store error
 
 
@@ -90,6 +96,41 @@ class Sender:
             yield None
         finally:
             self._unlimited -= 1
+
+    async def drain_now(
+        self, connected: Callable[[], bool]
+    ) -> AsyncIterator[tuple[BacklogStats, dict[str, Any]]]:
+        """`sync now`: drain without the rate limit, yielding the backlog and a progress line
+        ({sent, remaining, connected, refused, done}) every tick until the backlog is empty.
+
+        Not connected: one line with `connected: false`, then return. When only items of topics
+        the broker refuses are left (`refused` lists them), stop once nothing has gone out for a
+        few ticks.
+        """
+        start = last_sent = self._counters.items_sent
+        idle_ticks = 0
+        with self.unlimited():
+            while True:
+                stats = await self._store.stats()
+                up = connected()
+                sent_now = self._counters.items_sent
+                idle_ticks = idle_ticks + 1 if sent_now == last_sent else 0
+                last_sent = sent_now
+                refused = [r["topic"] for r in self.refusals.report()]
+                yield (
+                    stats,
+                    {
+                        "sent": sent_now - start,
+                        "remaining": stats.depth,
+                        "connected": up,
+                        "refused": refused,
+                        "done": stats.depth == 0,
+                    },
+                )
+                stuck = bool(refused) and idle_ticks >= _SYNC_STALL_TICKS
+                if stats.depth == 0 or not up or stuck:
+                    return
+                await asyncio.sleep(_SYNC_TICK_S)
 
     async def run(self, link: Link) -> None:
         """Drain until cancelled or the link fails (LinkDown propagates to the reconnect loop)."""

@@ -37,10 +37,6 @@ from .states import DeviceStates
 from .topics import Topics
 
 _META_SESSION = "uplink.session"
-_SYNC_TICK_S = 0.5
-#: `sync now` gives up after this many ticks with nothing sent while the broker refuses topics:
-#: what is left waits for the refusal's retry, and the rate limit must not stay off meanwhile.
-_SYNC_STALL_TICKS = 6
 
 
 class _Stopped(Exception):
@@ -387,31 +383,8 @@ class Uplink:
         }
 
     async def sync_now(self) -> AsyncIterator[dict[str, Any]]:
-        """Drain the backlog ignoring the rate limit; yield {sent, remaining} until it is empty.
-
-        When not connected it yields one progress line with `connected: false` and returns. When
-        only items of topics the broker refuses are left (`refused` lists them), it stops once
-        nothing has gone out for a few ticks.
-        """
-        start = last_sent = self.counters.items_sent
-        idle_ticks = 0
-        with self.sender.unlimited():
-            while True:
-                self._stats = await self._store.stats()
-                remaining = self._stats.depth
-                connected = self._link is not None
-                sent_now = self.counters.items_sent
-                idle_ticks = idle_ticks + 1 if sent_now == last_sent else 0
-                last_sent = sent_now
-                refused = [r["topic"] for r in self.sender.refusals.report()]
-                yield {
-                    "sent": sent_now - start,
-                    "remaining": remaining,
-                    "connected": connected,
-                    "refused": refused,
-                    "done": remaining == 0,
-                }
-                stuck = bool(refused) and idle_ticks >= _SYNC_STALL_TICKS
-                if remaining == 0 or not connected or stuck:
-                    return
-                await asyncio.sleep(_SYNC_TICK_S)
+        """Drain the backlog ignoring the rate limit; yield {sent, remaining} until it is empty
+        (see Sender.drain_now)."""
+        async for stats, progress in self.sender.drain_now(lambda: self._link is not None):
+            self._stats = stats
+            yield progress

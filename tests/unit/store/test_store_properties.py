@@ -24,10 +24,10 @@ from edge_agent.store import (
     capacity,
     outbox,
 )
+from edge_agent.store.checks import check_item
 from edge_agent.store.hold import Entry, HoldQueue
 from edge_agent.store.ids import UUIDv7
 from edge_agent.store.schema import connect, migrate
-from edge_agent.store.store import check_item
 from tests.unit.store.store_helpers import FakeClock
 
 classes = st.sampled_from(list(ItemClass))
