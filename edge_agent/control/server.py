@@ -109,10 +109,11 @@ class ControlServer:
         try:
             outcome = handler(request.params)
             if inspect.isasyncgen(outcome):
-                async for item in outcome:
-                    await self._send(
-                        writer, ControlResponse(id=request.id, ok=True, result=item, more=True)
-                    )
+                async with contextlib.aclosing(outcome):  # a client gone: the stream ends now
+                    async for item in outcome:
+                        await self._send(
+                            writer, ControlResponse(id=request.id, ok=True, result=item, more=True)
+                        )
                 await self._send(
                     writer, ControlResponse(id=request.id, ok=True, result=None, more=False)
                 )

@@ -154,8 +154,8 @@ class DeviceRunner:
 
     def _poll_limit(self, driver: Driver) -> float:
         """The watchdog, or longer for a driver whose poll may take longer when every request
-        in it times out (`poll_budget_s`: a Modbus bus of many units). The budget counts only the
-        timeouts; each failed request also costs a reconnect, so half as much again is allowed."""
+        in it times out (`poll_budget_s`: a Modbus bus of many units). The budget sums the
+        timeouts alone; half as much again covers the work between them on a busy PC."""
         budget = getattr(driver, "poll_budget_s", None)
         if not isinstance(budget, int | float):
             return self.watchdog_s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
@@ -117,8 +118,10 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
                 "the uplink is disabled in the config",
                 "set uplink.enabled: true",
             )
-        async for progress in agent.uplink.sync_now():
-            yield progress
+        progress = agent.uplink.sync_now()
+        async with contextlib.aclosing(progress):
+            async for line in progress:
+                yield line
 
     return {
         "status": status,

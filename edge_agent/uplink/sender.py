@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any
 
 from drivers.sdk import Logger
@@ -87,6 +87,11 @@ class Sender:
         """New items committed (or a sync was asked for): look at the outbox again."""
         self._wake.set()
 
+    @property
+    def unlimited_holders(self) -> int:
+        """How many `sync now` drains are running (the rate limit is off while any is)."""
+        return self._unlimited
+
     @contextlib.contextmanager
     def unlimited(self) -> Iterator[None]:
         """While held, the backlog drains without the rate limit (`sync now`)."""
@@ -99,7 +104,7 @@ class Sender:
 
     async def drain_now(
         self, connected: Callable[[], bool]
-    ) -> AsyncIterator[tuple[BacklogStats, dict[str, Any]]]:
+    ) -> AsyncGenerator[tuple[BacklogStats, dict[str, Any]], None]:
         """`sync now`: drain without the rate limit, yielding the backlog and a progress line
         ({sent, remaining, connected, refused, done}) every tick until the backlog is empty.
 

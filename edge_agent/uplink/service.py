@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -382,9 +382,11 @@ class Uplink:
             },
         }
 
-    async def sync_now(self) -> AsyncIterator[dict[str, Any]]:
+    async def sync_now(self) -> AsyncGenerator[dict[str, Any], None]:
         """Drain the backlog ignoring the rate limit; yield {sent, remaining} until it is empty
         (see Sender.drain_now)."""
-        async for stats, progress in self.sender.drain_now(lambda: self._link is not None):
-            self._stats = stats
-            yield progress
+        drain = self.sender.drain_now(lambda: self._link is not None)
+        async with contextlib.aclosing(drain):  # a caller that stops early lifts the unlimit now
+            async for stats, progress in drain:
+                self._stats = stats
+                yield progress

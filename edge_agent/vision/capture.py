@@ -27,8 +27,8 @@ _DEVICE = re.compile(r"^/dev/video(\d+)$")
 _FROZEN_DIFF = (
     1e-3  # mean absolute difference of the thumbnails; repeated encoder output is exactly 0
 )
-#: How long OpenCV may wait on a network camera to open or to deliver a frame. FFmpeg's own
-#: default is 30 s: a camera that accepts the connection and then says nothing held the worker
+#: How long OpenCV may wait on a network camera to open or to deliver a frame. OpenCV's FFmpeg
+#: backend defaults to 30 s: a camera that accepts the connection and then says nothing held the worker
 #: silent long enough to be taken for a stuck one.
 NETWORK_TIMEOUT_S = 10.0
 #: `read()` returns None rather than sleep longer than this while a reconnect is pending, so the

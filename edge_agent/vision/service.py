@@ -6,7 +6,8 @@ the aggregator, and restarts the worker with jittered exponential backoff when i
 aggregator lives here, so a worker killed mid-minute loses no counted crossing: see aggregate.py.
 
 Reason codes: ok, no_signal, frozen, auth_failed, decode_error (from the capture), crashed (the
-worker died), model_missing (fix with `edge-agent models fetch`; retried slowly).
+worker died), stalled (the worker went silent and was killed), model_missing (fix with
+`edge-agent models fetch`; retried slowly).
 """
 
 from __future__ import annotations

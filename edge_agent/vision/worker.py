@@ -11,7 +11,7 @@ Messages to the parent, each a tuple:
     ("alive", {})                                nothing else to say for a heartbeat period (no signal)
 
 A worker that says nothing for the service's `STALL_S` (stuck in a decoder or a driver call) is
-killed and restarted with reason `stalled`.
+killed and restarted with reason `stalled`; before its first message it has `STARTUP_S`.
 """
 
 from __future__ import annotations

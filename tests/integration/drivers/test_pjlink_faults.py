@@ -270,20 +270,20 @@ async def test_one_hanging_projector_does_not_delay_another(
 
 
 async def test_a_slow_but_healthy_projector_gets_its_command_done(secret: Path) -> None:
-    # Every answer takes 0.5 s, inside the 1 s timeout; `power on` is a set plus its
+    # Every answer takes 0.35 s, inside the 0.5 s timeout; `power on` is a set plus its
     # read-backs, several round trips. It used to fail as `timeout` after 2 s, projector on.
     emulator = PJLinkEmulator(
         port=free_port(), udp_port=0, password="s3cret", model=ProjectorModel(power="off")
     )
     await emulator.start()
-    config = _config(emulator.port, secret, timeout_s=1.0, poll_interval_s=600)
+    config = _config(emulator.port, secret, timeout_s=0.5, poll_interval_s=600)
     runner = DeviceRunner(config, PJLinkDriver, submit=lambda _i: None, on_state=lambda _s: None)
     task = asyncio.create_task(runner.run())
     try:
         async with asyncio.timeout(10):
             while not runner.status.online:
                 await asyncio.sleep(0.05)
-        emulator.faults.delay_s = 0.5  # half the timeout, on every answer of the command
+        emulator.faults.delay_s = 0.35
         result = await runner.execute(Command(action="power", args={"state": "on"}))
         assert emulator.model.power in ("on", "warming")
         assert result

@@ -404,6 +404,38 @@ async def test_sync_now_ends_when_only_refused_items_are_left(tmp_path: Path) ->
     assert last["refused"] == [TOPICS.root + "/events/denied"]
 
 
+async def test_a_sync_now_client_that_goes_away_puts_the_rate_limit_back_at_once(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)},
+            "uplink": {"sync": {"backlog_rate_msgs": 1, "max_batch_bytes": 1024}},
+        }
+    )
+    link = FakeLink()
+    offset = [0.0]
+    async with opened(tmp_path, offset) as store:
+        await put_old(store, offset, items(3_000))
+        uplink = Uplink(
+            settings, store, Router(), health=dict, config_hash="c", version="v",
+            connector=Connector(link),  # type: ignore[arg-type]
+        )  # fmt: skip
+        task = asyncio.create_task(uplink.run())
+        try:
+            async with asyncio.timeout(10):
+                while not uplink.status()["connected"]:
+                    await asyncio.sleep(0.01)
+            progress = uplink.sync_now()
+            first = await anext(progress)
+            assert first["remaining"] > 0 and uplink.sender.unlimited_holders == 1
+            await progress.aclose()  # `edge-agent sync now` interrupted with Ctrl-C
+            assert uplink.sender.unlimited_holders == 0
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
 @pytest.mark.parametrize("acked", [True, False])
 async def test_stop_leaves_cleanly_only_after_offline_is_acknowledged(
     tmp_path: Path, acked: bool
