@@ -5,6 +5,9 @@ opposite. A crossing counts only when the foot point goes from beyond -band to b
 path met the line within the segment (a person first seen close to the line is placed on a side by
 the line's own `band`, not the wider band that scales with their height). A track cannot flip
 direction within `debounce_s` of its last count, so jitter on the line is not counted twice.
+Someone who steps over the line and stops just past it, inside the band (the first place in a
+queue, a look at a screen by the door), has crossed too: a foot point that stays past the line's
+own `band`, on the far side, for `SETTLE_S` counts as well.
 Crossings of tracks that are not yet confirmed are held back and released once the track is
 confirmed, so a person is not lost to the tracker's warm-up, and a false track that dies young is
 never counted.
@@ -22,6 +25,7 @@ from .geometry import Point, crossing_param, signed_distance
 
 Direction = Literal["in", "out"]
 STREAK = 2  # sightings beyond the band, on the far side, before a crossing counts
+SETTLE_S = 1.0  # ...or this long past the line's own band, on the far side, without leaving it
 BAND_HEIGHT_FLOOR = 0.1  # the band is never narrower than this share of the person's box height
 STITCH_S = 2.5  # a new track may take over the line state of a track unseen for up to this long
 STITCH_REACH = (0.7, 1.0)  # ...whose last foot point is within (a + b * gap seconds) box heights
@@ -56,6 +60,7 @@ class _State:
     last_ts: float = 0.0
     confirmed: bool = False
     height: float = 0.0  # box height at `last`
+    past_since: float | None = None  # past the line's own band, on the far side, since then
 
 
 @dataclass(slots=True)
@@ -149,6 +154,12 @@ class LineCounter:
             st.side = 1 if d > line.cfg.band else -1 if d < -line.cfg.band else 0
             return None
         new_side = 1 if d > band else -1 if d < -band else 0
+        if d * st.side < -line.cfg.band:  # past the line, beyond its own band
+            st.past_since = ts if st.past_since is None else st.past_since
+            if new_side == 0 and ts - st.past_since >= SETTLE_S:
+                return cls._commit(line, st, -st.side, ts, tp.track_id)  # stopped just past it
+        else:
+            st.past_since = None
         if new_side in (0, st.side):
             st.streak = 0
             return None
@@ -191,6 +202,7 @@ class LineCounter:
             return None  # jitter just after a count: keep the counted side for now
         st.side = new_side
         st.streak = 0
+        st.past_since = None
         t = st.cross_t
         st.cross_t = None
         if t is None or not 0.0 <= t <= 1.0:

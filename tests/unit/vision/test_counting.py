@@ -177,3 +177,16 @@ def test_foot_jitter_of_a_tall_person_on_the_line_counts_nothing() -> None:
     for i, x in enumerate([0.7, 0.6, 0.53, 0.47, 0.53, 0.47, 0.53, 0.47, 0.53] * 3):
         got += [c.direction for c in c.update(i * 0.1, [TrackPoint(1, (x, 0.5), True, 0.4)])]
     assert got == []
+
+
+def test_a_person_who_stops_just_past_the_line_counts_once() -> None:
+    # 3% past the line: inside a 40%-tall person's band (4%), past the line's own band (2%)
+    c = LineCounter([DOWN])
+    got = walk(c, [0.7, 0.6, 0.5] + [0.47] * 30, height=0.4)
+    assert got == ["in"]
+    assert c.totals["door"] == {"in": 1, "out": 0}
+
+
+def test_a_person_who_pauses_just_past_the_line_and_turns_back_counts_nothing() -> None:
+    c = LineCounter([DOWN])
+    assert walk(c, [0.7, 0.6, 0.5] + [0.47] * 8 + [0.6, 0.7], height=0.4) == []  # 0.8 s < 1 s
