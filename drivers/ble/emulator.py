@@ -202,6 +202,11 @@ class BluezMockEmulator:
 
     # --- advertising ---------------------------------------------------------------------
 
+    @property
+    def rounds(self) -> int:
+        """Advertising rounds begun so far, sent or (faults) not."""
+        return self._round
+
     async def _advertise(self) -> None:
         while True:
             action = await self.faults.next_action()

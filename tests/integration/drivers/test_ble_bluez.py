@@ -120,7 +120,10 @@ async def test_beacon_that_stops_advertising_leaves_after_timeout(bluez: BluezMo
     try:
         await until(lambda: len(ctx.events) >= 2)
         bluez.faults.silent = True
-        await asyncio.sleep(0.2)  # let any advert already in flight land before time moves on
+        # Let a round already under way finish and its adverts land before time moves on.
+        first = bluez.rounds
+        await until(lambda: bluez.rounds >= first + 2)
+        await asyncio.sleep(0.2)
         now[0] += 6  # past leave_after_s=5 with no sightings
         state = await driver.poll()
         assert state["present"] == []
