@@ -66,5 +66,22 @@ def snapshot(
     except VisionModelError as exc:
         fail(str(exc), Exit.NOT_FOUND, as_json=as_json, hint="run `edge-agent models fetch`")
     except SnapshotError as exc:
-        fail(str(exc), Exit.FAILED, as_json=as_json, hint=f"camera reason: {exc.reason}")
+        fail(str(exc), Exit.FAILED, as_json=as_json, hint=_hint(exc.reason, cam.source))
     show(shot.to_dict(), as_json, _render)
+
+
+def _hint(reason: str, source: str) -> str:
+    """What to try, for the reason the camera gave no frame."""
+    if reason == "auth_failed":
+        return "the camera refused the user/password: check them in the camera's web page"
+    if reason == "decode_error":
+        return "the stream opens but does not decode: try the camera's other stream or codec"
+    if reason == "frozen":
+        return "the camera sends the same picture over and over: power-cycle it"
+    if source.startswith("/dev/video"):
+        return (
+            "no frames from the USB camera: check the cable, and note that a USB camera serves "
+            "one program at a time, so while edge-agent runs it holds the device "
+            "(`systemctl stop edge-agent` for the snapshot, then start it again)"
+        )
+    return f"camera reason: {reason}; ping the camera and open the URL in VLC from this PC"

@@ -156,6 +156,17 @@ def test_snapshot_of_a_dead_camera_says_why(scene: Path) -> None:
     assert not (scene / "v.png").exists()
 
 
+def test_snapshot_of_a_usb_camera_that_gives_nothing_says_what_to_check(scene: Path) -> None:
+    (scene / "usb.yaml").write_text(CAMERA_YAML.replace("walk.avi", "/dev/video99"))
+    res = runner.invoke(
+        root, ["camera", "snapshot", "door-cam", "--config", str(scene / "usb.yaml"), "--json"]
+    )
+    assert res.exit_code == 1
+    error = json.loads(res.output)["error"]
+    assert "no_signal" in error["message"]
+    assert "one program at a time" in error["hint"]  # the running daemon holds the device
+
+
 def test_snapshot_draws_the_scene_with_track_ids(scene: Path) -> None:
     cam = CameraSettings.model_validate(
         {
