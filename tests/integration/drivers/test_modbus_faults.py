@@ -19,9 +19,9 @@ from drivers.sdk import (
     Unreachable,
 )
 from drivers.sdk.testing import RecordingContext
-from edge_agent.runtime.device import DeviceRunner
 from tests.integration.drivers.modbus_support import tcp_config
 from tests.support.net import free_port
+from tests.support.runners import running_device
 
 
 @pytest.fixture
@@ -184,15 +184,9 @@ async def test_a_bus_of_many_silent_units_is_slow_but_not_hung() -> None:
     await emu.start()
     for i in range(2, 12):
         emu.unit(i).faults.silent = True
-    runner = DeviceRunner(config, ModbusDriver, submit=lambda _i: None, on_state=lambda _s: None)
-    task = asyncio.create_task(runner.run())
     try:
-        async with asyncio.timeout(20):
-            while not runner.status.online:
-                await asyncio.sleep(0.1)
-        assert runner.status.restarts == 0
-        assert runner.status.state["units"]["m1"]["online"]
+        async with running_device(config, ModbusDriver, online_within_s=20) as runner:
+            assert runner.status.restarts == 0
+            assert runner.status.state["units"]["m1"]["online"]
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
         await emu.stop()

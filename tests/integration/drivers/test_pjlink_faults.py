@@ -27,8 +27,8 @@ from drivers.sdk import (
     Unsupported,
 )
 from drivers.sdk.testing import RecordingContext
-from edge_agent.runtime.device import DeviceRunner
 from tests.support.net import free_port
+from tests.support.runners import running_device
 
 
 @pytest.fixture
@@ -277,17 +277,11 @@ async def test_a_slow_but_healthy_projector_gets_its_command_done(secret: Path) 
     )
     await emulator.start()
     config = _config(emulator.port, secret, timeout_s=0.5, poll_interval_s=600)
-    runner = DeviceRunner(config, PJLinkDriver, submit=lambda _i: None, on_state=lambda _s: None)
-    task = asyncio.create_task(runner.run())
     try:
-        async with asyncio.timeout(10):
-            while not runner.status.online:
-                await asyncio.sleep(0.05)
-        emulator.faults.delay_s = 0.35
-        result = await runner.execute(Command(action="power", args={"state": "on"}))
+        async with running_device(config, PJLinkDriver) as runner:
+            emulator.faults.delay_s = 0.35
+            result = await runner.execute(Command(action="power", args={"state": "on"}))
         assert emulator.model.power in ("on", "warming")
         assert result
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
         await emulator.stop()

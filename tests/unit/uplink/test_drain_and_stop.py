@@ -377,28 +377,39 @@ class Router:
         raise NotImplementedError
 
 
-async def test_sync_now_ends_when_only_refused_items_are_left(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def connected_uplink(
+    store: Store, link: FakeLink, tmp_path: Path, sync: dict[str, Any] | None = None
+) -> AsyncIterator[Uplink]:
+    """An Uplink running over `link` and connected; cancelled on the way out."""
     settings = Settings.model_validate(
-        {"agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)}}
+        {
+            "agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)},
+            "uplink": {"sync": sync or {}},
+        }
     )
+    uplink = Uplink(
+        settings, store, Router(), health=dict, config_hash="c", version="v",
+        connector=Connector(link),  # type: ignore[arg-type]
+    )  # fmt: skip
+    task = asyncio.create_task(uplink.run())
+    try:
+        async with asyncio.timeout(10):
+            while not uplink.status()["connected"]:
+                await asyncio.sleep(0.01)
+        yield uplink
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_sync_now_ends_when_only_refused_items_are_left(tmp_path: Path) -> None:
     link = FakeLink(deny=[TOPICS.root + "/events/denied"])
     offset = [0.0]
     async with opened(tmp_path, offset) as store:
         await put_old(store, offset, items(30, kind="denied") + items(30))
-        uplink = Uplink(
-            settings, store, Router(), health=dict, config_hash="c", version="v",
-            connector=Connector(link),  # type: ignore[arg-type]
-        )  # fmt: skip
-        task = asyncio.create_task(uplink.run())
-        try:
-            async with asyncio.timeout(10):
-                while not uplink.status()["connected"]:
-                    await asyncio.sleep(0.01)
-            async with asyncio.timeout(10):  # it polled until the refusal lifted, rate limit off
-                steps = [p async for p in uplink.sync_now()]
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        async with connected_uplink(store, link, tmp_path) as uplink, asyncio.timeout(10):
+            steps = [p async for p in uplink.sync_now()]  # polled until the refusal lifted
     last = steps[-1]
     assert last["remaining"] == 30 and not last["done"]
     assert last["refused"] == [TOPICS.root + "/events/denied"]
@@ -407,56 +418,26 @@ async def test_sync_now_ends_when_only_refused_items_are_left(tmp_path: Path) ->
 async def test_a_sync_now_client_that_goes_away_puts_the_rate_limit_back_at_once(
     tmp_path: Path,
 ) -> None:
-    settings = Settings.model_validate(
-        {
-            "agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)},
-            "uplink": {"sync": {"backlog_rate_msgs": 1, "max_batch_bytes": 1024}},
-        }
-    )
-    link = FakeLink()
     offset = [0.0]
     async with opened(tmp_path, offset) as store:
         await put_old(store, offset, items(3_000))
-        uplink = Uplink(
-            settings, store, Router(), health=dict, config_hash="c", version="v",
-            connector=Connector(link),  # type: ignore[arg-type]
-        )  # fmt: skip
-        task = asyncio.create_task(uplink.run())
-        try:
-            async with asyncio.timeout(10):
-                while not uplink.status()["connected"]:
-                    await asyncio.sleep(0.01)
+        sync = {"backlog_rate_msgs": 1, "max_batch_bytes": 1024}
+        async with connected_uplink(store, FakeLink(), tmp_path, sync) as uplink:
             progress = uplink.sync_now()
             first = await anext(progress)
             assert first["remaining"] > 0 and uplink.sender.unlimited_holders == 1
             await progress.aclose()  # `edge-agent sync now` interrupted with Ctrl-C
             assert uplink.sender.unlimited_holders == 0
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
 
 
 @pytest.mark.parametrize("acked", [True, False])
 async def test_stop_leaves_cleanly_only_after_offline_is_acknowledged(
     tmp_path: Path, acked: bool
 ) -> None:
-    settings = Settings.model_validate(
-        {"agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)}}
-    )
     link = FakeLink()
-    async with opened(tmp_path, [0.0]) as store:
-        uplink = Uplink(
-            settings, store, Router(), health=dict, config_hash="c", version="v",
-            connector=Connector(link),  # type: ignore[arg-type]
-        )  # fmt: skip
-        task = asyncio.create_task(uplink.run())
-        async with asyncio.timeout(10):
-            while not uplink.status()["connected"]:
-                await asyncio.sleep(0.01)
+    async with opened(tmp_path, [0.0]) as store, connected_uplink(store, link, tmp_path) as uplink:
         link.frozen = not acked  # a broker that stops answering
         await asyncio.wait_for(uplink.stop(budget_s=0.5), timeout=5)  # returns regardless
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     states = [m.payload for m in link.published if m.topic.endswith("/status")]
     if acked:
         assert link.clean and b'"offline"' in states[-1]
