@@ -39,7 +39,7 @@ class CommandRequest(BaseModel):
     action: str = Field(min_length=1, max_length=64)
     args: dict[str, Any] = Field(default_factory=dict)
     expires_at: float | None = Field(
-        default=None, description="Unix seconds; a later arrival is rejected."
+        default=None, allow_inf_nan=False, description="Unix seconds; a later arrival is rejected."
     )
     source: Literal["cli", "mqtt", "automation", "schedule"] = "cli"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -12,11 +13,13 @@ import structlog
 from drivers.sdk import DriverError, InvalidArgument, Reason, Unsupported, build_command
 
 from ..commands import CommandError, CommandErrorCode, CommandRequest, CommandResult
-from ..store import Store
+from ..store import Store, StoreError
 from .device import DeviceOffline
 from .supervisor import Supervisor
 
 log = structlog.get_logger("edge_agent.commands")
+
+UNRECORDED_MAX = 1000  # answers kept in memory while the audit cannot be written (a full disk)
 
 AGENT = "_agent"
 AgentAction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -38,6 +41,7 @@ class Router:
         self._agent_actions = dict(agent_actions)
         self._clock = clock
         self._inflight: dict[str, asyncio.Future[CommandResult]] = {}
+        self._unrecorded: OrderedDict[str, CommandResult] = OrderedDict()
 
     def add_agent_action(self, name: str, action: AgentAction) -> None:
         self._agent_actions[name] = action
@@ -54,17 +58,13 @@ class Router:
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
         self._inflight[request.id] = future
         try:
-            stored = await self._store.command_get(request.id)
+            stored = await self._stored(request.id)
             if stored is not None:
-                result = CommandResult.model_validate(stored["result"]).model_copy(
-                    update={"replayed": True}
-                )
+                result = stored.model_copy(update={"replayed": True})
                 future.set_result(result)
                 return result
             result = await self._run(request)
-            await self._store.command_record(
-                request.model_dump(mode="json"), result.model_dump(mode="json")
-            )
+            await self._record(request, result)
             future.set_result(result)
             log.info(
                 "command_done",
@@ -83,6 +83,29 @@ class Router:
             raise
         finally:
             self._inflight.pop(request.id, None)
+
+    async def _stored(self, command_id: str) -> CommandResult | None:
+        kept = self._unrecorded.get(command_id)
+        if kept is not None:
+            return kept
+        stored = await self._store.command_get(command_id)
+        return None if stored is None else CommandResult.model_validate(stored["result"])
+
+    async def _record(self, request: CommandRequest, result: CommandResult) -> None:
+        """Audit a command that has run. When the store cannot take it (a full disk), the device
+        has still acted: the answer is kept in memory, so a repeat of the id is answered from
+        there and does not act twice, and the caller gets the real result."""
+        try:
+            await self._store.command_record(
+                request.model_dump(mode="json"), result.model_dump(mode="json")
+            )
+        except (StoreError, ValueError) as exc:
+            log.error(  # noqa: TRY400 - the store already said why; no traceback
+                "command_audit_failed", id=request.id, device=request.device, error=str(exc)
+            )
+            self._unrecorded[request.id] = result
+            while len(self._unrecorded) > UNRECORDED_MAX:
+                self._unrecorded.popitem(last=False)
 
     def _fail(
         self,

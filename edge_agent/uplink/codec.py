@@ -123,12 +123,25 @@ def parse_command(payload: bytes) -> CommandPayload:
 
 
 def _loads(payload: bytes) -> Any:
+    """Standard JSON only: `NaN`, `Infinity` and numbers too big for a float are refused here,
+    as nothing downstream (a device, the audit log) can hold them."""
     try:
-        return json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(payload, parse_constant=_no_constant, parse_float=_finite_float)
+    except ValueError as exc:  # bad UTF-8, bad JSON, a constant, an int over 4300 digits
         raise PayloadError(f"not JSON: {exc}") from None
     except RecursionError:
         raise PayloadError("not JSON: nested too deeply") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return value
 
 
 def _validate(model: type[M], raw: Any) -> M:

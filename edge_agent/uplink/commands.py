@@ -12,11 +12,13 @@ import asyncio
 import json
 from collections.abc import Callable, Mapping
 
+from pydantic import ValidationError
+
 from drivers.sdk import Logger
 from edge_agent.commands import CommandError, CommandErrorCode, CommandRequest, CommandResult
 
 from .codec import CONTENT_TYPE_JSON, dump, parse_command
-from .errors import PayloadError
+from .errors import PayloadError, PublishRefused
 from .link import Incoming, Link, Outgoing
 from .payloads import CommandResultPayload
 from .ports import AgentAction, AgentRouter
@@ -78,9 +80,9 @@ class CommandService:
             payload = CommandResultPayload.model_validate(result.model_dump())
             body = dump(payload, exclude_none=True)
             topic = self._topics.command_result(target)
-            await link.publish(Outgoing(topic, body, content_type=CONTENT_TYPE_JSON))
+            answers = [Outgoing(topic, body, content_type=CONTENT_TYPE_JSON)]
             if message.response_topic:
-                await link.publish(
+                answers.append(
                     Outgoing(
                         message.response_topic,
                         body,
@@ -88,9 +90,22 @@ class CommandService:
                         correlation_data=message.correlation_data,
                     )
                 )
+            for answer in answers:
+                await self._publish(link, answer, result.id)
             self.handled += 1
         finally:
             limit.release()
+
+    async def _publish(self, link: Link, answer: Outgoing, command_id: str) -> None:
+        """Publish one answer. A refused or unusable topic (an ACL deny, a wildcard in an MQTT 5
+        response topic) loses that answer only: the session and the other commands go on.
+        A lost link still raises, and the session reconnects."""
+        try:
+            await link.publish(answer)
+        except (PublishRefused, ValueError) as exc:
+            self._log.warning(
+                "command_answer_refused", id=command_id, topic=answer.topic[:200], error=str(exc)
+            )
 
     async def answer(self, target: str, payload: bytes) -> CommandResult:
         """The result for one raw `cmd/{target}` payload. Never raises."""
@@ -100,14 +115,19 @@ class CommandService:
         except PayloadError as exc:
             self._log.warning("command_malformed", device=target, error=str(exc))
             return _error(_best_effort_id(payload), CommandErrorCode.MALFORMED, str(exc), now)
-        request = CommandRequest(
-            id=parsed.id,
-            device=target,
-            action=parsed.action,
-            args=parsed.args,
-            expires_at=parsed.expires_at,
-            source="mqtt",
-        )
+        try:
+            request = CommandRequest(
+                id=parsed.id,
+                device=target,
+                action=parsed.action,
+                args=parsed.args,
+                expires_at=parsed.expires_at,
+                source="mqtt",
+            )
+        except ValidationError as exc:  # the topic's device id: too long for any device
+            message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            self._log.warning("command_malformed", device=target[:80], error=message)
+            return _error(parsed.id, CommandErrorCode.MALFORMED, message, now)
         self._log.info("command_received", id=request.id, device=target, action=request.action)
         try:
             result = await self._router.execute(request)

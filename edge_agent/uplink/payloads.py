@@ -175,7 +175,7 @@ class CommandPayload(BaseModel):
     action: str = Field(min_length=1, max_length=64)
     args: dict[str, Any] = Field(default_factory=dict)
     expires_at: float | None = Field(
-        default=None, description="Unix seconds; later arrivals are refused."
+        default=None, allow_inf_nan=False, description="Unix seconds; later arrivals are refused."
     )
 
 

@@ -3,6 +3,8 @@ the same session, the refused items stay in the store, and `health` says which t
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 from collections.abc import Iterator, MutableMapping
@@ -13,6 +15,7 @@ import pytest
 
 from edge_agent.uplink import refusals
 from tests.integration.uplink.hq import HQ
+from tests.integration.uplink.test_commands import pub, result_for
 from tests.integration.uplink.wiring import ROOT, events, make_settings, running_uplink, wait_until
 from tests.support.mosquitto import AGENT_USER, HQ_USER, Mosquitto
 
@@ -92,3 +95,38 @@ async def test_a_denied_topic_is_held_back_while_other_kinds_flow_on_the_same_se
     assert len(warned) == 1 and warned[0]["topic"] == DENIED  # once per topic per interval
     assert not [e for e in logs if e["event"] == "uplink_disconnected"]
     assert hq.validate_all() > 0 and healthy
+
+
+async def test_a_too_long_device_id_or_a_refused_reply_loses_one_answer_not_the_session(
+    strict_broker: Mosquitto, tmp_path: Path, logs: list[MutableMapping[str, Any]]
+) -> None:
+    """A `cmd/` topic whose device id is longer than any device's, and an MQTT 5 response topic
+    outside the agent's ACL (the broker refuses that publish): each command gets its typed answer
+    on `cmd/.../result`, and the same session goes on answering."""
+    broker, long_id = strict_broker, "d" * 80
+    hq = HQ(broker.port)
+    try:
+        async with running_uplink(make_settings(broker, tmp_path)) as run:
+            await run.wait_connected()
+            await asyncio.to_thread(
+                pub, broker, long_id, json.dumps({"id": "t1", "action": "ping"})
+            )
+            [bad] = await result_for(hq, long_id, "t1")
+            await asyncio.to_thread(
+                pub, broker, "_agent", json.dumps({"id": "r2", "action": "ping"}),
+                "-V", "mqttv5", "-D", "publish", "response-topic", "not-edge/replies/1",
+            )  # fmt: skip
+            [answered] = await result_for(hq, "_agent", "r2")
+            await wait_until(lambda: any(e["event"] == "command_answer_refused" for e in logs))
+            await asyncio.to_thread(
+                pub, broker, "_agent", json.dumps({"id": "p2", "action": "ping"})
+            )
+            [pong] = await result_for(hq, "_agent", "p2")
+            status = run.uplink.status()
+    finally:
+        hq.close()
+    assert bad["ok"] is False and bad["error"]["code"] == "malformed"  # type: ignore[index]
+    assert "device" in bad["error"]["message"]  # type: ignore[index]
+    assert answered["ok"] is True and pong["ok"] is True
+    assert status["connected"] and status["session"] == 1, "the session was not torn down"
+    assert not [e for e in logs if e["event"] == "uplink_disconnected"]
