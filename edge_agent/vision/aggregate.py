@@ -25,6 +25,7 @@ from edge_agent.store.items import ItemClass, NewItem
 from .pipeline import FrameResult
 from .zones import percentile
 
+CLOSE_GRACE_S = 5.0  # a minute with no frames past its end is closed this long after it ends
 WAIT_WINDOW_S = 30 * 60  # queue wait estimates look at visits that ended in the last half hour
 WAIT_MAX_VISITS = 200
 
@@ -100,14 +101,18 @@ class Aggregator:
                 self._waits[zid].append((end, end - start))
 
     def tick(self, now: float) -> None:
-        """Close the current minute once wall time has moved past it (also when no frames come)."""
-        if self._cur is not None and minute_of(now) > self._cur.start:
+        """Close the current minute once wall time is `CLOSE_GRACE_S` past its end, for when no
+        frames come to close it (frames of the next minute close it at once)."""
+        if self._first_tick is None:
+            self._first_tick = now
+        if self._cur is not None and now >= self._cur.start + 60.0 + CLOSE_GRACE_S:
             self._flush(self._cur, partial=False)
             self._cur = None
         if self._cur is None and self.state != "ok":
-            # A camera that is down still reports its minute, so a gap is visible upstream.
-            start = minute_of(now) - 60.0
-            if start > self._last_flushed:
+            # A camera that is down still reports its minute, so a gap is visible upstream; not
+            # the minutes before this service started, which it knows nothing about.
+            start = minute_of(now - CLOSE_GRACE_S) - 60.0
+            if start > self._last_flushed and start >= minute_of(self._first_tick):
                 self._flush(_Minute(start=start), partial=False)
 
     def close(self) -> None:
@@ -117,9 +122,15 @@ class Aggregator:
             self._cur = None
 
     _last_flushed: float = -math.inf
+    _first_tick: float | None = None
 
     def _minute_for(self, ts: float) -> _Minute:
-        start = minute_of(ts)
+        """The open minute for a frame. A frame late for a minute already sent (the worker lagged
+        past the grace) counts in the next one: a minute goes upstream once, and no crossing is
+        lost."""
+        start = max(minute_of(ts), self._last_flushed + 60.0)
+        if self._cur is not None:
+            start = max(start, self._cur.start)
         if self._cur is not None and start != self._cur.start:
             self._flush(self._cur, partial=False)
             self._cur = None

@@ -126,6 +126,41 @@ def test_a_camera_that_is_down_still_reports_its_minutes() -> None:
     assert cams[-1].data["frames"] == 0
 
 
+def test_frames_that_lag_the_clock_give_one_summary_per_minute_and_lose_no_crossing() -> None:
+    """The daemon's clock ticks the aggregator while frames arrive from the worker a little late
+    (and now and then very late): each minute still goes upstream once, with all its frames."""
+    items: list[NewItem] = []
+    agg = Aggregator(cam(), items.append)
+    agg.set_state("ok", "ok")
+    for k in range(3 * 600):  # three minutes at 10 fps, each frame handed over 3 s after capture
+        ts = T0 + k / 10
+        crossings = [("door", "in", k, ts)] if k % 100 == 0 else []
+        agg.add(frame(ts, people=1, crossings=crossings))
+        agg.tick(ts + 3.0)
+    agg.add(frame(T0 + 120.5, crossings=[("door", "out", 9, T0 + 120.5)]))  # 60 s late
+    agg.tick(T0 + 181.0)
+    agg.add(frame(T0 + 181.5))
+    agg.tick(T0 + 250.0)
+
+    cams = of(items, "camera")
+    assert [c.ts for c in cams] == [T0, T0 + 60, T0 + 120, T0 + 180], "one record a minute"
+    assert [c.data["frames"] for c in cams[:2]] == [600, 600]
+    foot = of(items, "footfall")
+    assert sum(f.data["lines"]["door"]["in"] for f in foot) == 18
+    assert sum(f.data["lines"]["door"]["out"] for f in foot) == 1, "the late crossing counts"
+
+
+def test_a_camera_down_from_the_start_reports_no_minute_before_it_started() -> None:
+    items: list[NewItem] = []
+    agg = Aggregator(cam(), items.append)
+    agg.set_state("down", "no_signal")
+    agg.tick(T0 + 10)
+    agg.tick(T0 + 30)
+    assert of(items, "camera") == []
+    agg.tick(T0 + 70)
+    assert [c.ts for c in of(items, "camera")] == [T0]
+
+
 def test_faces_are_reported_as_counts_only() -> None:
     frames = [frame(T0 + 1, faces=2), frame(T0 + 2, faces=0)]
     (camera,) = of(run(frames), "camera")
