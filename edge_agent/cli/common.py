@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -66,7 +67,9 @@ def socket_path(config: Path, socket: Path | None) -> Path:
 
     Finding the socket must not need a valid config: an engineer mid-edit, or one who may not
     read the secret files, still gets `status`. So a config that fails to load is read for just
-    that one key, falling back to the packaged default.
+    that one key (by a plain text search when the YAML itself is broken), falling back to the
+    packaged default. A missing or unparsable file is said on stderr, so a "no daemon answers"
+    that follows is not taken for a dead daemon.
     """
     if socket is not None:
         return socket
@@ -75,18 +78,48 @@ def socket_path(config: Path, socket: Path | None) -> Path:
         return Path(env)
     try:
         return load(config).agent.control_socket
-    except ConfigError:
-        pass
-    default = AgentSettings.model_fields["control_socket"].default
+    except ConfigError as exc:
+        problem = str(exc.issues[0]) if exc.issues else str(exc)
+    default = Path(AgentSettings.model_fields["control_socket"].default)
     try:
-        from ruamel.yaml import YAML
-
-        raw = YAML(typ="safe").load(config.read_text(encoding="utf-8"))
-        value = raw["agent"]["control_socket"]
-    except Exception:  # noqa: BLE001 - any unreadable config: use the default socket
-        return Path(default)
+        text = config.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        err_console.print(
+            f"[yellow]warning:[/] cannot read {config} ({exc.strerror}); "
+            f"trying the default socket {default}",
+            soft_wrap=True,
+        )
+        return default
+    value = _socket_key(text)
+    if value is None:
+        return default
+    if value is _UNPARSABLE:
+        found = _SOCKET_LINE.search(text)
+        err_console.print(f"[yellow]warning:[/] {problem}", soft_wrap=True)
+        if found is None:
+            err_console.print(f"  no control_socket in it; trying the default socket {default}")
+            return default
+        value = found.group(1)
+        err_console.print(f"  trying its control_socket: {value}")
     path = Path(str(value))
     return path if path.is_absolute() else (config.parent / path).resolve()
+
+
+_UNPARSABLE = object()
+_SOCKET_LINE = re.compile(r"""control_socket\s*:\s*["']?([^"'\s,}#]+)""")
+
+
+def _socket_key(text: str) -> Any:
+    """agent.control_socket of a config that parses as YAML (None if unset), else _UNPARSABLE."""
+    from ruamel.yaml import YAML
+
+    try:
+        raw = YAML(typ="safe").load(text)
+    except Exception:  # noqa: BLE001 - any YAML error: the caller searches the text instead
+        return _UNPARSABLE
+    agent = raw.get("agent") if isinstance(raw, dict) else None
+    value = agent.get("control_socket") if isinstance(agent, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def daemon(coro: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:

@@ -33,7 +33,18 @@ devices:
         assert shown.returncode == 0 and "power" in shown.stdout
         tail = cli("events", "tail", "-n", "5", "--config", str(cfg))
         assert tail.returncode == 0 and "reading" in tail.stdout
-        for out in (status, sync, devices, shown, tail):
+        # Mid-edit: the YAML no longer parses. The CLI still finds the running daemon (and says
+        # the file is broken), and `reload` names the error while the old config keeps running.
+        cfg.write_text(cfg.read_text().replace("  - {id: co2", "   - {id: co2"))
+        broken = cli("status", "--config", str(cfg))
+        assert broken.returncode == 0, broken.stderr
+        assert "lobby-screen" in broken.stdout
+        assert f"{cfg.name}:5" in broken.stderr and "control_socket" in broken.stderr
+        reload = cli("reload", "--config", str(cfg))
+        assert reload.returncode != 0 and "no edge-agent daemon" not in reload.stderr
+        assert f"{cfg.name}:5" in reload.stdout + reload.stderr
+        assert d.device("co2")["online"], "the old config keeps running"
+        for out in (status, sync, devices, shown, tail, broken, reload):
             assert "Traceback" not in out.stdout + out.stderr
     finally:
         assert d.stop() == 0
