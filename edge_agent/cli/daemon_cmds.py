@@ -253,6 +253,8 @@ def events_tail(
         async for item in stream(
             socket_path(config, socket), "events.tail", params, timeout=None if follow else 10
         ):
+            if item is None:  # nothing passed the filter: an empty stream
+                continue
             if as_json:
                 print(__import__("json").dumps(item), flush=True)  # noqa: T201 - JSON lines to stdout
             else:

@@ -296,7 +296,19 @@ class DeviceRunner:
             ) from None
 
     async def probe(self) -> Mapping[str, Any]:
+        """Identify the device. One that is offline is tried again now, not after its backoff:
+        `devices probe` is what an engineer runs after fixing a cable or a setting."""
+        if self._driver is None and self.config.enabled:
+            tries = self.status.restarts
+            self._retry_now.set()
+            deadline = time.monotonic() + self.watchdog_s + 1.0
+            while self._driver is None and self.status.restarts == tries:
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.05)
         driver = self._driver
         if driver is None:
-            raise DeviceOffline(f"{self.config.id} is offline ({self.status.reason.value})")
+            st = self.status
+            why = f"{st.reason.value}: {st.detail}" if st.detail else st.reason.value
+            raise DeviceOffline(f"{self.config.id} is offline ({why})")
         return await asyncio.wait_for(driver.probe(), self.watchdog_s)

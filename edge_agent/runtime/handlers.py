@@ -19,6 +19,8 @@ from .device import DeviceOffline
 if TYPE_CHECKING:
     from .app import Agent
 
+TAIL_MAX = 10_000  # `events tail -n` at most; older items are in the store for `sqlite3`
+
 
 def item_dict(item: StoredItem) -> dict[str, Any]:
     d = dataclasses.asdict(item)
@@ -77,9 +79,8 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
         try:
             return dict(await runner.probe())
         except DeviceOffline as exc:
-            raise HandlerError(
-                "device_offline", str(exc), "check `edge-agent devices show ID` for the reason"
-            ) from None
+            hint = f"`edge-agent devices show {runner.config.id}` has the details and next retry"
+            raise HandlerError("device_offline", str(exc), hint) from None
         except DriverError as exc:
             raise HandlerError(exc.reason.value, exc.message) from None
         except TimeoutError:
@@ -87,12 +88,17 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
 
     async def events_tail(p: dict[str, Any]) -> AsyncIterator[Any]:
         after = int(p.get("after_seq", 0))
-        limit = int(p.get("limit", 20))
+        limit = min(int(p.get("limit", 20)), TAIL_MAX)
         kinds = p.get("kinds") or None
         device = p.get("device") or None
-        if after <= 0:  # start from the last `limit` items
-            stats = await agent.store.stats()
-            after = max(0, stats.last_seq - limit)
+        if after <= 0:  # start with the newest `limit` items that pass the filter
+            after = (await agent.store.stats()).last_seq
+            items = await agent.store.tail(0, limit, kinds=kinds, device=device, newest=True)
+            for item in items:
+                yield item_dict(item)
+            after = max([after, *(item.seq for item in items)])
+            if not p.get("follow"):
+                return
         while True:
             items = await agent.store.tail(after, limit=500, kinds=kinds, device=device)
             for item in items:

@@ -150,8 +150,10 @@ def tail(
     *,
     kinds: Sequence[str] | None = None,
     device: str | None = None,
+    newest: bool = False,
 ) -> list[StoredItem]:
-    """Accepted items (sent or not) after `after_seq`, in seq order, optionally filtered."""
+    """Accepted items (sent or not) after `after_seq`, in seq order, optionally filtered: the
+    first `limit` of them, or with `newest` the last `limit`."""
     if limit <= 0 or (kinds is not None and not kinds):
         return []
     where = ["seq > ?"]
@@ -163,8 +165,10 @@ def tail(
         where.append("device = ?")
         args.append(device)
     # Only constant fragments (and one `?` per kind) are spliced in.
-    sql = f"SELECT {_COLUMNS} FROM outbox WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"  # noqa: S608
-    return [item_from_row(r) for r in conn.execute(sql, (*args, limit)).fetchall()]
+    order = "DESC" if newest else "ASC"
+    sql = f"SELECT {_COLUMNS} FROM outbox WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"  # noqa: S608
+    rows = conn.execute(sql, (*args, limit)).fetchall()
+    return [item_from_row(r) for r in (reversed(rows) if newest else rows)]
 
 
 def unsent_by_class(conn: sqlite3.Connection) -> dict[ItemClass, tuple[int, float | None]]:

@@ -277,11 +277,15 @@ class Store:
         *,
         kinds: Sequence[str] | None = None,
         device: str | None = None,
+        newest: bool = False,
     ) -> list[StoredItem]:
-        """Accepted items (sent or not) after `after_seq`, in seq order, for `events tail`."""
+        """Accepted items (sent or not) after `after_seq`, in seq order, for `events tail`: the
+        first `limit` of them, or with `newest` the last `limit`."""
         kind_list = None if kinds is None else list(kinds)
         return await self._read(
-            lambda c: outbox.tail(c, after_seq, limit, kinds=kind_list, device=device),
+            lambda c: outbox.tail(
+                c, after_seq, limit, kinds=kind_list, device=device, newest=newest
+            ),
             "reading the event tail",
         )
 

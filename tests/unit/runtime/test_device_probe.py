@@ -1,0 +1,52 @@
+"""`devices probe` on an offline device tries it again now, instead of after its backoff."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+import pytest
+
+from drivers.sdk import DriverError, Reason
+from drivers.simulated.display import SimulatedDisplay, SimulatedDisplayConfig
+from edge_agent.backoff import Backoff
+from edge_agent.runtime.device import DeviceOffline, DeviceRunner
+
+
+class CabledLater(SimulatedDisplay):
+    """A real simulated display that cannot be reached until its cable is plugged in."""
+
+    plugged: ClassVar[bool] = False
+
+    async def start(self) -> None:
+        if not CabledLater.plugged:
+            raise DriverError("nothing listening on that port", reason=Reason.UNREACHABLE)
+        await super().start()
+
+
+async def test_probe_retries_an_offline_device_now_and_says_why_it_still_fails() -> None:
+    CabledLater.plugged = False
+    config = SimulatedDisplayConfig(id="screen", driver="simulated_display", poll_interval_s=0.2)
+    runner = DeviceRunner(
+        config,
+        CabledLater,
+        submit=lambda _i: None,
+        on_state=lambda _s: None,
+        backoff=Backoff(base_s=600.0, cap_s=600.0),  # the next retry would be minutes away
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        for _ in range(100):
+            if runner.status.restarts >= 1:
+                break
+            await asyncio.sleep(0.02)
+        with pytest.raises(DeviceOffline, match="unreachable: nothing listening on that port"):
+            await runner.probe()  # still unplugged: a fresh attempt, and its reason
+
+        CabledLater.plugged = True  # the engineer fixes the cable and probes again
+        found = await asyncio.wait_for(runner.probe(), 5.0)
+        assert found, "the probe answered from the device"
+        assert runner.status.restarts == 2, "two retries on demand, none from the backoff"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
