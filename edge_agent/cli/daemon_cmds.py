@@ -107,6 +107,8 @@ def status(
             f"[bold]{a['branch_id']}/{a['agent_id']}[/]  v{a['version']}  up {a['uptime_s']:.0f}s  "
             f"config {a['config_hash']}"
         )
+        if a.get("restart_needed"):
+            head += f"  [yellow]restart needed for {', '.join(a['restart_needed'])}[/]"
         store = (
             f"store: {st['accepted_total']} accepted, backlog {st['depth']} "
             f"({', '.join(f'{k} {v}' for k, v in st['depth_by_class'].items())}), "
@@ -285,8 +287,8 @@ def reload(
             console.print(f"cameras restarted: {data['cameras']}")
         if data.get("restart_needed"):
             console.print(
-                f"[yellow]not applied yet[/]: {', '.join(data['restart_needed'])} take effect "
-                "after `systemctl restart edge-agent`"
+                f"[yellow]not applied yet[/]: changes under {', '.join(data['restart_needed'])} "
+                "need `systemctl restart edge-agent`"
             )
     else:
         for e in data.get("errors", []):

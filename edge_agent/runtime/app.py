@@ -38,6 +38,7 @@ from .supervisor import Supervisor
 log = structlog.get_logger("edge_agent.runtime")
 
 SHUTDOWN_BUDGET_S = 4.5
+RESTART_SECTIONS = ("agent", "uplink", "store")  # read once at start; a reload only notes them
 UPLINK_GOODBYE_S = 2.0
 
 
@@ -50,6 +51,7 @@ class Agent:
         self.config_path = config_path
         self.settings = settings
         self.config_hash = config_hash(settings)
+        self.restart_needed: list[str] = []  # config sections changed on disk, not yet running
         self.started_at = time.time()
         self.version = __version__
         self.store = Store(settings.agent.data_dir / "edge-agent.db", settings.store)
@@ -132,11 +134,10 @@ class Agent:
             if new.cameras != self.settings.cameras:
                 await self._apply_cameras(new)
                 changes["cameras"] = [c.id for c in new.cameras]
-            waiting = [
-                name
-                for name in ("agent", "uplink", "store")
-                if getattr(new, name) != getattr(self.settings, name)
-            ]
+            # agent/uplink/store stay as they started until a restart: compared with what runs,
+            # a second reload still says so, and undoing the edit clears it.
+            running = {name: getattr(self.settings, name) for name in RESTART_SECTIONS}
+            waiting = [name for name in RESTART_SECTIONS if getattr(new, name) != running[name]]
             if waiting:
                 log.warning(
                     "reload_partial",
@@ -144,7 +145,8 @@ class Agent:
                     detail="agent/uplink/store changes take effect after a restart",
                 )
                 changes["restart_needed"] = waiting
-            self.settings = new
+            self.restart_needed = waiting
+            self.settings = new.model_copy(update=running)
             self.config_hash = config_hash(new)
             log.info("reload_applied", config_hash=self.config_hash, **changes)
             return {"applied": True, "config_hash": self.config_hash, **changes}
@@ -189,6 +191,7 @@ class Agent:
                 "uptime_s": round(time.time() - self.started_at, 1),
                 "config": str(self.config_path),
                 "config_hash": self.config_hash,
+                "restart_needed": self.restart_needed,
             },
             "devices": [r.status.as_dict() for r in self.supervisor.runners()],
             "store": dataclasses.asdict(stats),

@@ -76,11 +76,23 @@ def test_reload_says_which_changes_wait_for_a_restart(tmp_path: Path) -> None:
     d = Daemon(cfg).start()
     try:
         wait_for(lambda: all(x["online"] for x in d.status()["devices"]))
-        cfg.write_text(cfg.read_text() + "store:\n  max_size_mb: 123\n")
+        original = cfg.read_text()
+        branch = d.status()["agent"]["branch_id"]
+        cfg.write_text(original.replace(branch, "b-999") + "store:\n  max_size_mb: 123\n")
         out = cli("reload", "--config", str(cfg))
         assert out.returncode == 0, out.stdout + out.stderr
-        assert "not applied yet: store" in " ".join(out.stdout.split())
+        said = " ".join(out.stdout.split())
+        assert "not applied yet: changes under agent, store need" in said
         wait_for(lambda: "reload_partial" in d.log())
+        agent = d.status()["agent"]
+        assert agent["branch_id"] == branch, "status shows the identity that is still running"
+        assert agent["restart_needed"] == ["agent", "store"]
+        again = cli("reload", "--config", str(cfg))
+        assert "not applied yet" in again.stdout, "a second reload has not forgotten it"
+        cfg.write_text(original)  # the engineer undoes the edit
+        undone = cli("reload", "--config", str(cfg))
+        assert undone.returncode == 0 and "not applied yet" not in undone.stdout
+        assert d.status()["agent"]["restart_needed"] == []
     finally:
         assert d.stop() == 0
 
