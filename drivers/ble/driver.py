@@ -44,6 +44,9 @@ class BeaconDriver:
     config_model: ClassVar[type[DeviceConfig]] = BeaconConfig
     extra_actions: ClassVar[Mapping[str, type[BaseModel]]] = {}
     emulator: ClassVar[str | None] = "drivers.ble.emulator:from_config"
+    #: Signal strength, battery millivolts and the bad-frame count move with every advert; who is
+    #: present is the state.
+    volatile_state: ClassVar[frozenset[str]] = frozenset({"rssi", "battery_mv", "invalid_frames"})
 
     def __init__(self, config: BeaconConfig, ctx: DriverContext) -> None:
         self._config = config

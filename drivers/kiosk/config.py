@@ -35,6 +35,11 @@ class KioskConfig(DeviceConfig):
     health_path: str = Field(default="/health", pattern=r"^/")
     state_key: str | None = Field(default=None, description="Dotted key of the state object.")
     heartbeat_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    volatile_keys: list[str] = Field(
+        default_factory=lambda: ["uptime_s"],
+        description="State keys that change on every report (an uptime, a clock): a change only "
+        "in them is sent at most once a minute.",
+    )
     websocket_path: str | None = Field(default=None, pattern=r"^/", description="Push heartbeats.")
     token_file: Path | None = Field(default=None, description="File with the bearer token.")
     commands: dict[str, KioskCommand] = Field(default_factory=_default_commands)

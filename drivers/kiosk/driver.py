@@ -48,6 +48,7 @@ class KioskDriver:
     def __init__(self, config: KioskConfig, ctx: DriverContext) -> None:
         self._config = config
         self._ctx = ctx
+        self.volatile_state = frozenset({"heartbeat_age_s", *config.volatile_keys})
         self._lock = asyncio.Lock()
         self._http: KioskHttp | None = None
         self._watcher: HeartbeatWatcher | None = None

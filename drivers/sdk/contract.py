@@ -102,6 +102,9 @@ class Driver(Protocol):
     emulator: ClassVar[str | None]
     # Optional: `offline_actions: ClassVar[frozenset[str]]` names actions that need no session
     # (Wake-on-LAN). The supervisor runs them on a fresh instance, without start(), while offline.
+    # Optional: `volatile_state: frozenset[str]` (class or instance attribute) names top-level
+    # state keys that are readings, not state (an RSSI, a heartbeat's age, a sample counter): a
+    # change in them alone makes a state event at most once a minute, any other change at once.
     # Optional: `poll_budget_s: float` (attribute or property), the longest one poll may take when
     # every request in it times out (a bus of many units). The supervisor calls a poll hung only
     # past this (plus a margin); without it, past 4 x timeout_s x (retries + 1).

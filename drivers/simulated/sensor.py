@@ -32,6 +32,8 @@ class SimulatedSensor:
         self._config = config
         self._ctx = ctx
         self._n = 0
+        # The value and the sample counter are readings (sent as readings), not state.
+        self.volatile_state = frozenset({config.metric, "samples"})
         self._last = 0.0
 
     def _value(self) -> float:

@@ -29,6 +29,9 @@ from ..store.records import dumps as strict_json
 
 #: A state change is reported at once when online/reason change; otherwise at most this often.
 STATE_MIN_INTERVAL_S = 1.0
+VOLATILE_MIN_INTERVAL_S = (
+    60.0  # a change only in a driver's `volatile_state` keys, at most this often
+)
 
 
 class DeviceOffline(Exception):
@@ -143,7 +146,8 @@ class DeviceRunner:
         self._wake = asyncio.Event()  # poll now (after a command)
         self._retry_now = asyncio.Event()  # reconnect now (after an offline action)
         self._last_emit = 0.0
-        self._dirty = False
+        self._dirty = False  # a state change not yet sent (held back by STATE_MIN_INTERVAL_S)
+        self._drifted = False  # only volatile keys changed since the last state event
         self.log = structlog.get_logger("edge_agent.device").bind(device=config.id)
 
     @property
@@ -180,21 +184,29 @@ class DeviceRunner:
                 # good one, so this report and every later one still go out.
                 self.log.error("device_state_rejected", error=exc.message)  # noqa: TRY400 - bad data, no traceback
                 new_state = st.state
-        changed = headline or new_state != st.state
+        volatile: frozenset[str] = getattr(
+            self._driver or self.driver_cls, "volatile_state", frozenset()
+        )
+        changed = headline or _settled(new_state, volatile) != _settled(st.state, volatile)
+        drifted = new_state != st.state  # only readings such as an RSSI or an age moved
         if headline:
             st.since = now
         st.online, st.reason, st.detail, st.state = online, reason, detail, new_state
         if online:
             st.last_seen = now
             st.next_retry_at = None
-        if not (changed or self._dirty):
-            return
-        if headline or now - self._last_emit >= STATE_MIN_INTERVAL_S:
-            self._last_emit, self._dirty = now, False
+        self._dirty = self._dirty or changed
+        self._drifted = self._drifted or drifted
+        since = now - self._last_emit
+        due = headline or (
+            since >= STATE_MIN_INTERVAL_S
+            if self._dirty
+            else self._drifted and since >= VOLATILE_MIN_INTERVAL_S
+        )
+        if due:
+            self._last_emit, self._dirty, self._drifted = now, False, False
             self._submit(NewItem(ItemClass.EVENT, "state", st.id, now, st.payload(now)))
             self._on_state(st)
-        else:
-            self._dirty = True
 
     async def run(self) -> None:
         """Until cancelled: start, poll, and on any failure stop, back off and start again."""
@@ -312,3 +324,8 @@ class DeviceRunner:
             why = f"{st.reason.value}: {st.detail}" if st.detail else st.reason.value
             raise DeviceOffline(f"{self.config.id} is offline ({why})")
         return await asyncio.wait_for(driver.probe(), self.watchdog_s)
+
+
+def _settled(state: Mapping[str, Any], volatile: frozenset[str]) -> dict[str, Any]:
+    """The state without the keys the driver calls volatile: what a change is judged by."""
+    return {k: v for k, v in state.items() if k not in volatile}
