@@ -18,6 +18,8 @@ from .codec import ExceptionCode
 from .errors import ValueCodecError
 from .profile import Point, Table
 
+ENERGY_PER_S = 0.002  # kWh a second an emulated meter adds (about 7 kW of lobby load)
+
 #: pymodbus function code -> the table it touches.
 _TABLE_OF: dict[int, Table] = {
     1: "coil",
@@ -61,6 +63,7 @@ class UnitStore:
         self.faults = Faults()
         self.requests = 0
         self._clock = clock
+        self._started = clock()
         self._points = {p.name: p for p in points}
         self._tables: dict[Table, dict[int, int | bool]] = {
             t: {} for t in ("coil", "discrete", "holding", "input")
@@ -86,7 +89,8 @@ class UnitStore:
         return point.decode([table[point.address + i] for i in range(point.count)])
 
     def drift(self) -> None:
-        """Move measured values about 1 %, like a live meter, unless pinned or writable."""
+        """Move measured values about 1 %, like a live meter, unless pinned or writable. Energy
+        registers (a unit ending in `h`: kWh, varh) only count up, as a meter's do."""
         now = self._clock()
         for index, point in enumerate(self._points.values()):
             if (
@@ -96,7 +100,10 @@ class UnitStore:
                 or point.name in self._pinned
             ):
                 continue
-            value = point.example * (1 + 0.01 * math.sin(now / 5.0 + index))
+            if (point.unit or "").endswith("h"):
+                value = point.example + ENERGY_PER_S * max(0.0, now - self._started)
+            else:
+                value = point.example * (1 + 0.01 * math.sin(now / 5.0 + index))
             try:
                 self._store(point, value)
             except ValueCodecError:
