@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .paths import UsablePath
+
 
 class AgentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -18,10 +20,10 @@ class AgentSettings(BaseModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
         description="This gateway's id within the branch.",
     )
-    data_dir: Path = Field(
+    data_dir: UsablePath = Field(
         default=Path("/var/lib/edge-agent"), description="SQLite store and state live here."
     )
-    control_socket: Path = Field(
+    control_socket: UsablePath = Field(
         default=Path("/run/edge-agent/control.sock"), description="Unix socket for the CLI."
     )
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from .paths import path_problem
+
 Point = tuple[float, float]
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
@@ -219,6 +221,15 @@ class CameraSettings(BaseModel):
     )
     tracker: TrackerSettings = Field(default_factory=TrackerSettings)
     debug: DebugSettings = Field(default_factory=DebugSettings)
+
+    @field_validator("source")
+    @classmethod
+    def _usable_source(cls, v: str) -> str:
+        """Refuse here what would make the camera worker crash at every start."""
+        problem = path_problem(v)
+        if problem:
+            raise ValueError(f"the source {problem}")
+        return v
 
     @field_validator("detector", "faces", "motion")
     @classmethod

@@ -17,14 +17,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import EnvSettingsSource
 from pydantic_settings.exceptions import SettingsError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from drivers import registry
 
 from .errors import ConfigError, ConfigIssue
+from .paths import path_problem
 from .root import Settings
+from .yamltext import load_yaml
 
 ENV_PREFIX = "EDGE_AGENT__"
 Loc = tuple[str | int, ...]
@@ -167,8 +169,13 @@ def _check_secret_files(value: Any, file: Path, tree: Any, loc: Loc) -> list[Con
     if isinstance(value, dict):
         for key, sub in value.items():
             if isinstance(key, str) and key.endswith("_file") and isinstance(sub, str) and sub:
+                problem = path_problem(sub)
                 path = Path(sub) if Path(sub).is_absolute() else file.parent / sub
-                if not os.access(path, os.R_OK):
+                if problem:
+                    line, col = _position(tree, (*loc, key))
+                    where = ".".join(map(str, (*loc, key)))
+                    issues.append(ConfigIssue(file, line, col, f"{where}: the path {problem}"))
+                elif not os.access(path, os.R_OK):
                     line, col = _position(tree, (*loc, key))
                     why = "does not exist" if not path.exists() else "is not readable by this user"
                     issues.append(
@@ -201,7 +208,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
                     and sub
                     and not Path(sub).is_absolute()
                 ):
-                    node[key] = str((base / sub).resolve())
+                    if not path_problem(sub):  # an unusable one is reported as it stands
+                        node[key] = str((base / sub).resolve())
                 else:
                     walk(sub)
         elif isinstance(node, list):
@@ -209,13 +217,15 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
                 walk(sub)
 
     walk(data)
-    for cam in data.get("cameras") or []:
+    cameras = data.get("cameras")
+    for cam in cameras if isinstance(cameras, list) else []:
         source = cam.get("source") if isinstance(cam, dict) else None
         if (
             isinstance(source, str)
             and "://" not in source
             and source
             and not Path(source).is_absolute()
+            and not path_problem(source)
         ):
             cam["source"] = str((base / source).resolve())  # a recorded file next to the config
 
@@ -236,9 +246,10 @@ def _parse(file: Path) -> Any:
             [ConfigIssue(file, 1, 1, f"cannot read config: {exc.strerror}")]
         ) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [ConfigIssue(file, 1, exc.start + 1, "config is not UTF-8 text")]
-        ) from None
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        col = exc.start - exc.object.rfind(b"\n", 0, exc.start)  # in bytes
+        issue = ConfigIssue(file, line, col, "config is not UTF-8 text", "save it as UTF-8")
+        raise ConfigError([issue]) from None
     issues = [
         ConfigIssue(
             file,
@@ -252,19 +263,18 @@ def _parse(file: Path) -> Any:
     ]
     if issues:
         raise ConfigError(issues)
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
     try:
-        return yaml.load(text)
+        return load_yaml(text, round_trip=True)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = (exc.problem or exc.context or "invalid YAML").strip()
-        hint = (
-            "each key may appear only once per mapping"
-            if "duplicate" in str(exc).lower()
-            else "check indentation and quoting"
-        )
+        if "duplicate" in str(exc).lower():
+            hint = "each key may appear only once per mapping"
+        elif isinstance(exc, ConstructorError):
+            hint = "check the value and its `!!` tag; quote it to keep it as text"
+        else:
+            hint = "check indentation and quoting"
         raise ConfigError([ConfigIssue(file, line, col, f"YAML: {problem}", hint)]) from None
     except YAMLError as exc:
         raise ConfigError([ConfigIssue(file, 1, 1, f"YAML: {exc}")]) from None

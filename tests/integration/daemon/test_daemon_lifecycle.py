@@ -97,6 +97,27 @@ def test_reload_says_which_changes_wait_for_a_restart(tmp_path: Path) -> None:
         assert d.stop() == 0
 
 
+def test_reload_of_a_value_of_the_wrong_type_answers_with_the_config_error(
+    daemon: Daemon,
+) -> None:
+    daemon.start()
+    good = daemon.config.read_text()
+    daemon.config.write_text(good + "cameras: 5\n")  # used to be `internal: TypeError`
+    out = cli("reload", "--config", str(daemon.config), "--socket", daemon.socket)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert (
+        f"{daemon.config}:" in out.stdout and "cameras: Input should be a valid list" in out.stdout
+    )
+    daemon.config.write_text(good + "uplink: !!timestamp 2020-13-45\n")
+    daemon.signal(signal.SIGHUP)
+    wait_for(
+        lambda: any(
+            "reload_rejected" in x and "!!timestamp" in x for x in daemon.log().splitlines()
+        )
+    )
+    assert daemon.status()["devices"][0]["id"] == "screen"  # the old config keeps running
+
+
 def test_reload_restarts_only_changed_devices_and_rejects_a_bad_file(tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path, SCREEN + "  - {id: co2, driver: simulated_sensor, poll_interval_s: 0.5}\n"

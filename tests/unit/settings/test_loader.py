@@ -173,12 +173,12 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(text=st.text(max_size=300))
-def test_any_text_gives_a_config_error_or_settings_never_a_traceback(
-    tmp_path: Path, text: str
+@given(raw=st.one_of(st.text(max_size=300).map(str.encode), st.binary(max_size=300)))
+def test_any_bytes_give_a_config_error_or_settings_never_a_traceback(
+    tmp_path: Path, raw: bytes
 ) -> None:
     path = tmp_path / "fuzz.yaml"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(raw)
     try:
         load(path, environ={})
     except ConfigError as exc:
