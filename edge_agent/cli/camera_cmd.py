@@ -14,6 +14,7 @@ import typer
 
 from edge_agent.cli.output import Exit, JsonOption, console, fail, show
 from edge_agent.cli.vision_cmd import CameraFileError, load_camera_file
+from edge_agent.settings.cameras import CredentialsError
 
 from ..vision.models import default_models_dir
 from .common import DEFAULT_CONFIG
@@ -65,6 +66,8 @@ def snapshot(
             shot = take_snapshot(cam, models_dir, out, warmup_frames=warmup)
     except VisionModelError as exc:
         fail(str(exc), Exit.NOT_FOUND, as_json=as_json, hint="run `edge-agent models fetch`")
+    except CredentialsError as exc:
+        fail(str(exc), Exit.CONFIG, as_json=as_json)
     except SnapshotError as exc:
         fail(str(exc), Exit.FAILED, as_json=as_json, hint=_hint(exc.reason, cam.source))
     show(shot.to_dict(), as_json, _render)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,11 @@ from .paths import path_problem
 
 Point = tuple[float, float]
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+URL_SCHEMES = ("rtsp", "rtsps", "http", "https")  # what vision.capture opens as a stream
+
+
+class CredentialsError(Exception):
+    """A camera's `credentials_file` cannot be used; the message names the file and says why."""
 
 
 def _check_unit(points: list[Point]) -> list[Point]:
@@ -227,8 +232,28 @@ class CameraSettings(BaseModel):
     def _usable_source(cls, v: str) -> str:
         """Refuse here what would make the camera worker crash at every start."""
         problem = path_problem(v)
-        if problem:
-            raise ValueError(f"the source {problem}")
+        if not v or problem:
+            raise ValueError(
+                f"the source {problem or 'is empty'}: give rtsp://HOST/..., /dev/videoN or a file"
+            )
+        if "://" not in v:
+            return v  # /dev/videoN or a file, relative to the config file
+        scheme = v.split("://", 1)[0]
+        if scheme not in URL_SCHEMES:
+            raise ValueError(
+                f"{scheme}:// is not a camera URL: use " + ", ".join(f"{s}://" for s in URL_SCHEMES)
+            )
+        try:
+            parts = urlsplit(v)
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:  # says which part, never the password
+            raise ValueError(f"not a usable URL: {exc}") from None
+        if not parts.hostname:
+            raise ValueError("the URL names no camera host")
+        try:
+            parts.hostname.encode("idna")  # what the socket calls do with it
+        except UnicodeError:
+            raise ValueError(f"{parts.hostname!r} is not a valid host name") from None
         return v
 
     @field_validator("detector", "faces", "motion")
@@ -260,11 +285,33 @@ class CameraSettings(BaseModel):
                 raise ValueError(f"duplicate {what} id(s): {sorted(dup)}")
         return self
 
+    def credentials(self) -> tuple[str, str]:
+        """`(user, password)` from `credentials_file`. Raises CredentialsError."""
+        path = self.credentials_file
+        if path is None:
+            return "", ""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise CredentialsError(
+                f"credentials file {path} is not UTF-8 text (byte {exc.start + 1}); "
+                "write `user:password` in it"
+            ) from None
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            why = exc.strerror if isinstance(exc, OSError) else exc
+            raise CredentialsError(f"cannot read credentials file {path}: {why}") from None
+        user, _, password = text.strip().partition(":")
+        return user, password
+
     def source_with_credentials(self) -> str:
-        """`source` with the user and password from `credentials_file` put into its URL."""
+        """`source` with the user and password from `credentials_file` put into its URL.
+
+        Raises CredentialsError when the file cannot be read.
+        """
         if self.credentials_file is None or "://" not in self.source:
             return self.source
-        user, _, password = self.credentials_file.read_text(encoding="utf-8").strip().partition(":")
-        scheme, rest = self.source.split("://", 1)
-        host = rest.split("@", 1)[-1]
-        return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+        user, password = self.credentials()
+        parts = urlsplit(self.source)
+        host = parts.netloc.rpartition("@")[2]  # any user already in the URL is replaced
+        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+        return parts._replace(netloc=netloc).geturl()

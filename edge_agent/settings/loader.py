@@ -23,6 +23,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from drivers import registry
 
+from .cameras import CredentialsError
 from .errors import ConfigError, ConfigIssue
 from .paths import path_problem
 from .root import Settings
@@ -192,6 +193,21 @@ def _check_secret_files(value: Any, file: Path, tree: Any, loc: Loc) -> list[Con
     elif isinstance(value, list):
         for i, sub in enumerate(value):
             issues += _check_secret_files(sub, file, tree, (*loc, i))
+    return issues
+
+
+def _check_camera_credentials(settings: Settings, file: Path, tree: Any) -> list[ConfigIssue]:
+    """A camera's credentials file must hold text, or its worker fails at every start."""
+    issues: list[ConfigIssue] = []
+    for i, cam in enumerate(settings.cameras):
+        path = cam.credentials_file
+        if path is None or path_problem(str(path)) or not os.access(path, os.R_OK):
+            continue  # _check_secret_files has said why
+        try:
+            cam.credentials()
+        except CredentialsError as exc:
+            line, col = _position(tree, ("cameras", i, "credentials_file"))
+            issues.append(ConfigIssue(file, line, col, f"cameras.{i}.credentials_file: {exc}"))
     return issues
 
 
@@ -397,6 +413,8 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
                 issues.append(
                     ConfigIssue(file, line, col, f"cameras.{i}.id: duplicate camera id {cid!r}")
                 )
+    if settings is not None:
+        issues += _check_camera_credentials(settings, file, tree)
     if issues or settings is None:
         raise ConfigError(issues)
     return settings

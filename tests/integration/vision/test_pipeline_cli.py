@@ -167,6 +167,19 @@ def test_snapshot_of_a_usb_camera_that_gives_nothing_says_what_to_check(scene: P
     assert "one program at a time" in error["hint"]  # the running daemon holds the device
 
 
+def test_snapshot_with_a_credentials_file_that_is_not_text_names_the_file(scene: Path) -> None:
+    (scene / "cam.cred").write_bytes(b"viewer:p\xe4ss\n")  # saved as Latin-1
+    (scene / "ip.yaml").write_text(
+        CAMERA_YAML.replace("walk.avi", "rtsp://127.0.0.1:9/s")
+        + f"credentials_file: {scene / 'cam.cred'}\n"
+    )
+    res = runner.invoke(
+        root, ["camera", "snapshot", "door-cam", "--config", str(scene / "ip.yaml"), "--json"]
+    )
+    assert res.exit_code == 3, res.output
+    assert "cam.cred is not UTF-8 text" in json.loads(res.output)["error"]["message"]
+
+
 def test_snapshot_draws_the_scene_with_track_ids(scene: Path) -> None:
     cam = CameraSettings.model_validate(
         {
