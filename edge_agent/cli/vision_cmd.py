@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edge_agent.cli.output import Exit, JsonOption, console, fail, show, table
 from edge_agent.settings.cameras import CameraSettings
+from edge_agent.settings.yamltext import load_yaml
 
 from ..vision.models import default_models_dir
 
@@ -50,13 +51,19 @@ def load_camera_file(
     With `video` (a replay), the entry may leave out `id` and `source`: lines and zones are all a
     replay needs, and the video stands in for the camera.
     """
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     if not path.is_file():
         raise CameraFileError(f"no such file: {path}", Exit.NOT_FOUND)
     try:
-        data: Any = YAML(typ="safe").load(path.read_text())
+        data: Any = load_yaml(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CameraFileError(f"cannot read {path}: {exc.strerror}", Exit.CONFIG) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise CameraFileError(
+            f"{path}: not UTF-8 text (line {line})", Exit.CONFIG, "save it as UTF-8"
+        ) from None
     except YAMLError as exc:
         raise CameraFileError(f"{path}: not valid YAML: {exc}", Exit.CONFIG) from None
     if isinstance(data, dict) and "cameras" in data:

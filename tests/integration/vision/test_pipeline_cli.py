@@ -120,6 +120,25 @@ def test_replay_reports_an_invalid_line_with_its_place(scene: Path) -> None:
     assert "normalised" in message
 
 
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (
+            CAMERA_YAML.replace("{id: door,", "{id: t\xfcr,").encode("latin-1"),
+            "not UTF-8 text (line 6)",
+        ),
+        (CAMERA_YAML.replace("width: 320", "width: !!int x").encode(), "line 3"),
+    ],
+    ids=["latin-1 bytes", "bad tag"],
+)
+def test_replay_reports_a_camera_file_it_cannot_read(scene: Path, raw: bytes, words: str) -> None:
+    (scene / "bad.yaml").write_bytes(raw)
+    res = replay_json(scene, scene / "bad.yaml")
+    assert res.exit_code == 3, res.output
+    message = json.loads(res.output)["error"]["message"]
+    assert "bad.yaml" in message and words in message
+
+
 def test_replay_without_models_names_the_fetch_command(scene: Path, tmp_path: Path) -> None:
     empty = tmp_path / "no-models"
     empty.mkdir()
@@ -202,13 +221,30 @@ def test_snapshot_draws_the_scene_with_track_ids(scene: Path) -> None:
     assert shot.detections == 1
 
 
+TAGS = ["!!timestamp", "!!bool", "!!int", "!!float", "!!binary", "!!omap", "!!set", "!!str"]
+TAGS += ["!!null", "!!seq", "!!map", "!!python/tuple", "!local"]
+tagged_yaml = st.builds(
+    "id: c\nsource: x.avi\n{}: {} {}\n".format,
+    st.sampled_from(["fps", "width", "lines", "zones", "id", "source", "cameras", "detector"]),
+    st.sampled_from(TAGS),
+    st.sampled_from(["2020-13-45", "2020-01-01", "x", "''", "1", "[1]", "{a: 1}", "9" * 4301])
+    | st.text(max_size=8),
+)
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.one_of(st.text(max_size=300), st.binary(max_size=300).map(lambda b: b.decode("latin-1"))))
-def test_any_camera_file_gives_a_camera_or_a_typed_error(tmp_path: Path, text: str) -> None:
+@given(
+    st.one_of(
+        st.text(max_size=300).map(str.encode),
+        st.binary(max_size=300),  # not UTF-8 text, mostly
+        tagged_yaml.map(str.encode),
+    )
+)
+def test_any_camera_file_gives_a_camera_or_a_typed_error(tmp_path: Path, raw: bytes) -> None:
     path = tmp_path / "fuzz.yaml"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(raw)
     try:
         cam = load_camera_file(path, None)
     except CameraFileError as exc:
