@@ -29,6 +29,10 @@ Table = Literal["coil", "discrete", "holding", "input"]
 PROFILE_DIR = Path(__file__).parent / "profiles"
 _BUILTIN_NAME = re.compile(r"^[a-z0-9_]+$")
 POINT_NAME = r"^[a-z][a-z0-9_]{0,62}$"
+# What ruamel's constructors raise for a value they cannot build instead of a YAMLError:
+# `!!timestamp 2020-13-45` or a 5000-digit int (ValueError), `!!bool x` (KeyError), `!!int ''`
+# (IndexError), `!!omap x` (AttributeError); nesting deeper than the stack (RecursionError).
+_BUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
 
 
 class Point(BaseModel):
@@ -148,6 +152,7 @@ def _describe(exc: ValidationError, data: Any) -> str:
             points = data.get("points") if isinstance(data, dict) else None
             entry = points[loc[1]] if isinstance(points, list) and loc[1] < len(points) else None
             name = entry.get("name") if isinstance(entry, dict) else None
+            name = name if isinstance(name, str) else None  # a 0x number too long to print, say
             field = ".".join(str(p) for p in loc[2:])
             where = f"point {name or '#' + str(loc[1] + 1)!r}" + (f" {field}" if field else "")
         lines.append(f"{where}: {err['msg']}")
@@ -201,6 +206,16 @@ def _load_cached(path: str, _mtime_ns: int) -> Profile:
         data = YAML(typ="safe").load(text)
     except OSError as exc:
         raise ProfileError(f"profile file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise ProfileError(
+            f"profile {path}: not UTF-8 text (line {line}); save it as UTF-8"
+        ) from None
     except YAMLError as exc:
         raise ProfileError(f"profile {path}: not valid YAML: {exc}") from None
+    except _BUILD_ERRORS as exc:
+        why = str(exc).split(";")[0]  # a ValueError's advice is for Python programmers
+        raise ProfileError(
+            f"profile {path}: cannot read a value ({why}); check `!!` tags and overlong numbers"
+        ) from None
     return parse_profile(data, path)
