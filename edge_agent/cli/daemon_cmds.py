@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,45 @@ events_app = typer.Typer(help="Accepted events, readings and summaries.", no_arg
 
 
 def _brief_state(state: dict[str, Any], width: int = 48) -> str:
-    """The scalar parts of a device's state, short enough for one table cell."""
-    parts = [f"{k}={v}" for k, v in state.items() if isinstance(v, str | int | float | bool)]
+    """The scalar parts of a device's state (and short lists, such as the beacons present),
+    short enough for one table cell."""
+    parts = [f"{k}={_plain(v)}" for k, v in state.items() if _is_brief(v)]
     text = ", ".join(parts)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _is_brief(value: Any) -> bool:
+    scalar = str | int | float | bool
+    return isinstance(value, scalar) or (
+        isinstance(value, list) and all(isinstance(v, scalar) for v in value)
+    )
+
+
+def _plain(value: Any) -> str:
+    """A value as an engineer types it: `on`, `-` for nothing, `[a,b]`, JSON for the rest."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list) and all(_is_brief(v) and not isinstance(v, list) for v in value):
+        return "[" + ",".join(_plain(v) for v in value) + "]"
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _pairs(result: Any) -> str:
+    """A command's result as `key=value` pairs (not a Python repr)."""
+    if isinstance(result, dict):
+        return " ".join(f"{k}={_plain(v)}" for k, v in result.items()) or "done"
+    return _plain(result)
+
+
+def _reason(d: dict[str, Any], width: int = 60) -> str:
+    """The reason code, and for a device that is not ok, what it last said (the detail)."""
+    if d["online"] or not d.get("detail"):
+        return str(d["reason"])
+    text = f"{d['reason']}: {d['detail']}"
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -65,7 +102,7 @@ def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
                 d["id"],
                 d["driver"],
                 online,
-                d["reason"],
+                _reason(d),
                 _brief_state(d["state"]),
                 d["restarts"],
                 ago(d["last_seen"]),
@@ -209,7 +246,9 @@ def devices_cmd(
     if as_json:
         print_json(data)
     elif data["ok"]:
-        console.print(f"[green]ok[/] {device_id} {action}: {data['result']}")
+        console.print(
+            f"[green]ok[/] {device_id} {action}: {_pairs(data['result'])}", highlight=False
+        )
     else:
         err = data["error"]
         console.print(f"[red]failed[/] {device_id} {action}: {err['code']}: {err['message']}")
@@ -258,12 +297,12 @@ def events_tail(
             if item is None:  # nothing passed the filter: an empty stream
                 continue
             if as_json:
-                print(__import__("json").dumps(item), flush=True)  # noqa: T201 - JSON lines to stdout
+                print(json.dumps(item), flush=True)  # noqa: T201 - JSON lines to stdout
             else:
                 ts = time.strftime("%H:%M:%S", time.localtime(item["ts"]))
                 console.print(
                     f"{item['seq']:>8} {ts} [cyan]{item['cls']:<7}[/] {item['kind']:<10} "
-                    f"{item['device'] or '-':<16} {item['data']}",
+                    f"{item['device'] or '-':<16} {_plain(item['data'])}",
                     highlight=False,
                 )
 

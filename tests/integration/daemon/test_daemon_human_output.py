@@ -33,6 +33,9 @@ devices:
         assert shown.returncode == 0 and "power" in shown.stdout
         tail = cli("events", "tail", "-n", "5", "--config", str(cfg))
         assert tail.returncode == 0 and "reading" in tail.stdout
+        power = cli("devices", "cmd", "lobby-screen", "power", "on", "--config", str(cfg))
+        assert power.returncode == 0 and "power=on" in power.stdout, power.stdout
+        assert "{'" not in power.stdout + tail.stdout, "values as typed, not Python reprs"
         # Mid-edit: the YAML no longer parses. The CLI still finds the running daemon (and says
         # the file is broken), and `reload` names the error while the old config keeps running.
         cfg.write_text(cfg.read_text().replace("  - {id: co2", "   - {id: co2"))
@@ -44,7 +47,7 @@ devices:
         assert reload.returncode != 0 and "no edge-agent daemon" not in reload.stderr
         assert f"{cfg.name}:5" in reload.stdout + reload.stderr
         assert d.device("co2")["online"], "the old config keeps running"
-        for out in (status, sync, devices, shown, tail, broken, reload):
+        for out in (status, sync, devices, shown, tail, power, broken, reload):
             assert "Traceback" not in out.stdout + out.stderr
     finally:
         assert d.stop() == 0
