@@ -8,6 +8,7 @@ dead meter on a shared RS-485 bus costs `breaker_threshold` timeouts, not one pe
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -331,7 +332,7 @@ class ModbusDriver:
 
 
 def _coerce(value: Any, point: Point) -> bool | float:
-    """A command value (JSON or CLI word) as a bool for coils or a number for registers."""
+    """A command value (JSON or CLI word) as a bool for coils or a finite number for registers."""
     if isinstance(value, str):
         word = value.strip().lower()
         if point.is_bit and word in _TRUE_WORDS | _FALSE_WORDS:
@@ -340,8 +341,17 @@ def _coerce(value: Any, point: Point) -> bool | float:
             number = float(word)
         except ValueError:
             raise InvalidArgument(f"{point.name}: {value!r} is not a number") from None
+    elif isinstance(value, bool | int | float):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond any float is beyond every register type too
+            raise InvalidArgument(
+                f"{point.name}: the value is too large for any register"
+            ) from None
     else:
-        number = float(value)
+        raise InvalidArgument(f"{point.name}: takes a number or a word, not {type(value).__name__}")
+    if not math.isfinite(number):
+        raise InvalidArgument(f"{point.name}: {value!r} is not a finite number")
     if point.is_bit:
         if number not in (0.0, 1.0):
             raise InvalidArgument(f"{point.name}: a coil takes on/off (or 1/0), not {value!r}")

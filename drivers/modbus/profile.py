@@ -104,13 +104,20 @@ class Point(BaseModel):
         """
         if self.is_bit:
             return [bool(value)]
+        if not math.isfinite(value):
+            raise ValueCodecError(f"{self.name}: {value} is not a finite number")
         if self.min is not None and value < self.min:
             raise ValueCodecError(f"{self.name}: {value} is below the minimum {self.min}")
         if self.max is not None and value > self.max:
             raise ValueCodecError(f"{self.name}: {value} is above the maximum {self.max}")
         raw: float = (float(value) - self.offset) / self.scale
+        if not math.isfinite(raw):  # a finite value divided by a tiny scale
+            raise ValueCodecError(f"{self.name}: {value} is too large at scale {self.scale:g}")
         if self.type in FLOAT_TYPES:
-            return encode_registers(raw, self.type, self.word_order, self.byte_order)
+            try:
+                return encode_registers(raw, self.type, self.word_order, self.byte_order)
+            except ValueCodecError as exc:
+                raise ValueCodecError(f"{self.name}: {exc.message}") from None
         rounded = round(raw)
         low, high = integer_range(self.type)
         if not low <= rounded <= high:

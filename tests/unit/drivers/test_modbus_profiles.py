@@ -75,6 +75,32 @@ def test_scaled_point_round_trips_to_a_tenth(value: float) -> None:
     assert abs(point.decode(point.encode(value)) - value) <= 0.05 + 1e-9  # type: ignore[operator]
 
 
+@given(
+    st.sampled_from(TYPES),
+    st.sampled_from([1.0, 0.1, -0.01, 1e-300, 1e300]),
+    st.floats(),
+    orders,
+)
+def test_any_point_value_encodes_or_raises_value_codec_error(
+    data_type: str, scale: float, value: float, order: str
+) -> None:
+    point = Point(
+        name="setpoint",
+        address=0,
+        function="holding",
+        type=data_type,  # type: ignore[arg-type]
+        scale=scale,
+        word_order=order,  # type: ignore[arg-type]
+        writable=True,
+    )
+    try:
+        registers = point.encode(value)
+    except ValueCodecError as exc:
+        assert exc.message.startswith("setpoint: ")
+        return
+    assert len(registers) == point.count
+
+
 def test_scaled_write_outside_the_type_is_refused() -> None:
     point = Point(
         name="temperature", address=0, function="holding", type="int16", scale=0.1, writable=True
