@@ -12,10 +12,9 @@ import asyncio
 import contextlib
 import json
 import time
-from pathlib import Path
 from typing import Any
 
-from ..sdk import DriverError, ProtocolError
+from ..sdk import AuthFailed, DriverError, ProtocolError, read_secret_file
 from ..sdk.faults import FaultAction, Faults, garbage_bytes
 from ..sdk.listen import bind_error, open_udp
 from .codec import format_mac, parse_mac, parse_wol
@@ -258,8 +257,8 @@ def from_config(config: KioskConfig) -> KioskEmulator:
     host, port = config.host_port
     token = None
     if config.token_file is not None:
-        with contextlib.suppress(OSError):
-            token = Path(config.token_file).read_text(encoding="utf-8").strip()
+        with contextlib.suppress(AuthFailed):  # unreadable: the emulated kiosk asks for none
+            token = read_secret_file(config.token_file)
     return KioskEmulator(
         host, port, token=token, mac=config.mac or "02:00:00:00:00:01", wol_port=config.wol_port
     )

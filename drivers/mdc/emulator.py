@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from typing import Any
 
-from ..sdk import ProtocolError, Unreachable
+from ..sdk import ProtocolError, Unreachable, read_secret_file
 from ..sdk.faults import FaultAction, Faults, garbage_bytes
 from ..sdk.listen import TcpService
 from ..sdk.pty import PtyPair
@@ -204,7 +204,7 @@ def from_config(config: MDCConfig) -> MDCEmulator:
     """An emulator listening where `config` points (a pty linked at its serial port path)."""
     pin = "0000"
     if config.pin_file is not None and config.pin_file.exists():
-        pin = config.pin_file.read_text(encoding="utf-8").strip().rjust(4, "0")
+        pin = read_secret_file(config.pin_file).rjust(4, "0")
     if config.serial is not None:
         return MDCEmulator(
             display_id=config.display_id if config.display_id != 0xFE else 0,

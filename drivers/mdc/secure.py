@@ -23,8 +23,8 @@ FAIL_BLOCKED = 0x0002
 def normalise_pin(raw: str) -> bytes:
     """The PIN as the display expects it: ASCII digits, zero-padded to four."""
     pin = raw.strip()
-    if not pin.isdigit() or not 1 <= len(pin) <= 8:
-        raise AuthFailed("MDC PIN file must hold only digits (the display's 4-digit PIN)")
+    if not (pin.isascii() and pin.isdigit()) or not 1 <= len(pin) <= 8:  # not "١٢٣٤" or "²"
+        raise AuthFailed("MDC PIN file must hold only the digits 0-9 (the display's 4-digit PIN)")
     return pin.rjust(4, "0").encode("ascii")
 
 

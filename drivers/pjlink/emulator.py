@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 import re
 import secrets
-from pathlib import Path
 from typing import Any
 
-from ..sdk.errors import DriverError
+from ..sdk.errors import AuthFailed, DriverError
 from ..sdk.faults import FaultAction, Faults, garbage_bytes
 from ..sdk.listen import TcpService, open_udp
+from ..sdk.secret_file import read_secret_file
 from ..sdk.types import Reason
 from .codec import MAX_LINE, SEARCH_REQUEST, auth_digest
 from .config import PJLinkConfig
@@ -194,12 +194,9 @@ def from_config(config: PJLinkConfig) -> PJLinkEmulator:
     password = None
     if config.password_file:
         try:
-            password = Path(config.password_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise DriverError(
-                f"cannot read password_file {config.password_file}: {exc.strerror or exc}",
-                reason=Reason.CONFIG_ERROR,
-            ) from None
+            password = read_secret_file(config.password_file)
+        except AuthFailed as exc:
+            raise DriverError(exc.message, reason=Reason.CONFIG_ERROR) from None
     model = ProjectorModel(
         pjclass=1 if config.pjlink_class == "1" else 2,
         warmup_s=3.0,

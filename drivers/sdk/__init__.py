@@ -15,6 +15,7 @@ from .errors import (
     Unreachable,
     Unsupported,
 )
+from .secret_file import read_secret_file
 from .types import (
     CAPABILITY_ACTIONS,
     Capability,
@@ -61,5 +62,6 @@ __all__ = [
     "WriteArgs",
     "build_command",
     "positional_to_args",
+    "read_secret_file",
     "supported_actions",
 ]

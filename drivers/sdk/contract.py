@@ -81,7 +81,7 @@ class DriverContext(Protocol):
         ...
 
     def read_secret(self, path: Path) -> str:
-        """Contents of a `*_file` secret, stripped. Raises AuthFailed when unreadable."""
+        """Contents of a `*_file` secret, stripped. Raises AuthFailed when unreadable or not text."""
         ...
 
     @property

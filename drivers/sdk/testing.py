@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AuthFailed
+from .secret_file import read_secret_file
 
 
 class ListLogger:
@@ -56,7 +56,4 @@ class RecordingContext:
         self.events.append((kind, dict(data)))
 
     def read_secret(self, path: Path) -> str:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise AuthFailed(f"cannot read secret file {path}: {exc.strerror}") from None
+        return read_secret_file(path)

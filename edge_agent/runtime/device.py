@@ -18,7 +18,7 @@ import structlog
 from pydantic import BaseModel
 
 from drivers.sdk import Command, DeviceConfig, Driver, DriverError, Reason, supported_actions
-from drivers.sdk.errors import AuthFailed
+from drivers.sdk.secret_file import read_secret_file
 
 from ..aio import wait_event
 from ..backoff import Backoff
@@ -110,10 +110,7 @@ class DeviceContext:
         self._submit(NewItem(ItemClass.EVENT, kind, self.device_id, self._clock(), dict(data)))
 
     def read_secret(self, path: Path) -> str:
-        try:
-            value = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise AuthFailed(f"cannot read secret file {path}: {exc.strerror}") from None
+        value = read_secret_file(path)
         register_secret(value)
         return value
 

@@ -180,3 +180,25 @@ async def test_projector_with_unreadable_password_file_is_a_config_error(tmp_pat
     with pytest.raises(DriverError, match=re.escape("missing.txt")) as err:
         emulator_for(config)
     assert err.value.reason is Reason.CONFIG_ERROR
+
+
+@pytest.mark.parametrize(
+    ("driver", "secret_key"),
+    [("pjlink", "password_file"), ("samsung_mdc", "pin_file"), ("kiosk", "token_file")],
+)
+def test_emulator_with_a_binary_secret_file_is_a_typed_error_or_runs_without_it(
+    driver: str, secret_key: str, tmp_path: Path
+) -> None:
+    secret = tmp_path / "binary.secret"
+    secret.write_bytes(b"1234\xff\xfe\n")
+    config = tcp_configs(4352)[driver] | {secret_key: str(secret)}  # never started
+    if driver == "samsung_mdc":
+        config |= {"secured": True}
+    try:
+        emulator = emulator_for(config)  # what simulate does; before, a UnicodeDecodeError
+    except DriverError as err:
+        assert "binary.secret" in err.message and "not UTF-8" in err.message
+        assert "1234" not in err.message
+        return
+    assert driver == "kiosk"  # an unreadable token: the emulated kiosk asks for none
+    assert emulator.describe()
