@@ -23,7 +23,8 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 
 Reason = Literal["ok", "no_signal", "frozen", "auth_failed", "decode_error"]
-_DEVICE = re.compile(r"^/dev/video(\d+)$")
+_DEVICE = re.compile(r"/dev/video([0-9]{1,4})")  # fullmatch: ASCII digits, no trailing newline
+_NETWORK = ("rtsp://", "rtsps://", "http://", "https://")
 _FROZEN_DIFF = (
     1e-3  # mean absolute difference of the thumbnails; repeated encoder output is exactly 0
 )
@@ -67,10 +68,7 @@ class Capture:
 
         self._cv2: Any = cv2
         self.source = source
-        self.is_file = not (
-            source.startswith(("rtsp://", "rtsps://", "http://", "https://"))
-            or _DEVICE.match(source)
-        )
+        self.is_file = not (source.startswith(_NETWORK) or _DEVICE.fullmatch(source))
         self._resize = resize
         self._interval = 1.0 / fps if fps else 0.0
         self._frozen_after = frozen_after_s
@@ -82,6 +80,7 @@ class Capture:
         self._sleep = sleep
         self._cap: Any = None
         self._reason: Reason = "no_signal"
+        self._unusable = _source_problem(source)
         self._retry_at = 0.0
         self._last_ts: float | None = None  # the last frame handed out
         self._grab_ts: float | None = None  # the last frame grabbed, handed out or skipped
@@ -98,12 +97,18 @@ class Capture:
     def reason(self) -> Reason:
         return self._reason
 
+    @property
+    def detail(self) -> str:
+        """Why the source can never open as written ("" otherwise). Never quotes the source,
+        which may hold a password; the worker passes it on with the reason."""
+        return self._unusable or ""
+
     def _open(self) -> bool:
         cv2 = self._cv2
-        if self.is_file and not Path(self.source).is_file():
+        if self._unusable or (self.is_file and not Path(self.source).is_file()):
             self._reason = "no_signal"
             return False
-        device = _DEVICE.match(self.source)
+        device = _DEVICE.fullmatch(self.source)
         if device:
             cap = cv2.VideoCapture(int(device.group(1)), cv2.CAP_V4L2)
         elif self.is_file:
@@ -254,6 +259,25 @@ class Capture:
         self.close()
 
 
+def _source_problem(source: str) -> str | None:
+    """Why OpenCV must not be handed `source` (it crashes on unpaired surrogates), or None."""
+    if "\x00" in source or any("\ud800" <= c <= "\udfff" for c in source):
+        return "the source is not valid text (a NUL or an unpaired surrogate)"
+    if not source.startswith(_NETWORK):
+        return None
+    try:
+        parts = urlsplit(source)
+    except ValueError:  # an unclosed IPv6 bracket, or a host that changes under NFKC
+        return "the source URL does not parse as scheme://[user:password@]host[:port]/path"
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        return "the source URL's port is not a number from 0 to 65535"
+    if not parts.hostname:
+        return "the source URL names no host"
+    return None
+
+
 # RTSP probe: OpenCV only says "could not open"; one DESCRIBE with the URL's credentials (Basic or
 # Digest, as the server asks) tells a wrong password from a dead camera or an undecodable stream.
 
@@ -272,7 +296,7 @@ def _digest(user: str, password: str, params: dict[str, str], uri: str) -> str:
     return f'Digest {fields}, response="{response}"'
 
 
-def _describe(sock: socket.socket, uri: str, cseq: int, auth: str | None) -> bytes:
+def _describe(sock: socket.socket, uri: str, cseq: int, auth: str | None, deadline: float) -> bytes:
     lines = [
         f"DESCRIBE {uri} RTSP/1.0",
         f"CSeq: {cseq}",
@@ -284,6 +308,10 @@ def _describe(sock: socket.socket, uri: str, cseq: int, auth: str | None) -> byt
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
     reply = b""
     while b"\r\n\r\n" not in reply and len(reply) < MAX_REPLY:
+        left = deadline - time.monotonic()  # a camera trickling bytes must not hold us longer
+        if left <= 0:
+            raise TimeoutError("RTSP reply not complete within the probe's time")
+        sock.settimeout(left)
         chunk = sock.recv(4096)
         if not chunk:
             break
@@ -292,9 +320,14 @@ def _describe(sock: socket.socket, uri: str, cseq: int, auth: str | None) -> byt
 
 
 def probe_rtsp(url: str, timeout_s: float = 3.0) -> Reason:
-    """Classify why an RTSP URL would not open. Never raises; never logs the password."""
-    parts = urlsplit(url)
-    host, port = parts.hostname, parts.port or 554
+    """Classify why an RTSP URL would not open, within about `timeout_s`. Never raises; never
+    logs the password."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or 554
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not 0-65535
+        return "no_signal"
     if not host:
         return "no_signal"
     user, password = unquote(parts.username or ""), unquote(parts.password or "")
@@ -305,7 +338,7 @@ def probe_rtsp(url: str, timeout_s: float = 3.0) -> Reason:
     try:
         with socket.create_connection((host, port), timeout=timeout_s) as sock:
             sock.settimeout(timeout_s)
-            reply = _describe(sock, uri, 1, None)
+            reply = _describe(sock, uri, 1, None, deadline)
             status = _STATUS.match(reply)
             if status and status.group(1) == b"401" and user:
                 challenge = _CHALLENGE.search(reply)
@@ -317,9 +350,9 @@ def probe_rtsp(url: str, timeout_s: float = 3.0) -> Reason:
                     auth = _digest(user, password, params, uri)
                 else:
                     auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-                reply = _describe(sock, uri, 2, auth)
+                reply = _describe(sock, uri, 2, auth, deadline)
                 status = _STATUS.match(reply)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a host IDNA cannot encode, a NUL, a surrogate
         return "no_signal"
     if status is None:
         return "no_signal"

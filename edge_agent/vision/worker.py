@@ -42,6 +42,11 @@ class FrameSource(Protocol):
     @property
     def reason(self) -> str: ...
 
+    @property
+    def detail(self) -> str:
+        """Why the source can never open as written, or ""; safe to log."""
+        ...
+
     ended: bool
 
     def read(self) -> tuple[float, npt.NDArray[np.uint8]] | None: ...
@@ -147,7 +152,7 @@ def worker_main(
             got = source.read()
             reason = source.reason
             if reason != last_reason:
-                conn.send(("state", {"reason": reason, "detail": ""}))
+                conn.send(("state", {"reason": reason, "detail": source.detail}))
                 last_reason, said_at = reason, time.monotonic()
             if got is None:
                 if time.monotonic() - said_at >= heartbeat_s:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from edge_agent.vision.capture import MAX_WAIT_S, Capture, probe_rtsp
@@ -219,25 +220,15 @@ def rtsp_reply(request: bytes) -> bytes:
     return f"RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n{challenge}\r\n\r\n".encode()
 
 
-@pytest.fixture
-def rtsp_server() -> Iterator[tuple[int, list[bytes]]]:
-    """A loopback RTSP peer that challenges for Digest credentials; records every request."""
+@contextlib.contextmanager
+def loopback_peer(handle: Callable[[socket.socket], None], name: str) -> Iterator[int]:
+    """A thread passing each loopback TCP connection to `handle`, one at a time; yields the port.
+    A client that hangs up or times out (OSError) just ends its connection."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(4)
-    srv.settimeout(0.2)
-    seen: list[bytes] = []
+    srv.settimeout(0.1)
     stop = threading.Event()
-
-    def handle(conn: socket.socket) -> None:
-        conn.settimeout(2)
-        buf = b""
-        while not stop.is_set() and (chunk := conn.recv(4096)):
-            buf += chunk
-            while b"\r\n\r\n" in buf:
-                req, buf = buf.split(b"\r\n\r\n", 1)
-                seen.append(req)
-                conn.sendall(rtsp_reply(req))
 
     def serve() -> None:
         while not stop.is_set():
@@ -245,18 +236,36 @@ def rtsp_server() -> Iterator[tuple[int, list[bytes]]]:
                 conn, _ = srv.accept()
             except TimeoutError:
                 continue
-            with conn:
-                try:
-                    handle(conn)
-                except OSError:
-                    continue  # the client hung up or timed out; serve the next one
+            with conn, contextlib.suppress(OSError):
+                conn.settimeout(1)
+                handle(conn)
 
-    thread = threading.Thread(target=serve, name="rtsp-stub", daemon=True)
+    thread = threading.Thread(target=serve, name=name, daemon=True)
     thread.start()
-    yield srv.getsockname()[1], seen
-    stop.set()
-    thread.join(5)
-    srv.close()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        srv.close()
+
+
+@pytest.fixture
+def rtsp_server() -> Iterator[tuple[int, list[bytes]]]:
+    """A loopback RTSP peer that challenges for Digest credentials; records every request."""
+    seen: list[bytes] = []
+
+    def handle(conn: socket.socket) -> None:
+        buf = b""
+        while chunk := conn.recv(4096):
+            buf += chunk
+            while b"\r\n\r\n" in buf:
+                req, buf = buf.split(b"\r\n\r\n", 1)
+                seen.append(req)
+                conn.sendall(rtsp_reply(req))
+
+    with loopback_peer(handle, "rtsp-stub") as port:
+        yield port, seen
 
 
 def test_wrong_rtsp_password_reports_auth_failed(rtsp_server: tuple[int, list[bytes]]) -> None:
@@ -300,3 +309,139 @@ def test_silent_rtsp_camera_gives_up_after_the_network_timeout() -> None:
         assert cap.read() is None
         assert time.monotonic() - started < 10
         assert cap.reason == "no_signal"
+
+
+# --- sources and replies no camera should send: a reason, never an exception -------------------
+
+REASONS = {"ok", "no_signal", "frozen", "auth_failed", "decode_error"}
+#: Text with NUL and unpaired surrogates too (OpenCV crashed the process on those).
+any_text = st.text(st.characters(exclude_categories=()), max_size=12)
+#: Hosts that need no DNS: loopback literals, and hosts no resolver would look up.
+hosts = st.sampled_from(["127.0.0.1", "[::1]", "[::1", "::1]", "[", "]", "", "0", "[v1.x]"])
+urls = st.builds(
+    "{}://{}{}{}{}".format,
+    st.sampled_from(["rtsp", "rtsps", "http", "RTSP"]),
+    st.one_of(st.just(""), st.text(alphabet=":%[]aZ0 \x00é\udcff", max_size=8).map("{}@".format)),
+    hosts,
+    st.one_of(st.just(""), st.text(alphabet="0123456789ab-+ ٣", max_size=7).map(":{}".format)),
+    st.one_of(st.just(""), any_text.map("/{}".format)),
+)
+sources = st.one_of(
+    any_text,
+    urls,
+    st.from_regex(r"\A/dev/video[0-9٣]{3,25}\n?\Z"),  # no camera this high; a real one may exist
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(source=sources)
+def test_any_source_string_reads_none_with_a_reason_never_an_exception(source: str) -> None:
+    cap = Capture(source, sleep=no_sleep, network_timeout_s=0.5)
+    started = time.monotonic()
+    for _ in range(2):
+        assert cap.read() is None
+    assert cap.reason in REASONS - {"ok"}
+    assert time.monotonic() - started < 5
+    cap.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("rtsp://cam:abc/live", "port"),  # a password where the port goes, or a port typo
+        ("rtsp://127.0.0.1:99999/live", "port"),
+        ("rtsp://[::1/live", "parse"),
+        ("rtsp:///live", "no host"),
+        ("rtsp://127.0.0.1/\udcff", "not valid text"),
+        ("/tmp/\udcff.avi", "not valid text"),
+        ("rtsp://127.0.0.1/a\x00b", "not valid text"),
+    ],
+)
+def test_unusable_source_reports_no_signal_and_says_why_without_the_url(
+    source: str, why: str
+) -> None:
+    cap = Capture(source, sleep=no_sleep, network_timeout_s=0.5)
+    assert cap.read() is None
+    assert cap.reason == "no_signal"
+    assert why in cap.detail
+    assert "abc" not in cap.detail and "::1" not in cap.detail  # the URL may hold a password
+
+
+def test_unresolvable_host_and_huge_device_number_report_no_signal() -> None:
+    for source in ("rtsp://a..b/live", "/dev/video99999999999999999999"):
+        cap = Capture(source, sleep=no_sleep, network_timeout_s=0.5)
+        assert cap.read() is None
+        assert cap.reason == "no_signal"
+
+
+@pytest.fixture
+def rtsp_peer() -> Iterator[tuple[int, list[bytes]]]:
+    """A loopback peer answering each request with the next of `replies`; it hangs up after
+    the last one, or after one without the blank line that ends an RTSP reply."""
+    replies: list[bytes] = []
+
+    def handle(conn: socket.socket) -> None:
+        for reply in list(replies):
+            if not conn.recv(4096):
+                return
+            conn.sendall(reply)
+            if b"\r\n\r\n" not in reply:
+                return  # the probe reads on until the reply ends: hang up
+
+    with loopback_peer(handle, "rtsp-fuzz-peer") as port:
+        yield port, replies
+
+
+replies = st.one_of(
+    st.binary(max_size=300),
+    st.builds(lambda b: b"RTSP/1.0 401 Unauthorized\r\nWWW-Authenticate: " + b, st.binary()),
+    st.builds(
+        lambda code, rest: b"RTSP/1.0 %d " % code + rest + b"\r\n\r\n",
+        st.integers(0, 999),
+        st.binary(max_size=20),
+    ),
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(first=replies, second=replies, user=st.sampled_from(["", "cam:pw@", "cam@", ":x@"]))
+def test_any_reply_bytes_give_the_rtsp_probe_a_reason(
+    rtsp_peer: tuple[int, list[bytes]], first: bytes, second: bytes, user: str
+) -> None:
+    port, answers = rtsp_peer
+    answers[:] = [first, second]
+    started = time.monotonic()
+    reason = probe_rtsp(f"rtsp://{user}127.0.0.1:{port}/live", timeout_s=0.5)
+    event(reason)
+    assert reason in REASONS
+    assert time.monotonic() - started < 3
+
+
+def test_a_camera_trickling_its_reply_is_given_up_on_after_the_timeout() -> None:
+    # One byte every 0.1 s never trips a 0.5 s socket timeout: only a deadline ends the probe.
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        stop = threading.Event()
+
+        def trickle() -> None:
+            conn, _ = srv.accept()
+            with conn:
+                while not stop.is_set():
+                    try:
+                        conn.sendall(b"R")
+                    except OSError:
+                        return
+                    time.sleep(0.1)
+
+        thread = threading.Thread(target=trickle, name="rtsp-trickle", daemon=True)
+        thread.start()
+        started = time.monotonic()
+        reason = probe_rtsp(f"rtsp://127.0.0.1:{srv.getsockname()[1]}/live", timeout_s=0.5)
+        elapsed = time.monotonic() - started
+        stop.set()
+        thread.join(5)
+    assert reason == "no_signal"
+    assert elapsed < 2
