@@ -88,8 +88,10 @@ def _camera_rows(cameras: dict[str, dict[str, Any]]) -> list[list[Any]]:
         lines = ", ".join(
             f"{name} {v.get('in', 0)}/{v.get('out', 0)}" for name, v in c.get("lines", {}).items()
         )
-        state = "[green]running[/]" if c.get("state") == "running" else f"[red]{c.get('state')}[/]"
-        rows.append([cid, state, c.get("reason"), c.get("fps"), c.get("people"), zones, lines])
+        running = c.get("state") == "running"
+        state = "[green]running[/]" if running else f"[red]{c.get('state')}[/]"
+        reason = _reason({"online": running, "reason": c.get("reason"), "detail": c.get("detail")})
+        rows.append([cid, state, reason, c.get("fps"), c.get("people"), zones, lines])
     return rows
 
 

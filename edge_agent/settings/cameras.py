@@ -245,9 +245,17 @@ class CameraSettings(BaseModel):
             )
         try:
             parts = urlsplit(v)
+        except ValueError:  # urllib's message may quote the URL, password and all
+            raise ValueError(
+                "not a usable URL: write scheme://[user:password@]host[:port]/path"
+            ) from None
+        try:
             parts.port  # noqa: B018 - parsing the port is the check
-        except ValueError as exc:  # says which part, never the password
-            raise ValueError(f"not a usable URL: {exc}") from None
+        except ValueError:  # its message quotes the text after the colon: perhaps a password
+            raise ValueError(
+                "the URL's port is not a number from 0 to 65535 (a password belongs before "
+                "the @, or in credentials_file)"
+            ) from None
         if not parts.hostname:
             raise ValueError("the URL names no camera host")
         try:

@@ -25,6 +25,12 @@ import numpy as np
 Reason = Literal["ok", "no_signal", "frozen", "auth_failed", "decode_error"]
 _DEVICE = re.compile(r"/dev/video([0-9]{1,4})")  # fullmatch: ASCII digits, no trailing newline
 _NETWORK = ("rtsp://", "rtsps://", "http://", "https://")
+_DETAILS: dict[str, str] = {
+    "no_signal": "no video from {where}: check the address, the port, the cable or the network",
+    "auth_failed": "{where} refused the user and password (credentials_file)",
+    "decode_error": "{where} answered, but its video cannot be decoded: check the stream's codec",
+    "frozen": "{where} keeps sending the same picture: the camera or its encoder is stuck",
+}
 _FROZEN_DIFF = (
     1e-3  # mean absolute difference of the thumbnails; repeated encoder output is exactly 0
 )
@@ -99,9 +105,29 @@ class Capture:
 
     @property
     def detail(self) -> str:
-        """Why the source can never open as written ("" otherwise). Never quotes the source,
-        which may hold a password; the worker passes it on with the reason."""
-        return self._unusable or ""
+        """What the reason means for this source, in words for the engineer ("" when ok). Names
+        a network camera by scheme, host and port only: never its user or password. The worker
+        passes it on with the reason."""
+        if self._unusable:
+            return self._unusable
+        reason, where = self._reason, self._where()
+        if reason == "ok":
+            return ""
+        if self.is_file:
+            if not Path(self.source).is_file():
+                return f"no file at {self.source}"
+            if reason == "decode_error":
+                return f"{where} is not a video this build of OpenCV can read"
+        elif _DEVICE.fullmatch(self.source) and reason == "no_signal":
+            return f"{where} gives no picture: unplugged, or another program holds it"
+        return _DETAILS[reason].format(where=where)
+
+    def _where(self) -> str:
+        if not self.source.startswith(_NETWORK):
+            return self.source
+        parts = urlsplit(self.source)  # parses: _source_problem said so
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}"
 
     def _open(self) -> bool:
         cv2 = self._cv2

@@ -145,6 +145,9 @@ async def test_unreachable_rtsp_camera_reports_no_signal(
     async with Run(camera(url), tmp_path) as run:
         await run.until(lambda: run.svc.reason == "no_signal")
         assert run.svc.state == "down"
+        assert run.svc.snapshot_state()["detail"].startswith(
+            f"no video from {url.rsplit('/', 1)[0]}"
+        ), "the engineer sees which camera address does not answer"
         await asyncio.sleep(18)
         assert run.svc.reason == "no_signal" and run.svc.restarts == 0
 

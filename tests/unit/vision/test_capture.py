@@ -130,6 +130,7 @@ def test_missing_file_reports_no_signal(tmp_path: Path) -> None:
     cap = Capture(str(tmp_path / "nope.avi"), sleep=no_sleep)
     assert cap.read() is None
     assert cap.reason == "no_signal"
+    assert cap.detail == f"no file at {tmp_path / 'nope.avi'}"
 
 
 def test_corrupt_file_reports_decode_error(tmp_path: Path) -> None:
@@ -139,12 +140,14 @@ def test_corrupt_file_reports_decode_error(tmp_path: Path) -> None:
     assert cap.read() is None
     assert cap.reason == "decode_error"
     assert cap.ended
+    assert "bad.avi is not a video" in cap.detail
 
 
 def test_missing_video_device_reports_no_signal() -> None:
     cap = Capture("/dev/video99", sleep=no_sleep)
     assert cap.read() is None
     assert cap.reason == "no_signal"
+    assert "/dev/video99 gives no picture" in cap.detail
     assert not cap.ended  # a live source keeps retrying
 
 
@@ -273,6 +276,18 @@ def test_wrong_rtsp_password_reports_auth_failed(rtsp_server: tuple[int, list[by
     assert probe_rtsp(f"rtsp://cam:wrong@127.0.0.1:{port}/live") == "auth_failed"
     assert any(b"Digest" in req for req in seen)
     assert not any(b"wrong" in req for req in seen)  # the password itself never goes on the wire
+
+
+def test_a_refused_login_is_explained_by_host_and_port_never_the_password(
+    rtsp_server: tuple[int, list[bytes]],
+) -> None:
+    port, _seen = rtsp_server
+    cap = Capture(f"rtsp://cam:wrong-pw@127.0.0.1:{port}/live", sleep=no_sleep)
+    assert cap.read() is None
+    assert cap.reason == "auth_failed"
+    assert cap.detail.startswith(f"rtsp://127.0.0.1:{port} refused the user and password")
+    assert "wrong-pw" not in cap.detail and "cam" not in cap.detail
+    cap.close()
 
 
 def test_right_rtsp_password_blames_the_stream_not_the_login(
