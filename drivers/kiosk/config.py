@@ -53,6 +53,22 @@ class KioskConfig(DeviceConfig):
     )
     wol_port: int = Field(default=9, ge=1, le=65535)
 
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: Any) -> Any:
+        """`http://host:port/` is what many people write: take it. A path is said plainly."""
+        if not isinstance(value, str):
+            return value
+        value = value.rstrip("/") if value.count("/") == 3 else value
+        _scheme, sep, rest = value.partition("://")
+        if sep and "/" in rest:
+            path = "/" + rest.split("/", 1)[1]
+            raise ValueError(
+                f"base_url is scheme://host:port only; put the path {path!r} in health_path "
+                "and the commands' paths"
+            )
+        return value
+
     @field_validator("mac")
     @classmethod
     def _mac(cls, value: str | None) -> str | None:

@@ -7,6 +7,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from drivers import registry
 from drivers.sdk import DriverError
 
@@ -14,8 +16,11 @@ from .common import ConfigOption, load_or_exit
 from .output import console, err_console, table
 
 
-async def start_emulators(config: Path) -> list[tuple[str, Any]]:
-    """Start what the config's devices need; returns (device id, emulator) pairs."""
+async def start_emulators(
+    config: Path, failed: list[tuple[str, str]] | None = None
+) -> list[tuple[str, Any]]:
+    """Start what the config's devices need; returns (device id, emulator) pairs. Each one that
+    cannot start is said on stderr and, given `failed`, added to it as (device id, why)."""
     settings = load_or_exit(config)
     started: list[tuple[str, Any]] = []
     for device in settings.devices:
@@ -27,6 +32,8 @@ async def start_emulators(config: Path) -> list[tuple[str, Any]]:
             await emulator.start()
         except (DriverError, OSError) as exc:
             err_console.print(f"[red]emulator {device.id} did not start:[/] {exc}")
+            if failed is not None:
+                failed.append((device.id, str(exc)))
             continue
         started.append((device.id, emulator))
     return started
@@ -35,11 +42,18 @@ async def start_emulators(config: Path) -> list[tuple[str, Any]]:
 def simulate(config: Path = ConfigOption) -> None:
     """Serve each configured device's protocol on the address the config gives it, until Ctrl-C."""
 
-    async def go() -> None:
-        emulators = await start_emulators(config)
-        console.print(
-            table("emulators", ["device", "listening"], [[i, e.describe()] for i, e in emulators])
-        )
+    async def go() -> int:
+        failed: list[tuple[str, str]] = []
+        emulators = await start_emulators(config, failed)
+        rows = [[i, e.describe()] for i, e in emulators]
+        rows += [[i, f"[red]did not start[/]: {why}"] for i, why in failed]
+        console.print(table("emulators", ["device", "listening"], rows))
+        if not emulators:
+            err_console.print(
+                "[red]no emulator is running[/]: "
+                + ("fix the errors above" if failed else "no device in this config has one")
+            )
+            return 1
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -47,5 +61,8 @@ def simulate(config: Path = ConfigOption) -> None:
         await stop.wait()
         for _, emulator in emulators:
             await emulator.stop()
+        return 0
 
-    asyncio.run(go())
+    code = asyncio.run(go())
+    if code:
+        raise typer.Exit(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from tests.support.daemon import Daemon, cli, wait_for
@@ -51,3 +52,26 @@ devices:
             assert "Traceback" not in out.stdout + out.stderr
     finally:
         assert d.stop() == 0
+
+
+def test_simulate_says_which_emulators_did_not_start_and_fails_when_none_did(
+    tmp_path: Path,
+) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(f"""\
+agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: ./data, control_socket: ./run/c.sock}}
+devices:
+  - {{id: lobby-projector, driver: pjlink, host: 127.0.0.1, port: {port}}}
+""")
+    try:
+        out = cli("simulate", "-c", str(cfg), timeout=30)
+    finally:
+        taken.close()
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "lobby-projector did not start" in out.stderr
+    assert "no emulator is running" in " ".join(out.stderr.split())
+    assert "Traceback" not in out.stdout + out.stderr
