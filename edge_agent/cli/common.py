@@ -94,19 +94,23 @@ def socket_path(config: Path, socket: Path | None) -> Path:
     if value is None:
         return default
     if value is _UNPARSABLE:
-        found = _SOCKET_LINE.search(text)
+        found = _SOCKET_LINE.search(text)  # the first line that sets it, comments skipped
         err_console.print(f"[yellow]warning:[/] {problem}", soft_wrap=True)
         if found is None:
             err_console.print(f"  no control_socket in it; trying the default socket {default}")
             return default
-        value = found.group(1)
+        value = next(v for v in found.groups() if v is not None)
         err_console.print(f"  trying its control_socket: {value}")
     path = Path(str(value))
     return path if path.is_absolute() else (config.parent / path).resolve()
 
 
 _UNPARSABLE = object()
-_SOCKET_LINE = re.compile(r"""control_socket\s*:\s*["']?([^"'\s,}#]+)""")
+# `control_socket: VALUE` on a line that is not a comment, block or flow style; a quoted value
+# is taken whole (spaces and all), a bare one up to a space, comma, brace or comment.
+_SOCKET_LINE = re.compile(
+    r"""^[^#\n]*?\bcontrol_socket\s*:\s*(?:"([^"\n]+)"|'([^'\n]+)'|([^\s,}#"']+))""", re.M
+)
 
 
 def _socket_key(text: str) -> Any:

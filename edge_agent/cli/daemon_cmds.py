@@ -267,7 +267,7 @@ def devices_probe(
 ) -> None:
     """Ask a device who it is: model, serial, firmware, class, inputs."""
     data = daemon(
-        call(socket_path(config, socket), "devices.probe", {"id": device_id}, timeout=30),
+        call(socket_path(config, socket), "devices.probe", {"id": device_id}, timeout=60),
         as_json=as_json,
     )
     show(
@@ -282,7 +282,7 @@ def devices_probe(
 @events_app.command("tail")
 def events_tail(
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new items."),
-    limit: int = typer.Option(20, "--limit", "-n"),
+    limit: int = typer.Option(20, "--limit", "-n", help="How many of the newest (at most 10 000)."),
     device: str | None = typer.Option(None, "--device"),
     kind: list[str] = typer.Option(None, "--kind", help="Only these kinds (repeatable)."),
     config: Path = ConfigOption,

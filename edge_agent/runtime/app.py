@@ -147,7 +147,7 @@ class Agent:
                 changes["restart_needed"] = waiting
             self.restart_needed = waiting
             self.settings = new.model_copy(update=running)
-            self.config_hash = config_hash(new)
+            self.config_hash = config_hash(self.settings)  # what runs, as HQ's status reports it
             log.info("reload_applied", config_hash=self.config_hash, **changes)
             return {"applied": True, "config_hash": self.config_hash, **changes}
 

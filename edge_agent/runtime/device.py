@@ -29,9 +29,9 @@ from ..store.records import dumps as strict_json
 
 #: A state change is reported at once when online/reason change; otherwise at most this often.
 STATE_MIN_INTERVAL_S = 1.0
-VOLATILE_MIN_INTERVAL_S = (
-    60.0  # a change only in a driver's `volatile_state` keys, at most this often
-)
+#: A change only in a driver's `volatile_state` keys (readings), at most this often.
+VOLATILE_MIN_INTERVAL_S = 60.0
+PROBE_RETRY_S = 15.0  # `devices probe` waits at most this for an offline device's fresh attempt
 
 
 class DeviceOffline(Exception):
@@ -310,7 +310,7 @@ class DeviceRunner:
         if self._driver is None and self.config.enabled:
             tries = self.status.restarts
             self._retry_now.set()
-            deadline = time.monotonic() + self.watchdog_s + 1.0
+            deadline = time.monotonic() + min(self.watchdog_s + 1.0, PROBE_RETRY_S)
             while self._driver is None and self.status.restarts == tries:
                 if time.monotonic() > deadline:
                     break

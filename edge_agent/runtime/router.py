@@ -41,7 +41,7 @@ class Router:
         self._agent_actions = dict(agent_actions)
         self._clock = clock
         self._inflight: dict[str, asyncio.Future[CommandResult]] = {}
-        self._unrecorded: OrderedDict[str, CommandResult] = OrderedDict()
+        self._unrecorded: OrderedDict[str, tuple[CommandRequest, CommandResult]] = OrderedDict()
 
     def add_agent_action(self, name: str, action: AgentAction) -> None:
         self._agent_actions[name] = action
@@ -87,25 +87,33 @@ class Router:
     async def _stored(self, command_id: str) -> CommandResult | None:
         kept = self._unrecorded.get(command_id)
         if kept is not None:
-            return kept
+            return kept[1]
         stored = await self._store.command_get(command_id)
         return None if stored is None else CommandResult.model_validate(stored["result"])
 
     async def _record(self, request: CommandRequest, result: CommandResult) -> None:
         """Audit a command that has run. When the store cannot take it (a full disk), the device
         has still acted: the answer is kept in memory, so a repeat of the id is answered from
-        there and does not act twice, and the caller gets the real result."""
-        try:
-            await self._store.command_record(
-                request.model_dump(mode="json"), result.model_dump(mode="json")
-            )
-        except (StoreError, ValueError) as exc:
-            log.error(  # noqa: TRY400 - the store already said why; no traceback
-                "command_audit_failed", id=request.id, device=request.device, error=str(exc)
-            )
-            self._unrecorded[request.id] = result
-            while len(self._unrecorded) > UNRECORDED_MAX:
-                self._unrecorded.popitem(last=False)
+        there and does not act twice, and the caller gets the real result. The next command
+        that can be audited writes the kept ones first, so the audit trail catches up."""
+        self._unrecorded[request.id] = (request, result)
+        while len(self._unrecorded) > UNRECORDED_MAX:
+            self._unrecorded.popitem(last=False)
+        for command_id, (req, res) in list(self._unrecorded.items()):
+            try:
+                await self._store.command_record(
+                    req.model_dump(mode="json"), res.model_dump(mode="json")
+                )
+            except (StoreError, ValueError) as exc:
+                log.error(  # noqa: TRY400 - the store already said why; no traceback
+                    "command_audit_failed",
+                    id=command_id,
+                    device=req.device,
+                    held=len(self._unrecorded),
+                    error=str(exc),
+                )
+                return
+            self._unrecorded.pop(command_id, None)
 
     def _fail(
         self,

@@ -299,17 +299,20 @@ class CameraSettings(BaseModel):
         if path is None:
             return "", ""
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise CredentialsError(
-                f"credentials file {path} is not UTF-8 text (byte {exc.start + 1}); "
-                "write `user:password` in it"
-            ) from None
+            raw = path.read_bytes()
         except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
             why = exc.strerror if isinstance(exc, OSError) else exc
             raise CredentialsError(f"cannot read credentials file {path}: {why}") from None
-        user, _, password = text.strip().partition(":")
-        return user, password
+        try:
+            user, _, password = raw.decode("utf-8").strip().partition(":")
+        except UnicodeDecodeError as exc:  # its `object` holds the password: raised unchained
+            offset = exc.start
+        else:
+            return user, password
+        raise CredentialsError(
+            f"credentials file {path} is not UTF-8 text (invalid byte at offset {offset}); "
+            "write `user:password` in it"
+        )
 
     def source_with_credentials(self) -> str:
         """`source` with the user and password from `credentials_file` put into its URL.

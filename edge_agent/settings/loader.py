@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_settings import EnvSettingsSource
 from pydantic_settings.exceptions import SettingsError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError
@@ -24,13 +23,11 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from drivers import registry
 
 from .cameras import CredentialsError
+from .environ import SECTIONS, Loc, env_name, env_overrides, merge, unknown_env_sections
 from .errors import ConfigError, ConfigIssue
 from .paths import path_problem
 from .root import Settings
 from .yamltext import load_yaml
-
-ENV_PREFIX = "EDGE_AGENT__"
-Loc = tuple[str | int, ...]
 
 
 def _position(tree: Any, loc: Loc) -> tuple[int, int]:
@@ -108,60 +105,12 @@ def _issues_from(
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         from_env = next((p for p in env_paths if full[: len(p)] == p), None)
         hint = (
-            f"set by {_env_name(from_env)} in the environment"
+            f"set by {env_name(from_env)} in the environment"
             if from_env
             else _hint_for(err, loc, device_model)
         )
         out.append(ConfigIssue(file, line, col, f"{where}: {msg}", hint))
     return out
-
-
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """EDGE_AGENT__UPLINK__MQTT__HOST=broker -> {"uplink": {"mqtt": {"host": "broker"}}}.
-
-    pydantic-settings does the parsing (nested `__` keys, JSON for lists and mappings), reading
-    the mapping we are given so tests need not touch os.environ.
-    """
-    lowered = {k.lower(): v for k, v in environ.items() if k.upper().startswith(ENV_PREFIX)}
-
-    class _Environ(EnvSettingsSource):
-        def _load_env_vars(self) -> Mapping[str, str | None]:
-            return lowered
-
-    source = _Environ(
-        Settings, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False
-    )
-    return dict(source())
-
-
-SECTIONS = tuple(Settings.model_fields)
-
-
-def _unknown_env_sections(environ: Mapping[str, str]) -> list[tuple[str, str]]:
-    """`EDGE_AGENT__*` variables whose first part names no section: pydantic-settings would drop
-    them without a word, and the engineer would think the override took effect."""
-    out: list[tuple[str, str]] = []
-    for name in sorted(environ):
-        if not name.upper().startswith(ENV_PREFIX):
-            continue
-        section = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
-        if section not in SECTIONS:
-            out.append((name, section))
-    return out
-
-
-def _merge(base: dict[str, Any], override: Mapping[str, Any], path: Loc, seen: list[Loc]) -> None:
-    """Deep-merge `override` into `base`, remembering which key paths came from the environment."""
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(base.setdefault(key, {}), dict):
-            _merge(base[key], value, (*path, key), seen)
-        else:
-            base[key] = dict(value) if isinstance(value, Mapping) else value
-            seen.append((*path, key))
-
-
-def _env_name(loc: Loc) -> str:
-    return ENV_PREFIX + "__".join(str(p).upper() for p in loc)
 
 
 def _check_secret_files(value: Any, file: Path, tree: Any, loc: Loc) -> list[ConfigIssue]:
@@ -369,7 +318,7 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
         )
     data = _plain(tree)
     env = os.environ if environ is None else environ
-    unknown = _unknown_env_sections(env)
+    unknown = unknown_env_sections(env)
     if unknown:
         raise ConfigError(
             [
@@ -386,7 +335,7 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
         )
     env_paths: list[Loc] = []
     try:
-        _merge(data, _env_overrides(env), (), env_paths)
+        merge(data, env_overrides(env), (), env_paths)
     except SettingsError as exc:
         raise ConfigError(
             [

@@ -119,14 +119,20 @@ def _unpack(text: str) -> Any:
 
 def parse_command(payload: bytes) -> CommandPayload:
     """A `cmd/{device}` payload, or PayloadError saying what is wrong with it."""
-    return _validate(CommandPayload, _loads(payload))
+    return _validate(CommandPayload, _loads(payload, strict=True))
 
 
-def _loads(payload: bytes) -> Any:
-    """Standard JSON only: `NaN`, `Infinity` and numbers too big for a float are refused here,
-    as nothing downstream (a device, the audit log) can hold them."""
+def _loads(payload: bytes, *, strict: bool = False) -> Any:
+    """JSON, or PayloadError. `strict` (commands from HQ): standard JSON only. `NaN`, `Infinity`,
+    numbers too big for a double and integers past 2^53 (which HQ's own JSON tools would have
+    rounded) are refused, as nothing downstream (a device, the audit log) can hold them."""
+    hooks: dict[str, Any] = (
+        {"parse_constant": _no_constant, "parse_float": _finite_float, "parse_int": _exact_int}
+        if strict
+        else {}
+    )
     try:
-        return json.loads(payload, parse_constant=_no_constant, parse_float=_finite_float)
+        return json.loads(payload, **hooks)
     except ValueError as exc:  # bad UTF-8, bad JSON, a constant, an int over 4300 digits
         raise PayloadError(f"not JSON: {exc}") from None
     except RecursionError:
@@ -135,6 +141,16 @@ def _loads(payload: bytes) -> Any:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _exact_int(text: str) -> int:
+    value = int(text)  # over 4300 digits: ValueError
+    if abs(value) > _EXACT_INT:
+        raise ValueError(f"{text[:40]} is beyond what a JSON number holds exactly (2^53)")
+    return value
+
+
+_EXACT_INT = 2**53
 
 
 def _finite_float(text: str) -> float:

@@ -122,13 +122,14 @@ def tls_context(tls: TLSSettings) -> ssl.SSLContext:
 def read_password(path: Path) -> str:
     """The broker password. LinkDown names the file, never its content, when it is unusable."""
     try:
-        return path.read_bytes().decode("utf-8").rstrip("\r\n")  # a \r inside stays a \r
+        raw = path.read_bytes()
     except OSError as exc:
         raise LinkDown(f"cannot read password_file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:  # its `object` holds the password: never chain it
-        raise LinkDown(
-            f"password_file {path} is not UTF-8 text (invalid byte at offset {exc.start})"
-        ) from None
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")  # a \r inside stays a \r
+    except UnicodeDecodeError as exc:  # its `object` holds the password: raised outside, unchained
+        offset = exc.start
+    raise LinkDown(f"password_file {path} is not UTF-8 text (invalid byte at offset {offset})")
 
 
 class _AiomqttLink:

@@ -127,7 +127,8 @@ class Capture:
             return self.source
         parts = urlsplit(self.source)  # parses: _source_problem said so
         port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{parts.hostname}{port}"
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+        return f"{parts.scheme}://{host}{port}"
 
     def _open(self) -> bool:
         cv2 = self._cv2

@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from edge_agent.settings.cameras import CameraSettings
+from edge_agent.settings.cameras import CameraSettings, CredentialsError
 
 from .pipeline import Pipeline
 
@@ -34,6 +34,7 @@ EXIT_FATAL = 3
 EPOCH_2001 = 1e9  # timestamps below this are media time (files), above it wall-clock time
 IDLE_SLEEP_S = 0.05
 HEARTBEAT_S = 5.0
+CREDENTIALS_RETRY_S = 10.0  # how often an unreadable credentials file is read again
 
 
 class FrameSource(Protocol):
@@ -44,7 +45,7 @@ class FrameSource(Protocol):
 
     @property
     def detail(self) -> str:
-        """Why the source can never open as written, or ""; safe to log."""
+        """What the reason means for this source, or "" when ok; names no password."""
         ...
 
     ended: bool
@@ -83,6 +84,28 @@ def load_factory(spec: str | None) -> Any:
         return build_pipeline
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def _open_with_credentials(
+    settings: CameraSettings, conn: Connection, heartbeat_s: float
+) -> FrameSource:
+    """`open_source`, waiting while the camera's credentials file cannot be read (it was replaced
+    or its mode changed after the config was checked): the camera says auth_failed and why, and
+    picks the file up once it is fixed, without a restart loop."""
+    said = False
+    while True:
+        try:
+            return open_source(settings, loop=True)
+        except CredentialsError as exc:
+            if not said:
+                conn.send(("state", {"reason": "auth_failed", "detail": str(exc)}))
+                said = True
+            waited = 0.0
+            while waited < CREDENTIALS_RETRY_S:
+                step = min(heartbeat_s, CREDENTIALS_RETRY_S - waited)
+                time.sleep(step)
+                waited += step
+                conn.send(("alive", {}))
 
 
 def open_source(settings: CameraSettings, *, loop: bool) -> FrameSource:
@@ -138,7 +161,7 @@ def worker_main(
         conn.send(("fatal", {"reason": reason, "detail": str(exc)}))
         conn.close()
         raise SystemExit(EXIT_FATAL) from None
-    source = open_source(settings, loop=True)  # a demo file plays on
+    source = _open_with_credentials(settings, conn, heartbeat_s)  # a demo file plays on
     saver = None
     if settings.debug.save_frames:
         from .snapshot import DebugFrameSaver

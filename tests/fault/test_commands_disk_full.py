@@ -70,6 +70,9 @@ async def test_a_command_on_a_full_disk_acts_once_and_answers_truly(
         assert later.ok and CountingDisplay.acted == ["power", "power"]
         audited = [a.get("id", a.get("command_id")) for a in await store.audit()]
         assert "after-1" in audited, "the audit works again once there is space"
+        assert "full-1" in audited, "and catches up with the command run while it was full"
+        replay = await router.execute(power("full-1"))
+        assert replay.replayed and CountingDisplay.acted == ["power", "power"]
     finally:
         await sup.stop_all()
         await store.close()

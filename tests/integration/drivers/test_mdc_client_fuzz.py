@@ -26,7 +26,7 @@ async def _exchange(junk: bytes, hang_up: bool) -> None:
         async with junk_then_healthy(junk, hang_up=hang_up, healthy_port=display.port) as port:
             config = MDCConfig.model_validate(
                 {"id": "wall", "driver": "samsung_mdc", "host": "127.0.0.1", "port": port}
-                | {"display_id": 1, "timeout_s": 0.2, "retries": 0}
+                | {"display_id": 1, "timeout_s": 0.5, "retries": 0}
             )
             client = MDCClient(config, ListLogger())
             try:

@@ -32,7 +32,7 @@ async def _exchange(junk: bytes, hang_up: bool) -> None:
             client = ModbusClient(
                 lambda: open_tcp("127.0.0.1", port, 1.0),
                 "tcp",
-                timeout_s=0.2,
+                timeout_s=0.5,
                 retries=0,
                 log=ListLogger(),
             )

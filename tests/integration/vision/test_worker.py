@@ -152,6 +152,20 @@ async def test_unreachable_rtsp_camera_reports_no_signal(
         assert run.svc.reason == "no_signal" and run.svc.restarts == 0
 
 
+async def test_a_credentials_file_broken_after_the_check_is_auth_failed_not_a_crash_loop(
+    tmp_path: Path,
+) -> None:
+    creds = tmp_path / "cam.cred"
+    creds.write_bytes(b"viewer:\xff\xfe-saved-as-latin-1")
+    cam = camera(f"rtsp://127.0.0.1:{free_port()}/stream", credentials_file=str(creds))
+    async with Run(cam, tmp_path) as run:
+        await run.until(lambda: run.svc.reason == "auth_failed")
+        await asyncio.sleep(3)
+        state = run.svc.snapshot_state()
+    assert state["reason"] == "auth_failed" and state["restarts"] == 0
+    assert str(creds) in state["detail"] and "UTF-8" in state["detail"]
+
+
 async def test_undecodable_file_reports_decode_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.avi"
     bad.write_bytes(b"RIFF\x00\x00\x00\x00AVI " + bytes(range(256)) * 8)

@@ -30,7 +30,11 @@ def test_any_bytes_in_a_secret_file_give_text_or_auth_failed_naming_the_file(blo
             except AuthFailed as exc:
                 assert exc.reason is Reason.AUTH_FAILED
                 assert str(path) in exc.message and "not UTF-8" in exc.message
-                assert MARKER.decode() not in repr(exc) and exc.__cause__ is None
+                assert (
+                    MARKER.decode() not in repr(exc)
+                    and exc.__cause__ is None
+                    and exc.__context__ is None
+                )
                 continue
             assert value == (MARKER + blob).decode("utf-8").strip()
 

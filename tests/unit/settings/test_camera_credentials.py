@@ -61,8 +61,11 @@ def test_opening_the_camera_with_credentials_that_are_not_text_names_the_file(
     cam = CameraSettings(
         id="door", source="rtsp://10.0.0.9/s", credentials_file=tmp_path / "door.secret"
     )
-    with pytest.raises(CredentialsError, match=r"door\.secret is not UTF-8 text \(byte 9\)"):
+    with pytest.raises(
+        CredentialsError, match=r"door\.secret is not UTF-8 text \(invalid byte at offset 8\)"
+    ) as info:
         cam.source_with_credentials()
+    assert info.value.__context__ is None, "the decode error, which holds the password, is gone"
 
 
 def test_an_at_sign_in_the_url_path_is_not_taken_for_the_user(tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ def test_any_bytes_give_the_password_or_link_down_naming_the_file(
         password = read_password(path)
     except LinkDown as exc:
         assert str(path) in str(exc) and "not UTF-8" in str(exc)
-        assert "Hunter2Secret" not in repr(exc) and exc.__cause__ is None
+        assert (
+            "Hunter2Secret" not in repr(exc) and exc.__cause__ is None and exc.__context__ is None
+        )
         return
     assert password == (b"Hunter2Secret" + blob).decode("utf-8").rstrip("\r\n")
 
