@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,22 +25,39 @@ def supported_actions(
 
 
 def positional_to_args(model: type[BaseModel], words: Sequence[str]) -> dict[str, Any]:
-    """Map CLI words onto the model: `key=value` by name, bare words onto fields in order."""
+    """Map CLI words onto the model: `key=value` by name, bare words onto fields in order.
+
+    A value for a field that takes an object or a list is read as JSON (`args={"level": 3}`);
+    everything else stays text for the model to validate.
+    """
     fields = list(model.model_fields)
     out: dict[str, Any] = {}
     position = 0
     for word in words:
         if "=" in word:
             key, _, value = word.partition("=")
-            out[key] = value
+            out[key] = _value(model, key, value)
             continue
         if position >= len(fields):
             raise InvalidArgument(
                 f"too many arguments: {word!r} (takes {', '.join(fields) or 'none'})"
             )
-        out[fields[position]] = word
+        out[fields[position]] = _value(model, fields[position], word)
         position += 1
     return out
+
+
+def _value(model: type[BaseModel], key: str, text: str) -> Any:
+    field = model.model_fields.get(key)
+    shape = get_origin(field.annotation) if field is not None else None
+    if shape not in (dict, list) or not text.lstrip().startswith(("{", "[")):
+        return text
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidArgument(
+            f"{key}: not JSON ({exc}); quote it for the shell: {key}='{{...}}'"
+        ) from None
 
 
 def build_command(
@@ -58,3 +76,7 @@ def build_command(
         )
         raise InvalidArgument(f"bad arguments for {action!r}: {problems}") from None
     return Command(action=action, args=parsed.model_dump(mode="json"))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
