@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edge_agent.cli.output import Exit, JsonOption, console, fail, show, table
 from edge_agent.settings.cameras import CameraSettings
-from edge_agent.settings.yamltext import load_yaml
+from edge_agent.settings.yamltext import load_yaml, position
 
 from ..vision.models import default_models_dir
 
@@ -56,7 +56,7 @@ def load_camera_file(
     if not path.is_file():
         raise CameraFileError(f"no such file: {path}", Exit.NOT_FOUND)
     try:
-        data: Any = load_yaml(path.read_text(encoding="utf-8"))
+        data: Any = load_yaml(path.read_text(encoding="utf-8"), round_trip=True)
     except OSError as exc:
         raise CameraFileError(f"cannot read {path}: {exc.strerror}", Exit.CONFIG) from None
     except UnicodeDecodeError as exc:
@@ -65,14 +65,23 @@ def load_camera_file(
             f"{path}: not UTF-8 text (line {line})", Exit.CONFIG, "save it as UTF-8"
         ) from None
     except YAMLError as exc:
-        raise CameraFileError(f"{path}: not valid YAML: {exc}", Exit.CONFIG) from None
+        mark = getattr(exc, "problem_mark", None)
+        if mark is None:
+            raise CameraFileError(f"{path}: not valid YAML: {exc}", Exit.CONFIG) from None
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise CameraFileError(
+            f"{path}:{mark.line + 1}:{mark.column + 1}: YAML: {problem}",
+            Exit.CONFIG,
+            "check the indentation and quoting",
+        ) from None
+    where: tuple[str | int, ...] = ()  # the entry's place in the file, for line numbers
     if isinstance(data, dict) and "cameras" in data:
         entries = data["cameras"] or []
         if not isinstance(entries, list):
             raise CameraFileError(f"{path}: `cameras` must be a list", Exit.CONFIG)
         ids = [e.get("id") for e in entries if isinstance(e, dict)]
         if camera_id is None and len(entries) == 1:
-            entry = entries[0]
+            entry, where = entries[0], ("cameras", 0)
         elif camera_id is None:
             raise CameraFileError(
                 f"{path} lists cameras {ids}", Exit.USAGE, "pick one with --camera ID"
@@ -84,6 +93,7 @@ def load_camera_file(
                     f"no camera {camera_id!r} in {path}", Exit.NOT_FOUND, f"cameras: {ids}"
                 )
             entry = found[0]
+            where = ("cameras", next(i for i, e in enumerate(entries) if e is entry))
     else:
         entry = data
     if not isinstance(entry, dict):
@@ -92,15 +102,20 @@ def load_camera_file(
         entry = {"id": "replay", "source": str(video.resolve()), **entry}
     try:
         cam = CameraSettings.model_validate(entry)
-    except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise CameraFileError(
-            f"{path}: invalid camera:\n  " + "\n  ".join(lines), Exit.CONFIG
-        ) from None
+    except ValidationError as exc:  # FILE:LINE:COL per problem, as `config check` prints them
+        lines = []
+        for e in exc.errors():
+            line, col = position(data, (*where, *e["loc"]))
+            lines.append(f"{path}:{line}:{col}: {'.'.join(map(str, e['loc']))}: {e['msg']}")
+        raise CameraFileError("invalid camera:\n  " + "\n  ".join(lines), Exit.CONFIG) from None
+    # Relative paths are relative to the camera file, as in the main config.
+    update: dict[str, Any] = {}
     source = Path(cam.source)
-    if not cam.source.startswith(("rtsp", "http", "/dev/")) and not source.is_absolute():
-        cam = cam.model_copy(update={"source": str(path.parent / source)})
-    return cam
+    if "://" not in cam.source and not source.is_absolute():
+        update["source"] = str(path.parent / source)
+    if cam.credentials_file is not None and not cam.credentials_file.is_absolute():
+        update["credentials_file"] = path.parent / cam.credentials_file
+    return cam.model_copy(update=update) if update else cam
 
 
 def _render(report: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_settings.exceptions import SettingsError
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import ConstructorError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -27,22 +27,7 @@ from .environ import SECTIONS, Loc, env_name, env_overrides, merge, unknown_env_
 from .errors import ConfigError, ConfigIssue
 from .paths import path_problem
 from .root import Settings
-from .yamltext import load_yaml
-
-
-def _position(tree: Any, loc: Loc) -> tuple[int, int]:
-    """Line/col (1-based) of the deepest node of `loc` that exists in the YAML tree."""
-    line, col, node = 1, 1, tree
-    for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            ln, cl = node.lc.key(part)
-            line, col, node = ln + 1, cl + 1, node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            ln, cl = node.lc.item(part)
-            line, col, node = ln + 1, cl + 1, node[part]
-        else:
-            break
-    return line, col
+from .yamltext import load_yaml, position
 
 
 def _model_at(loc: Loc, device_model: type[BaseModel] | None) -> type[BaseModel] | None:
@@ -100,7 +85,7 @@ def _issues_from(
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         full = prefix + loc
-        line, col = _position(tree, full)
+        line, col = position(tree, full)
         where = ".".join(str(p) for p in full)
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         from_env = next((p for p in env_paths if full[: len(p)] == p), None)
@@ -122,11 +107,11 @@ def _check_secret_files(value: Any, file: Path, tree: Any, loc: Loc) -> list[Con
                 problem = path_problem(sub)
                 path = Path(sub) if Path(sub).is_absolute() else file.parent / sub
                 if problem:
-                    line, col = _position(tree, (*loc, key))
+                    line, col = position(tree, (*loc, key))
                     where = ".".join(map(str, (*loc, key)))
                     issues.append(ConfigIssue(file, line, col, f"{where}: the path {problem}"))
                 elif not os.access(path, os.R_OK):
-                    line, col = _position(tree, (*loc, key))
+                    line, col = position(tree, (*loc, key))
                     why = "does not exist" if not path.exists() else "is not readable by this user"
                     issues.append(
                         ConfigIssue(
@@ -155,7 +140,7 @@ def _check_camera_credentials(settings: Settings, file: Path, tree: Any) -> list
         try:
             cam.credentials()
         except CredentialsError as exc:
-            line, col = _position(tree, ("cameras", i, "credentials_file"))
+            line, col = position(tree, ("cameras", i, "credentials_file"))
             issues.append(ConfigIssue(file, line, col, f"cameras.{i}.credentials_file: {exc}"))
     return issues
 
@@ -253,7 +238,7 @@ def _validate_devices(
     devices: list[Any] = []
     seen: dict[str, int] = {}
     if not isinstance(devices_raw, list):
-        line, col = _position(tree, ("devices",))
+        line, col = position(tree, ("devices",))
         issues.append(
             ConfigIssue(
                 file, line, col, "devices: must be a list", "start each device with '- id: ...'"
@@ -263,12 +248,12 @@ def _validate_devices(
     known_drivers = registry.names()
     for i, entry in enumerate(devices_raw):
         if not isinstance(entry, dict):
-            line, col = _position(tree, ("devices", i))
+            line, col = position(tree, ("devices", i))
             issues.append(ConfigIssue(file, line, col, f"devices.{i}: must be a mapping"))
             continue
         driver = entry.get("driver")
         if not isinstance(driver, str) or driver not in known_drivers:
-            line, col = _position(
+            line, col = position(
                 tree, ("devices", i, "driver") if driver is not None else ("devices", i)
             )
             close = difflib.get_close_matches(str(driver), known_drivers, n=1)
@@ -280,7 +265,7 @@ def _validate_devices(
             continue
         device_id = entry.get("id")
         if isinstance(device_id, str) and device_id in seen:
-            line, col = _position(tree, ("devices", i, "id"))
+            line, col = position(tree, ("devices", i, "id"))
             issues.append(
                 ConfigIssue(
                     file,
@@ -358,7 +343,7 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
         ids = [c.get("id") for c in cams if isinstance(c, dict)]
         for i, cid in enumerate(ids):
             if cid is not None and ids.index(cid) != i:
-                line, col = _position(tree, ("cameras", i, "id"))
+                line, col = position(tree, ("cameras", i, "id"))
                 issues.append(
                     ConfigIssue(file, line, col, f"cameras.{i}.id: duplicate camera id {cid!r}")
                 )

@@ -10,9 +10,11 @@ become YAMLErrors too, marked at the value where ruamel knows which one it was.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import (
     BaseConstructor,
     ConstructorError,
@@ -63,3 +65,18 @@ def load_yaml(text: str, *, round_trip: bool = False) -> Any:
         raise YAMLError("nested too deeply to read") from None
     except _BUILD_ERRORS as exc:  # raised while filling a mapping or list, outside any one value
         raise YAMLError(f"cannot read the document: {exc}"[:200]) from None
+
+
+def position(tree: Any, loc: Sequence[str | int]) -> tuple[int, int]:
+    """Line/col (1-based) of the deepest node of `loc` that exists in a round-trip YAML tree."""
+    line, col, node = 1, 1, tree
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            ln, cl = node.lc.key(part)
+            line, col, node = ln + 1, cl + 1, node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            ln, cl = node.lc.item(part)
+            line, col, node = ln + 1, cl + 1, node[part]
+        else:
+            break
+    return line, col

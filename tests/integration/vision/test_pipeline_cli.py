@@ -116,7 +116,8 @@ def test_replay_reports_an_invalid_line_with_its_place(scene: Path) -> None:
     res = replay_json(scene, scene / "bad.yaml")
     assert res.exit_code == 3
     message = json.loads(res.output)["error"]["message"]
-    assert "lines.0.points" in message
+    line = next(i for i, t in enumerate(CAMERA_YAML.splitlines(), 1) if "[0.5, 0.95]" in t)
+    assert f"bad.yaml:{line}:" in message and "lines.0.points" in message, message
     assert "normalised" in message
 
 
@@ -127,7 +128,7 @@ def test_replay_reports_an_invalid_line_with_its_place(scene: Path) -> None:
             CAMERA_YAML.replace("{id: door,", "{id: t\xfcr,").encode("latin-1"),
             "not UTF-8 text (line 6)",
         ),
-        (CAMERA_YAML.replace("width: 320", "width: !!int x").encode(), "line 3"),
+        (CAMERA_YAML.replace("width: 320", "width: !!int x").encode(), "bad.yaml:3:8: YAML"),
     ],
     ids=["latin-1 bytes", "bad tag"],
 )
@@ -146,6 +147,17 @@ def test_replay_without_models_names_the_fetch_command(scene: Path, tmp_path: Pa
     res = replay_json(scene, scene / "cam.yaml", "--models-dir", str(empty))
     assert res.exit_code == 5
     assert "edge-agent models fetch" in res.output
+
+
+def test_relative_paths_in_a_camera_file_are_relative_to_that_file(tmp_path: Path) -> None:
+    folder = tmp_path / "branch"
+    folder.mkdir()
+    (folder / "door.yaml").write_text(
+        "id: door\nsource: rtsp_clip.mp4\ncredentials_file: secrets/door.cred\n"
+    )
+    cam = load_camera_file(folder / "door.yaml", None)
+    assert cam.source == str(folder / "rtsp_clip.mp4"), "a file whose name starts with rtsp"
+    assert cam.credentials_file == folder / "secrets" / "door.cred"
 
 
 def test_snapshot_of_an_unknown_camera_exits_not_found(scene: Path) -> None:
