@@ -36,7 +36,7 @@ async def main(config: Path = CONFIG) -> int:
     settings.agent.data_dir.mkdir(parents=True, exist_ok=True)  # serial emulators put ptys there
     emulators = await start_emulators(config)
     for device_id, emulator in emulators:
-        console.print(f"[cyan]emulator[/] {device_id}: {emulator.describe()}")
+        console.print(f"[cyan]emulator[/] {device_id}: {emulator.describe()}", soft_wrap=True)
         bus = getattr(emulator, "bus_address", "")
         if bus:  # the BLE stand-in's private bus: bleak in this process looks for BlueZ there
             os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus
@@ -47,7 +47,8 @@ async def main(config: Path = CONFIG) -> int:
         f"In another terminal:  .venv/bin/edge-agent status -c {config}\n"
         f"                      .venv/bin/edge-agent events tail -f -c {config}\n"
         f"                      .venv/bin/edge-agent devices cmd lobby-projector power on -c {config}\n"
-        "Stop with Ctrl-C."
+        "Stop with Ctrl-C.",
+        soft_wrap=True,
     )
     try:
         return await Agent(config, settings).run()

@@ -13,8 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+# A pipe or a log file gets wide lines instead of Rich's 80 columns, so an address or a path is
+# not cut in two where an engineer would copy it.
+PIPE_WIDTH = 200
+console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_WIDTH)
 
 
 class Exit(IntEnum):
