@@ -79,6 +79,8 @@ class Supervisor:
             self._start(wanted[device_id])
         for device_id in added:
             self._start(wanted[device_id])
+        # Keep the config's order (status lists devices as the file does, after a reload too).
+        self._runners = {i: self._runners[i] for i in wanted if i in self._runners}
         if removed or changed or added:
             log.info("devices_applied", added=added, changed=changed, removed=removed)
         return {"added": added, "changed": changed, "removed": removed}
