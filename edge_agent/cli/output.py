@@ -66,14 +66,25 @@ def show(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
         render(data)
 
 
-def fail(message: str, code: Exit, *, as_json: bool = False, hint: str | None = None) -> NoReturn:
-    """Say what went wrong (and what to do) without a traceback, then exit with `code`."""
+def fail(
+    message: str,
+    code: Exit,
+    *,
+    as_json: bool = False,
+    hint: str | None = None,
+    json_lines: bool = False,
+) -> NoReturn:
+    """Say what went wrong (and what to do) without a traceback, then exit with `code`.
+    `json_lines`: the command streams JSON lines, so the error is one more line."""
     if as_json:
         payload: Mapping[str, Any] = {
             "ok": False,
             "error": {"code": code.name.lower(), "message": message, "hint": hint},
         }
-        print_json(payload)
+        if json_lines:
+            sys.stdout.write(json.dumps(payload) + "\n")
+        else:
+            print_json(payload)
     else:
         err_console.print(f"[bold red]error:[/] {message}")
         if hint:

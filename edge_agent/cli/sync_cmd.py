@@ -105,6 +105,7 @@ def now(
             "the uplink is not connected to the broker; nothing was sent",
             Exit.FAILED,
             as_json=as_json,
+            json_lines=True,
             hint="check `edge-agent sync status` for the broker and the last error",
         )
     if not as_json:

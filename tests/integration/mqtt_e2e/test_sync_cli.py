@@ -49,6 +49,8 @@ def test_outage_shows_a_growing_backlog_and_sync_now_drains_it_once_the_broker_i
         assert table.returncode == 0 and "buffering" in table.stdout
         refused = ctl(daemon, "sync", "now", "--json")
         assert refused.returncode == 1 and "not connected" in refused.stdout + refused.stderr
+        lines = [json.loads(line) for line in refused.stdout.splitlines()]  # JSON lines, all
+        assert lines[-1]["ok"] is False and lines[-1]["error"]["code"] == "failed"
         # However many reconnect attempts that took, the log said so once.
         assert len(loud(daemon, "uplink_disconnected")) == 1
         assert loud(daemon, "uplink_reconnect_wait") == []
