@@ -104,7 +104,7 @@ class Router:
                 await self._store.command_record(
                     req.model_dump(mode="json"), res.model_dump(mode="json")
                 )
-            except (StoreError, ValueError) as exc:
+            except StoreError as exc:  # the store cannot write now (a full disk): keep them all
                 log.error(  # noqa: TRY400 - the store already said why; no traceback
                     "command_audit_failed",
                     id=command_id,
@@ -113,6 +113,8 @@ class Router:
                     error=str(exc),
                 )
                 return
+            except ValueError as exc:  # this row can never be written: it must not block the rest
+                log.error("command_audit_refused", id=command_id, error=str(exc))  # noqa: TRY400
             self._unrecorded.pop(command_id, None)
 
     def _fail(
