@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -49,8 +49,7 @@ def positional_to_args(model: type[BaseModel], words: Sequence[str]) -> dict[str
 
 def _value(model: type[BaseModel], key: str, text: str) -> Any:
     field = model.model_fields.get(key)
-    shape = get_origin(field.annotation) if field is not None else None
-    if shape not in (dict, list) or not text.lstrip().startswith(("{", "[")):
+    if field is None or not _takes_json(field.annotation) or text.lstrip()[:1] not in ("{", "["):
         return text
     try:
         return json.loads(text, parse_constant=_no_constant)
@@ -80,3 +79,14 @@ def build_command(
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _takes_json(annotation: Any) -> bool:
+    """A field typed as an object, a list or a nested model (also `... | None`)."""
+    for kind in (annotation, *get_args(annotation)):
+        shape = get_origin(kind) or kind
+        if shape in (dict, list, tuple, set) or (
+            isinstance(shape, type) and issubclass(shape, BaseModel | Mapping)
+        ):
+            return True
+    return False

@@ -100,7 +100,7 @@ def socket_path(config: Path, socket: Path | None) -> Path:
             err_console.print(f"  no control_socket in it; trying the default socket {default}")
             return default
         value = next(v for v in found.groups() if v is not None)
-        err_console.print(f"  trying its control_socket: {value}")
+        err_console.print(f"  trying its control_socket: {value}", markup=False)
     path = Path(str(value))
     return path if path.is_absolute() else (config.parent / path).resolve()
 
@@ -109,7 +109,7 @@ _UNPARSABLE = object()
 # `control_socket: VALUE` on a line that is not a comment, block or flow style; a quoted value
 # is taken whole (spaces and all), a bare one up to a space, comma, brace or comment.
 _SOCKET_LINE = re.compile(
-    r"""^[^#\n]*?\bcontrol_socket\s*:\s*(?:"([^"\n]+)"|'([^'\n]+)'|([^\s,}#"']+))""", re.M
+    r"""^[^#\n]*?\bcontrol_socket[ \t]*:[ \t]*(?:"([^"\n]+)"|'([^'\n]+)'|([^\s,}#"']+))""", re.M
 )
 
 
@@ -126,8 +126,9 @@ def _socket_key(text: str) -> Any:
     return value if isinstance(value, str) and value else None
 
 
-def daemon(coro: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
-    """Run a control-socket call; a stopped daemon or an error becomes a message and an exit code."""
+def daemon(coro: Coroutine[Any, Any, T], *, as_json: bool = False, json_lines: bool = False) -> T:
+    """Run a control-socket call; a stopped daemon or an error becomes a message and an exit code.
+    `json_lines`: the command streams JSON lines, so an error is one more line."""
     try:
         return asyncio.run(coro)
     except NotRunning as exc:
@@ -135,10 +136,11 @@ def daemon(coro: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
             str(exc),
             Exit.NOT_RUNNING,
             as_json=as_json,
+            json_lines=json_lines,
             hint="start it with `systemctl start edge-agent` or `edge-agent run --config FILE`",
         )
     except TimeoutError as exc:
-        fail(str(exc), Exit.TIMEOUT, as_json=as_json)
+        fail(str(exc), Exit.TIMEOUT, as_json=as_json, json_lines=json_lines)
     except ControlFailed as exc:
         code = Exit.NOT_FOUND if exc.code == "not_found" else Exit.FAILED
-        fail(exc.message, code, as_json=as_json, hint=exc.hint)
+        fail(exc.message, code, as_json=as_json, hint=exc.hint, json_lines=json_lines)

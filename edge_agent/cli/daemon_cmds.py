@@ -309,7 +309,7 @@ def events_tail(
                 )
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow quietly
-        daemon(go(), as_json=as_json)
+        daemon(go(), as_json=as_json, json_lines=True)
 
 
 def reload(

@@ -99,7 +99,7 @@ def now(
                 bar.update(task, completed=progress["sent"], total=total or 1)
         return last
 
-    last = daemon(go(), as_json=as_json)
+    last = daemon(go(), as_json=as_json, json_lines=True)
     if not last.get("connected", True):
         fail(
             "the uplink is not connected to the broker; nothing was sent",

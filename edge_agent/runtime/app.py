@@ -147,7 +147,9 @@ class Agent:
                 changes["restart_needed"] = waiting
             self.restart_needed = waiting
             self.settings = new.model_copy(update=running)
-            self.config_hash = config_hash(self.settings)  # what runs, as HQ's status reports it
+            self.config_hash = config_hash(self.settings)  # the config that runs, not the file
+            if self.uplink is not None:
+                self.uplink.config_changed(self.config_hash)
             log.info("reload_applied", config_hash=self.config_hash, **changes)
             return {"applied": True, "config_hash": self.config_hash, **changes}
 

@@ -235,13 +235,17 @@ class DeviceRunner:
         driver = self.driver_cls(
             self.config, DeviceContext(self.config.id, self._submit, self._clock, self._memory)
         )
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancel of a stop or a
+        # reload that lands as the driver answers, and the supervisor then waits out its 3 s.
         try:
-            await asyncio.wait_for(driver.start(), self.watchdog_s)
+            async with asyncio.timeout(self.watchdog_s):
+                await driver.start()
             self._driver = driver
             self.log.info("device_started")
             poll_limit = self._poll_limit(driver)
             while True:
-                state = await asyncio.wait_for(driver.poll(), poll_limit)
+                async with asyncio.timeout(poll_limit):
+                    state = await driver.poll()
                 self._report(online=True, reason=Reason.OK, state=state)
                 self._wake.clear()
                 await wait_event(self._wake, self.config.poll_interval_s)

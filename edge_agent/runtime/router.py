@@ -13,13 +13,15 @@ import structlog
 from drivers.sdk import DriverError, InvalidArgument, Reason, Unsupported, build_command
 
 from ..commands import CommandError, CommandErrorCode, CommandRequest, CommandResult
-from ..store import Store, StoreError
+from ..store import Store, StoreError, StoreErrorReason
 from .device import DeviceOffline
 from .supervisor import Supervisor
 
 log = structlog.get_logger("edge_agent.commands")
 
 UNRECORDED_MAX = 1000  # answers kept in memory while the audit cannot be written (a full disk)
+#: Store errors that pass: a command's audit row waits in memory for them.
+_WRITE_LATER = frozenset({StoreErrorReason.DISK_FULL, StoreErrorReason.IO_ERROR})
 
 AGENT = "_agent"
 AgentAction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -42,6 +44,7 @@ class Router:
         self._clock = clock
         self._inflight: dict[str, asyncio.Future[CommandResult]] = {}
         self._unrecorded: OrderedDict[str, tuple[CommandRequest, CommandResult]] = OrderedDict()
+        self._catch_up: asyncio.Task[None] | None = None
 
     def add_agent_action(self, name: str, action: AgentAction) -> None:
         self._agent_actions[name] = action
@@ -92,30 +95,41 @@ class Router:
         return None if stored is None else CommandResult.model_validate(stored["result"])
 
     async def _record(self, request: CommandRequest, result: CommandResult) -> None:
-        """Audit a command that has run. When the store cannot take it (a full disk), the device
-        has still acted: the answer is kept in memory, so a repeat of the id is answered from
-        there and does not act twice, and the caller gets the real result. The next command
-        that can be audited writes the kept ones first, so the audit trail catches up."""
-        self._unrecorded[request.id] = (request, result)
-        while len(self._unrecorded) > UNRECORDED_MAX:
-            self._unrecorded.popitem(last=False)
-        for command_id, (req, res) in list(self._unrecorded.items()):
-            try:
-                await self._store.command_record(
-                    req.model_dump(mode="json"), res.model_dump(mode="json")
-                )
-            except StoreError as exc:  # the store cannot write now (a full disk): keep them all
-                log.error(  # noqa: TRY400 - the store already said why; no traceback
-                    "command_audit_failed",
-                    id=command_id,
-                    device=req.device,
-                    held=len(self._unrecorded),
-                    error=str(exc),
-                )
-                return
-            except ValueError as exc:  # this row can never be written: it must not block the rest
-                log.error("command_audit_refused", id=command_id, error=str(exc))  # noqa: TRY400
+        """Audit a command that has run. When the store cannot write now (a full disk), the
+        device has still acted: the answer is kept in memory, so a repeat of the id is answered
+        from there and does not act twice, and the caller gets the real result. Once a write
+        works again, the kept ones are written in the background, so the audit catches up."""
+        if not await self._write_audit(request, result):
+            self._unrecorded[request.id] = (request, result)
+            while len(self._unrecorded) > UNRECORDED_MAX:
+                lost, _ = self._unrecorded.popitem(last=False)
+                log.error("command_audit_lost", id=lost, held=UNRECORDED_MAX)
+        elif self._unrecorded and (self._catch_up is None or self._catch_up.done()):
+            self._catch_up = asyncio.create_task(self._write_held(), name="router.audit_catch_up")
+
+    async def _write_held(self) -> None:
+        for command_id, (request, result) in list(self._unrecorded.items()):
+            if not await self._write_audit(request, result):
+                return  # still failing: the next audited command tries again
             self._unrecorded.pop(command_id, None)
+
+    async def _write_audit(self, request: CommandRequest, result: CommandResult) -> bool:
+        """True once the row is written, or can never be (logged and dropped); False while the
+        store cannot write for now (a full disk, an I/O error): keep it and try again later."""
+        try:
+            await self._store.command_record(
+                request.model_dump(mode="json"), result.model_dump(mode="json")
+            )
+        except StoreError as exc:
+            if exc.reason in _WRITE_LATER:
+                log.error(  # noqa: TRY400 - the store already said why; no traceback
+                    "command_audit_failed", id=request.id, device=request.device, error=str(exc)
+                )
+                return False
+            log.error("command_audit_refused", id=request.id, error=str(exc))  # noqa: TRY400
+        except ValueError as exc:  # a result no JSON can hold: it can never be written
+            log.error("command_audit_refused", id=request.id, error=str(exc))  # noqa: TRY400
+        return True
 
     def _fail(
         self,

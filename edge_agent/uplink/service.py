@@ -299,6 +299,25 @@ class Uplink:
         """
         self.states.changed(device_id, payload)
 
+    def config_changed(self, config_hash: str) -> None:
+        """A reload changed the running config: the retained status says so now (or at the next
+        connect), so HQ sees which config runs."""
+        self._config_hash = config_hash
+        link = self._link
+        if link is None:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._republish_status(link), name="uplink.status"
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _republish_status(self, link: Link) -> None:
+        try:
+            await link.publish(self._status_message(AgentState.ONLINE, self._session))
+        except UplinkError as exc:  # the link went down: the next birth carries the new hash
+            self._log.info("status_republish_skipped", error=str(exc))
+
     def device_removed(self, device_id: str) -> None:
         """Clear the device's retained state with an empty retained message."""
         self.states.removed(device_id)

@@ -161,7 +161,10 @@ def worker_main(
         conn.send(("fatal", {"reason": reason, "detail": str(exc)}))
         conn.close()
         raise SystemExit(EXIT_FATAL) from None
-    source = _open_with_credentials(settings, conn, heartbeat_s)  # a demo file plays on
+    try:
+        source = _open_with_credentials(settings, conn, heartbeat_s)  # a demo file plays on
+    except (BrokenPipeError, EOFError, KeyboardInterrupt):
+        return  # stopped while it waited for a readable credentials file
     saver = None
     if settings.debug.save_frames:
         from .snapshot import DebugFrameSaver

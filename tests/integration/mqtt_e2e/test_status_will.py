@@ -19,7 +19,7 @@ from tests.integration.mqtt_e2e.site import (
     write_config,
 )
 from tests.integration.uplink.hq import HQ
-from tests.support.daemon import Daemon, wait_for
+from tests.support.daemon import Daemon, cli, wait_for
 from tests.support.mosquitto import Mosquitto
 
 STATUS = f"{ROOT}/status"
@@ -104,3 +104,24 @@ def test_sigterm_says_stopping_then_offline_and_the_next_start_is_a_new_session(
     finally:
         again.stop()
     assert second["session"] == first["session"] + 1
+
+
+def test_a_reload_republishes_status_with_the_config_that_now_runs(
+    broker: Mosquitto, hq: HQ, tmp_path: Path
+) -> None:
+    cfg = write_config(tmp_path, broker.port, SCREEN)
+    daemon = Daemon(cfg).start()
+    try:
+        before = wait_for(lambda: retained(broker.port, STATUS), timeout=15)
+        assert before["config_hash"] == daemon.status()["agent"]["config_hash"]
+        cfg.write_text(cfg.read_text() + "  - {id: screen-2, driver: simulated_display}\n")
+        assert cli("reload", "--config", str(cfg)).returncode == 0
+        now = daemon.status()["agent"]["config_hash"]
+        assert now != before["config_hash"]
+        after = wait_for(
+            lambda: (s := retained(broker.port, STATUS)) and s["config_hash"] == now and s,
+            timeout=15,
+        )
+    finally:
+        daemon.stop()
+    assert after["state"] == "online" and after["session"] == before["session"]

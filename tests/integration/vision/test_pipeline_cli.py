@@ -292,3 +292,16 @@ def test_any_camera_structure_gives_a_camera_or_a_typed_error(
         load_camera_file(path, None)
     except CameraFileError as exc:
         assert exc.code in (Exit.CONFIG, Exit.USAGE, Exit.NOT_FOUND)
+
+
+def test_a_camera_file_with_a_yaml_merge_key_still_locates_its_error(tmp_path: Path) -> None:
+    (tmp_path / "cams.yaml").write_text(
+        "defaults: &d {fps: -1, width: 320}\n"  # the bad value comes in through the merge
+        "cameras:\n"
+        "  - <<: *d\n"
+        "    id: door\n"
+        "    source: walk.avi\n"
+    )
+    with pytest.raises(CameraFileError) as info:
+        load_camera_file(tmp_path / "cams.yaml", "door")
+    assert "cams.yaml:3:" in str(info.value) and "fps" in str(info.value)

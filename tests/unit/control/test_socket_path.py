@@ -18,6 +18,7 @@ BROKEN = "devices:\n  - id: x\n   bad: indent\n"  # YAML that does not parse
         ("# control_socket: /run/old.sock\nagent:\n  control_socket: ./run/c.sock\n", "run/c.sock"),
         ('agent:\n  control_socket: "./my run/c.sock"  # spaces, quoted\n', "my run/c.sock"),
         ("agent:\n  # control_socket: /nope\n", "/run/edge-agent/control.sock"),
+        ("agent:\n  control_socket:\n  branch_id: b\n", "/run/edge-agent/control.sock"),
     ],
 )
 def test_a_config_that_does_not_parse_still_gives_its_socket(

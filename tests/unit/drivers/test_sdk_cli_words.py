@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from drivers.kiosk.driver import RunArgs
 from drivers.sdk import InvalidArgument, build_command, positional_to_args
@@ -17,6 +19,17 @@ def test_an_object_argument_is_read_as_json() -> None:
     args = positional_to_args(RunArgs, ["greet", 'args={"who": "Ann", "n": 2}'])
     command = build_command({"run": RunArgs}, "run", args)
     assert command.args == {"name": "greet", "args": {"who": "Ann", "n": 2}}
+
+
+def test_an_optional_object_or_a_list_is_read_as_json_too() -> None:
+    class Args(BaseModel):
+        extra: dict[str, Any] | None = None
+        ids: list[int] = []
+
+    assert positional_to_args(Args, ['extra={"a": 1}', "ids=[1, 2]"]) == {
+        "extra": {"a": 1},
+        "ids": [1, 2],
+    }
 
 
 def test_text_arguments_stay_text_even_when_they_look_like_json() -> None:

@@ -24,11 +24,13 @@ class CountingDisplay(SimulatedDisplay):
     """A simulated display that counts how often it really acted, and acts slowly."""
 
     acted: ClassVar[list[str]] = []
+    raw_bytes: ClassVar[bool] = False  # answer with bytes no audit row can hold
 
     async def execute(self, command: Command) -> Mapping[str, Any]:
         await asyncio.sleep(0.05)
         CountingDisplay.acted.append(command.action)
-        return await super().execute(command)
+        result = await super().execute(command)
+        return {**result, "raw": b"\xff\xfe"} if CountingDisplay.raw_bytes else result
 
 
 @pytest.fixture
@@ -37,6 +39,7 @@ async def wired(
 ) -> AsyncIterator[tuple[Router, Store, Supervisor]]:
     monkeypatch.setitem(registry.BUILTIN, "simulated_display", f"{__name__}:CountingDisplay")
     CountingDisplay.acted.clear()
+    CountingDisplay.raw_bytes = False
     store = Store(tmp_path / "db.sqlite", StoreSettings())
     await store.open()
     sup = Supervisor(submit=store.submit, on_state=lambda s: None, on_removed=lambda i: None)
@@ -118,3 +121,16 @@ async def test_offline_device_answers_device_offline_with_its_reason(
     result = await router.execute(req("o1", device="dead"))
     assert result.error is not None and result.error.code == CommandErrorCode.DEVICE_OFFLINE
     assert result.error.reason in {"timeout", "starting"}
+
+
+async def test_a_result_no_audit_row_can_hold_does_not_block_the_audit_of_later_commands(
+    wired: tuple[Router, Store, Supervisor],
+) -> None:
+    router, store, _ = wired
+    CountingDisplay.raw_bytes = True
+    await router.execute(req("odd-1"))
+    CountingDisplay.raw_bytes = False
+    for n in range(3):
+        assert (await router.execute(req(f"ok-{n}"))).ok
+    audited = {a.get("id", a.get("command_id")) for a in await store.audit()}
+    assert {"ok-0", "ok-1", "ok-2"} <= audited
