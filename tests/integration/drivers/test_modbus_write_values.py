@@ -44,6 +44,7 @@ values = st.one_of(
     st.integers().map(str),
     st.from_regex(r"\A\s?[-+]?(\d{1,3}(\.\d*)?|\.\d+)([eE][-+]?\d{1,3})?\s?\Z"),
     st.sampled_from(["nan", "-NaN", "inf", "-Infinity", "1e400", "-1e400", "on", "off", "1_0"]),
+    st.sampled_from(["FALSE", " True", "yes", "No", "closed", "OPEN "]),
 )
 
 
@@ -61,13 +62,18 @@ async def driver(loopback_port: int) -> AsyncIterator[ModbusDriver]:
 
 
 def expected(value: Any, point: dict[str, Any]) -> float:
-    """The number a user meant, read the way a person would (strings stripped, on/off for coils)."""
+    """The number a user meant, read the way a person would (strings stripped; for a coil the
+    words the field guide lists: on/off, true/false, yes/no, closed/open)."""
     if isinstance(value, str):
         word = value.strip().lower()
-        if point["type"] == "bool" and word in ("on", "off"):
-            return 1.0 if word == "on" else 0.0
+        if point["type"] == "bool" and word in COIL_WORDS:
+            return COIL_WORDS[word]
         return float(word)
     return float(value)
+
+
+COIL_WORDS = {"on": 1.0, "true": 1.0, "yes": 1.0, "closed": 1.0}
+COIL_WORDS |= {"off": 0.0, "false": 0.0, "no": 0.0, "open": 0.0}
 
 
 @settings(
