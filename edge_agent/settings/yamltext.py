@@ -71,8 +71,11 @@ def position(tree: Any, loc: Sequence[str | int]) -> tuple[int, int]:
     """Line/col (1-based) of the deepest node of `loc` that exists in a round-trip YAML tree."""
     line, col, node = 1, 1, tree
     for part in loc:
-        if isinstance(node, CommentedMap) and part in node.lc.data:  # not a `<<:` merged key
-            ln, cl = node.lc.key(part)
+        if isinstance(node, CommentedMap) and part in node:
+            try:
+                ln, cl = node.lc.key(part)
+            except (KeyError, TypeError):  # a key merged in by `<<:` has no place of its own here
+                break
             line, col, node = ln + 1, cl + 1, node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             ln, cl = node.lc.item(part)

@@ -79,6 +79,31 @@ devices:
     assert len(out) >= 6
 
 
+MERGED = """\
+agent: {branch_id: b-1, agent_id: a-1}
+devices:
+  - &screen {id: a, driver: simulated_display, poll_interval_s: -1}
+  - <<: *screen
+    id: b
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("agent: {}\n", {1}),  # an empty mapping has no key positions at all
+        (MERGED, {3, 4}),  # b's bad value came in through `<<:`: b's own line
+    ],
+)
+def test_empty_and_merged_mappings_still_give_located_errors(
+    tmp_path: Path, text: str, lines: set[int]
+) -> None:
+    (tmp_path / "edge.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path / "edge.yaml", environ={})
+    assert {i.line for i in info.value.issues} == lines, info.value
+
+
 def test_tab_indentation_points_at_the_tab(tmp_path: Path) -> None:
     path = write(tmp_path, "agent:\n  branch_id: x\n\tagent_id: y\n")
     with pytest.raises(ConfigError) as info:
