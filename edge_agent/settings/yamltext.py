@@ -68,18 +68,23 @@ def load_yaml(text: str, *, round_trip: bool = False) -> Any:
 
 
 def position(tree: Any, loc: Sequence[str | int]) -> tuple[int, int]:
-    """Line/col (1-based) of the deepest node of `loc` that exists in a round-trip YAML tree."""
+    """Line/col (1-based) of the deepest node of `loc` that exists in a round-trip YAML tree.
+
+    It stops at the last node ruamel knows a place for: a key merged in by `<<:`, an empty or
+    tagged collection and the like have none of their own.
+    """
     line, col, node = 1, 1, tree
     for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            try:
-                ln, cl = node.lc.key(part)
-            except (KeyError, TypeError):  # a key merged in by `<<:` has no place of its own here
+        try:
+            if isinstance(node, CommentedMap) and part in node:
+                place = node.lc.key(part)
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+                place = node.lc.item(part)
+            else:
                 break
-            line, col, node = ln + 1, cl + 1, node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            ln, cl = node.lc.item(part)
-            line, col, node = ln + 1, cl + 1, node[part]
-        else:
+        except (KeyError, TypeError, IndexError):
             break
+        if not place:
+            break
+        line, col, node = place[0] + 1, place[1] + 1, node[part]
     return line, col
