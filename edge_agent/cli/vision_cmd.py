@@ -142,7 +142,9 @@ def _render(report: dict[str, Any]) -> None:
 
 @app.command()
 def replay(
-    video: Path = typer.Argument(..., help="Video file to replay."),
+    video: Path = typer.Argument(
+        ..., help="Video file, or folder of numbered pictures (MOTChallenge layout too)."
+    ),
     *,
     camera_config: Path = CameraConfigOption,
     camera: str | None = CameraIdOption,
@@ -150,9 +152,20 @@ def replay(
         None, "--frames-out", help="Write per-frame JSON lines here."
     ),
     models_dir: Path = ModelsOption,
+    source_fps: float | None = typer.Option(
+        None,
+        "--source-fps",
+        min=0.1,
+        max=1000,
+        help="Frame rate of a folder of pictures (over its seqinfo.ini frameRate).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Run VIDEO through the camera's pipeline at full speed; print lines, occupancy, dwell."""
+    """Run VIDEO through the camera's pipeline at full speed; print lines, occupancy, dwell.
+
+    A folder of pictures plays in natural name order at `--source-fps`, or at the `frameRate` of
+    a seqinfo.ini in it (or beside it, when the folder is the one its `imDir` names).
+    """
     from edge_agent.vision.models import VisionModelError
     from edge_agent.vision.replay import replay as run_replay
 
@@ -160,7 +173,7 @@ def replay(
         cam = load_camera_file(camera_config, camera, video=video)
     except CameraFileError as exc:
         fail(str(exc), exc.code, as_json=as_json, hint=exc.hint)
-    if not video.is_file():
+    if not (video.is_file() or video.is_dir()):
         fail(f"no such video: {video}", Exit.NOT_FOUND, as_json=as_json)
     out = frames_out.open("w") if frames_out else None
     try:
@@ -175,7 +188,12 @@ def replay(
         ) as progress:
             task = progress.add_task("replay", total=None)
             report = run_replay(
-                video, cam, models_dir, frames_out=out, on_frame=lambda _r: progress.advance(task)
+                video,
+                cam,
+                models_dir,
+                frames_out=out,
+                on_frame=lambda _r: progress.advance(task),
+                source_fps=source_fps,
             )
     except VisionModelError as exc:
         fail(str(exc), Exit.NOT_FOUND, as_json=as_json, hint="run `edge-agent models fetch`")
@@ -183,5 +201,10 @@ def replay(
         if out is not None:
             out.close()
     if report.frames == 0:
-        fail(f"no frame could be decoded from {video}", Exit.FAILED, as_json=as_json)
+        why = report.stopped or "no frame could be decoded"
+        fail(f"cannot replay {video}: {why}", Exit.FAILED, as_json=as_json)
     show(report.to_dict(), as_json, _render)
+    if report.stopped:  # the figures above cover only the frames before the failure
+        if as_json:  # one JSON document: its `stopped` says why
+            raise typer.Exit(int(Exit.FAILED))
+        fail(f"replay stopped after {report.frames} frames: {report.stopped}", Exit.FAILED)

@@ -1,10 +1,11 @@
-"""Frame source for one camera: RTSP URL, V4L2 device or video file, through OpenCV.
+"""Frame source for one camera: RTSP URL, V4L2 device, video file or folder of pictures, through OpenCV.
 
 A camera is judged by what it delivers, so `reason` says why frames are missing or useless:
 `ok`, `no_signal` (cannot open / lost), `frozen` (the same picture over and over), `auth_failed`
 (the RTSP server answered 401), `decode_error` (opens, but the stream is not decodable).
 Live sources reconnect with jittered exponential backoff. File timestamps come from the file's own
-frame timing, so a replay at full speed still gives the tracker real-time motion.
+frame timing, so a replay at full speed still gives the tracker real-time motion; a folder of
+numbered pictures plays as a file at its own frame rate (vision.sequence).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
+
+from .sequence import ImageSequence, SequenceError
 
 Reason = Literal["ok", "no_signal", "frozen", "auth_failed", "decode_error"]
 _DEVICE = re.compile(r"/dev/video([0-9]{1,4})")  # fullmatch: ASCII digits, no trailing newline
@@ -47,12 +50,13 @@ class Capture:
     """Open a source and hand out `(timestamp_s, frame)` pairs; never raises on a bad source.
 
     Args:
-        source: `rtsp://...`, `/dev/videoN` or a file path.
+        source: `rtsp://...`, `/dev/videoN`, a video file or a folder of numbered pictures.
         resize: `(width, height)` to scale frames to, or None.
         fps: target frame rate; frames closer together than `1/fps` are skipped without decoding.
         frozen_after_s: identical frames for this long set reason `frozen`.
         backoff: first and largest wait between reconnect attempts, in seconds.
         loop: replay a file from the start at its end (demo cameras); timestamps keep rising.
+        source_fps: frame rate of a folder of pictures, over its seqinfo.ini (vision.sequence).
         network_timeout_s: longest wait for a network camera to open or send the next frame.
         clock, sleep: injected for tests.
     """
@@ -67,6 +71,7 @@ class Capture:
         backoff: tuple[float, float] = (0.5, 30.0),
         loop: bool = False,
         network_timeout_s: float = NETWORK_TIMEOUT_S,
+        source_fps: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -82,6 +87,8 @@ class Capture:
         self._backoff = self._backoff_min
         self._loop = loop
         self._timeout_ms = round(network_timeout_s * 1000)
+        self._source_fps = source_fps
+        self._sequence_problem = ""  # why a folder of pictures cannot be played
         self._clock = clock
         self._sleep = sleep
         self._cap: Any = None
@@ -114,8 +121,10 @@ class Capture:
         if reason == "ok":
             return ""
         if self.is_file:
-            if not Path(self.source).is_file():
+            if not _exists(self.source):
                 return f"no file at {self.source}"
+            if self._sequence_problem:
+                return self._sequence_problem
             if reason == "decode_error":
                 return f"{where} is not a video this build of OpenCV can read"
         elif _DEVICE.fullmatch(self.source) and reason == "no_signal":
@@ -132,11 +141,19 @@ class Capture:
 
     def _open(self) -> bool:
         cv2 = self._cv2
-        if self._unusable or (self.is_file and not Path(self.source).is_file()):
+        if self._unusable or (self.is_file and not _exists(self.source)):
             self._reason = "no_signal"
             return False
         device = _DEVICE.fullmatch(self.source)
-        if device:
+        cap: Any
+        if self.is_file and Path(self.source).is_dir():
+            try:
+                cap = ImageSequence(Path(self.source), self._source_fps)
+            except SequenceError as exc:
+                self._sequence_problem = str(exc)
+                self._reason = "decode_error"
+                return False
+        elif device:
             cap = cv2.VideoCapture(int(device.group(1)), cv2.CAP_V4L2)
         elif self.is_file:
             cap = cv2.VideoCapture(self.source)
@@ -207,7 +224,10 @@ class Capture:
                 continue  # skipped without decoding
             ok, frame = self._cap.retrieve()
             if not ok or frame is None or frame.size == 0:
+                self._sequence_problem = getattr(self._cap, "problem", "")
                 self._fail("decode_error")
+                # A file read once ends here: starting it over would hand out its frames twice.
+                self.ended = self.is_file and not self._loop
                 return None
             self._last_ts = ts
             if self._resize is not None and (frame.shape[1], frame.shape[0]) != self._resize:
@@ -284,6 +304,12 @@ class Capture:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _exists(path: str) -> bool:
+    """A video file, or a folder that may hold numbered pictures."""
+    p = Path(path)
+    return p.is_file() or p.is_dir()
 
 
 def _source_problem(source: str) -> str | None:

@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+import numpy.typing as npt
+
 from edge_agent.settings.cameras import CameraSettings
 
 from .pipeline import FrameResult, Pipeline
+from .worker import FrameSource
 from .zones import percentile
 
 
@@ -32,6 +36,7 @@ class ReplayReport:
     people_mean: float = 0.0
     people_max: int = 0
     detector_runs: int = 0
+    stopped: str | None = None  # why the source ended before its last frame, or None
     per_frame: list[FrameResult] = field(default_factory=list)
 
     @property
@@ -48,6 +53,7 @@ class ReplayReport:
             "lines": self.lines,
             "zones": self.zones,
             "people": {"mean": round(self.people_mean, 3), "max": self.people_max},
+            "stopped": self.stopped,
         }
 
 
@@ -61,13 +67,19 @@ def replay(
     keep_frames: bool = False,
     max_frames: int | None = None,
     on_frame: Callable[[FrameResult], None] | None = None,
+    source_fps: float | None = None,
 ) -> ReplayReport:
-    """Run `video` through the camera's pipeline (built from `models_dir` unless one is given)."""
+    """Run `video` (a file, or a folder of pictures) through the camera's pipeline.
+
+    The pipeline is built from `models_dir` unless one is given. `source_fps` is the frame rate of
+    a folder of pictures that has no seqinfo.ini. A source that fails part-way ends the replay
+    with the figures so far and says why in `stopped`.
+    """
     from .worker import build_pipeline, open_source
 
     cfg = settings.model_copy(update={"source": str(video)})
     pipe = pipeline or build_pipeline(cfg, models_dir)
-    source = open_source(cfg, loop=False)
+    source = open_source(cfg, loop=False, source_fps=source_fps)
     report = ReplayReport()
     occ_sum: dict[str, int] = {z.id: 0 for z in cfg.zones}
     occ_max: dict[str, int] = {z.id: 0 for z in cfg.zones}
@@ -78,11 +90,10 @@ def replay(
     started = time.perf_counter()
     try:
         while max_frames is None or report.frames < max_frames:
-            got = source.read()
-            if got is None:
-                if source.ended or source.reason != "ok":
-                    break
-                continue
+            got = _read(source)
+            if not isinstance(got, tuple):
+                report.stopped = got
+                break
             ts, frame = got
             first_ts = ts if first_ts is None else first_ts
             r = pipe.process(ts, frame)
@@ -123,6 +134,18 @@ def replay(
         for zid in occ_sum
     }
     return report
+
+
+def _read(source: FrameSource) -> tuple[float, npt.NDArray[np.uint8]] | str | None:
+    """The next frame; None at the end of the file; or why the source failed part-way."""
+    while True:
+        got = source.read()
+        if got is not None:
+            return got
+        if source.reason not in ("ok", "frozen"):  # a still picture is no failure in a file
+            return f"{source.reason}: {source.detail}"
+        if source.ended:
+            return None
 
 
 def _close_visits(pipe: Pipeline) -> list[tuple[str, float, float]]:

@@ -108,12 +108,23 @@ def _open_with_credentials(
                 conn.send(("alive", {}))
 
 
-def open_source(settings: CameraSettings, *, loop: bool) -> FrameSource:
-    """Open the camera's source through vision.capture (which resizes and limits fps)."""
+def open_source(
+    settings: CameraSettings, *, loop: bool, source_fps: float | None = None
+) -> FrameSource:
+    """Open the camera's source through vision.capture (which resizes and limits fps).
+
+    `source_fps` is the frame rate of a folder of pictures without a seqinfo.ini (replay only).
+    """
     from .capture import Capture
 
     size = (settings.width, settings.height) if settings.width and settings.height else None
-    return Capture(settings.source_with_credentials(), resize=size, fps=settings.fps, loop=loop)
+    return Capture(
+        settings.source_with_credentials(),
+        resize=size,
+        fps=settings.fps,
+        loop=loop,
+        source_fps=source_fps,
+    )
 
 
 class WallClock:

@@ -1,0 +1,124 @@
+"""A folder of numbered pictures read as a video: MOTChallenge's layout and a recorder's export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge_agent.vision.capture import Capture
+from edge_agent.vision.sequence import ImageSequence, SequenceError
+from tests.unit.vision.test_capture import drain, no_sleep
+
+SEQINFO = "[Sequence]\nname=demo\nimDir=img1\nframeRate={rate}\nseqLength={n}\nimExt=.png\n"
+
+
+def pictures(folder: Path, n: int, *, ext: str = ".png", width: int = 6) -> Path:
+    """`n` pictures whose top-left pixel holds their frame number (1-based, as MOT numbers)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(1, n + 1):
+        img = np.zeros((24, 32, 3), np.uint8)
+        img[0, 0] = (i, i, i)
+        cv2.imwrite(str(folder / f"{i:0{width}d}{ext}"), img)
+    return folder
+
+
+def mot_sequence(root: Path, n: int, rate: float) -> Path:
+    pictures(root / "img1", n)
+    (root / "seqinfo.ini").write_text(SEQINFO.format(rate=rate, n=n))
+    return root
+
+
+def numbers(frames: list[tuple[float, np.ndarray]]) -> list[int]:
+    return [int(f[0, 0, 0]) for _ts, f in frames]
+
+
+def test_a_mot_folder_plays_in_order_at_its_frame_rate(tmp_path: Path) -> None:
+    with Capture(str(mot_sequence(tmp_path / "seq", 12, rate=4))) as cap:
+        frames = drain(cap)
+    assert numbers(frames) == list(range(1, 13))
+    assert [round(ts, 3) for ts, _ in frames[:3]] == [0.0, 0.25, 0.5]
+    assert cap.ended and cap.reason == "ok"
+
+
+def test_its_img1_folder_finds_the_seqinfo_beside_it(tmp_path: Path) -> None:
+    root = mot_sequence(tmp_path / "seq", 5, rate=2)
+    with Capture(str(root / "img1")) as cap:
+        frames = drain(cap)
+    assert numbers(frames) == [1, 2, 3, 4, 5]
+    assert frames[-1][0] == pytest.approx(2.0)
+
+
+def test_pictures_go_in_natural_order_not_letter_order(tmp_path: Path) -> None:
+    folder = pictures(tmp_path / "export", 12, ext=".jpg", width=1)  # 1.jpg ... 12.jpg
+    seq = ImageSequence(folder, fps=5)
+    assert [p.name for p in seq.files[:3]] == ["1.jpg", "2.jpg", "3.jpg"]
+    assert seq.files[-1].name == "12.jpg"
+
+
+def test_a_faster_folder_is_read_on_the_cameras_frame_grid(tmp_path: Path) -> None:
+    # 25 pictures a second read at 10 fps: 10 frames a second, the skipped ones never decoded
+    with Capture(str(mot_sequence(tmp_path / "seq", 50, rate=25)), fps=10) as cap:
+        frames = drain(cap)
+    assert len(frames) == 20
+    assert numbers(frames)[:4] == [1, 4, 6, 9]
+
+
+def test_a_given_frame_rate_wins_over_the_seqinfo(tmp_path: Path) -> None:
+    with Capture(str(mot_sequence(tmp_path / "seq", 4, rate=25)), source_fps=2) as cap:
+        frames = drain(cap)
+    assert [ts for ts, _ in frames] == [0.0, 0.5, 1.0, 1.5]
+
+
+def test_a_folder_without_a_frame_rate_says_how_to_give_one(tmp_path: Path) -> None:
+    cap = Capture(str(pictures(tmp_path / "export", 3)), sleep=no_sleep)
+    assert cap.read() is None
+    assert cap.ended and cap.reason == "decode_error"
+    assert "--source-fps" in cap.detail and "seqinfo.ini" in cap.detail
+
+
+def test_a_folder_without_pictures_is_named(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    cap = Capture(str(tmp_path / "empty"), source_fps=10, sleep=no_sleep)
+    assert cap.read() is None
+    assert cap.ended and cap.reason == "decode_error"
+    assert f"{tmp_path / 'empty'} holds no pictures" in cap.detail
+
+
+@pytest.mark.parametrize("rate", ["fast", "0", "-5", "nan", "inf"])
+def test_a_frame_rate_that_is_no_rate_is_refused(tmp_path: Path, rate: str) -> None:
+    root = mot_sequence(tmp_path / "seq", 2, rate=1)
+    (root / "seqinfo.ini").write_text(SEQINFO.format(rate=rate, n=2))
+    with pytest.raises(SequenceError, match="frameRate"):
+        ImageSequence(root)
+
+
+def test_a_picture_that_does_not_decode_stops_the_folder_and_is_named(tmp_path: Path) -> None:
+    root = mot_sequence(tmp_path / "seq", 6, rate=5)
+    (root / "img1" / "000004.png").write_bytes(b"\x89PNG not really")
+    cap = Capture(str(root), sleep=no_sleep)
+    frames = drain(cap, limit=20)
+    assert numbers(frames) == [1, 2, 3]  # nothing after the bad picture is passed off as video
+    assert cap.reason == "decode_error"
+    assert "000004.png is not a picture" in cap.detail
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_seqinfo_plays_or_gives_a_typed_error(tmp_path: Path, raw: bytes) -> None:
+    root = tmp_path / "fuzz"
+    if not root.exists():
+        pictures(root / "img1", 2)
+    (root / "seqinfo.ini").write_bytes(raw)
+    try:
+        seq = ImageSequence(root)
+    except SequenceError as exc:
+        assert str(root) in str(exc)
+    else:
+        assert seq.fps > 0 and seq.files
