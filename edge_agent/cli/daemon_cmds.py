@@ -235,7 +235,8 @@ def devices_cmd(
     socket: Path | None = SocketOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Send a command, e.g. `devices cmd lobby-projector power on`."""
+    """Send a command, e.g. `devices cmd lobby-projector power on`; `_agent` is the agent itself
+    (`ping`, `reload`, and with the uplink on, `rebirth` and `sync_now`)."""
     data = daemon(
         call(
             socket_path(config, socket),

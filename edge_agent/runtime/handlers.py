@@ -15,6 +15,7 @@ from ..commands import CommandRequest
 from ..control.server import Handler, HandlerError
 from ..store.items import StoredItem
 from .device import DeviceOffline
+from .router import AGENT
 
 if TYPE_CHECKING:
     from .app import Agent
@@ -34,7 +35,9 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
         runner = agent.supervisor.get(device_id)
         if runner is None:
             known = ", ".join(r.config.id for r in agent.supervisor.runners()) or "none"
-            raise HandlerError("not_found", f"no device {device_id!r}", f"devices: {known}")
+            raise HandlerError(
+                "not_found", f"no device {device_id!r}", f"devices: {known} (and {AGENT})"
+            )
         return runner
 
     async def status(_p: dict[str, Any]) -> Any:
@@ -55,8 +58,18 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
         return out
 
     async def devices_cmd(p: dict[str, Any]) -> Any:
-        runner = runner_or_404(p)
         action = str(p.get("action", ""))
+        if str(p.get("id", "")) == AGENT:  # the agent itself: ping, reload, rebirth, sync_now
+            if p.get("words") or p.get("args"):
+                raise HandlerError("invalid_argument", f"{AGENT} actions take no arguments")
+            request = CommandRequest(
+                id=str(p.get("command_id") or uuid.uuid4()),
+                device=AGENT,
+                action=action,
+                source="cli",
+            )
+            return (await agent.router.execute(request)).model_dump(mode="json")
+        runner = runner_or_404(p)
         args = p.get("args") or {}
         if p.get("words"):
             model = runner.actions.get(action)

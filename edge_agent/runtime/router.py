@@ -201,6 +201,9 @@ class Router:
         if action is None:
             known = ", ".join(sorted(self._agent_actions))
             return self._fail(request, CommandErrorCode.UNKNOWN_ACTION, f"agent actions: {known}")
-        return CommandResult(
-            id=request.id, ok=True, result=await action(request.args), ts=self._clock()
-        )
+        try:
+            result = await action(request.args)
+        except Exception as exc:  # noqa: BLE001 - `rebirth` with no broker: an answer, not a crash
+            log.warning("agent_action_failed", action=request.action, error=repr(exc))
+            return self._fail(request, CommandErrorCode.DEVICE_ERROR, f"{request.action}: {exc}")
+        return CommandResult(id=request.id, ok=True, result=result, ts=self._clock())

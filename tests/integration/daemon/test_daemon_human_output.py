@@ -37,6 +37,10 @@ devices:
         power = cli("devices", "cmd", "lobby-screen", "power", "on", "--config", str(cfg))
         assert power.returncode == 0 and "power=on" in power.stdout, power.stdout
         assert "{'" not in power.stdout + tail.stdout, "values as typed, not Python reprs"
+        rebirth = cli("devices", "cmd", "_agent", "rebirth", "--config", str(cfg))
+        assert rebirth.returncode == 1, rebirth.stdout + rebirth.stderr
+        assert "not connected" in rebirth.stdout and "Traceback" not in rebirth.stderr
+        assert d.status()["agent"]["branch_id"] == "t-001"  # still up
         # Mid-edit: the YAML no longer parses. The CLI still finds the running daemon (and says
         # the file is broken), and `reload` names the error while the old config keeps running.
         cfg.write_text(cfg.read_text().replace("  - {id: co2", "   - {id: co2"))

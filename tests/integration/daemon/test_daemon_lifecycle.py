@@ -63,6 +63,20 @@ def test_cli_command_changes_device_state(daemon: Daemon) -> None:
     assert missing.returncode == 5 and "no device 'nope'" in missing.stderr
 
 
+def test_cli_runs_the_agents_own_actions(daemon: Daemon) -> None:
+    daemon.start()
+    cfg = str(daemon.config)
+    ping = cli("devices", "cmd", "_agent", "ping", "--json", "--config", cfg)
+    assert ping.returncode == 0, ping.stderr
+    assert json.loads(ping.stdout)["result"]["pong"] is True
+    unknown = cli("devices", "cmd", "_agent", "reboot", "--config", cfg)
+    assert unknown.returncode == 1
+    assert "unknown_action" in unknown.stdout and "ping" in unknown.stdout  # the known ones
+    extra = cli("devices", "cmd", "_agent", "ping", "now", "--json", "--config", cfg)
+    assert extra.returncode == 1
+    assert "take no arguments" in extra.stdout
+
+
 def test_cli_says_clearly_when_the_daemon_is_not_running(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, SCREEN)
     out = cli("status", "--config", str(cfg))
