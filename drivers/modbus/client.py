@@ -3,7 +3,8 @@
 Failure mapping (the reason codes a field engineer sees):
 - connection refused / closed, port missing -> Unreachable
 - nothing at all came back in time -> DeviceTimeout (also exception 0x0B from a TCP->RTU gateway)
-- bytes came back but are not a frame (CRC, header, length) -> ProtocolError (FrameError)
+- bytes came back but are not a frame (CRC, header, length), or a frame that answers no request
+  we are waiting for -> ProtocolError (FrameError); a TCP connection is then reopened
 - a Modbus exception reply -> InvalidArgument (illegal address/value), Unsupported (illegal
   function), DeviceReportedError (device failure, busy...), Unreachable (gateway path unavailable)
 """
@@ -11,6 +12,7 @@ Failure mapping (the reason codes a field engineer sees):
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
@@ -79,6 +81,7 @@ class ModbusClient:
         self._link: Link | None = None
         self._lock = asyncio.Lock()
         self._tid = 0
+        self._abandoned: deque[int] = deque(maxlen=8)  # tids that timed out on this connection
         self._dirty = False  # bytes may still be in flight from a failed RTU exchange
 
     @property
@@ -89,6 +92,7 @@ class ModbusClient:
         if self._link is None:
             self._link = await self._opener()
             self._dirty = False
+            self._abandoned.clear()  # a new connection carries no answer to the old one's requests
 
     async def close(self) -> None:
         link, self._link = self._link, None
@@ -141,6 +145,8 @@ class ModbusClient:
                     reply = await self._once(unit_id, pdu, count)
                 except DeviceTimeout as exc:
                     self._dirty = True
+                    if self._framing == "tcp":
+                        self._abandoned.append(self._tid)  # its answer may still come: skip it then
                     last = exc
                 except ProtocolError as exc:
                     self._dirty = True
@@ -184,6 +190,16 @@ class ModbusClient:
     async def _once_tcp(
         self, link: Link, unit_id: int, pdu: bytes, count: int, deadline: float
     ) -> Reply:
+        # A Modbus TCP peer speaks only when asked, so a frame that came while no request was
+        # outstanding answers nothing we will ask: drop it unread. Checking transaction ids after
+        # the send cannot do this, since such a frame may carry the very id we are about to use.
+        # Both guards are needed: this one for what is already here, the id check below for what
+        # comes while we wait. (A frame with exactly the new id that lands after the drop cannot
+        # be told from the answer by any master; the real answer then comes unasked, and is
+        # dropped or refused like any other.)
+        dropped = await link.drop_received()
+        if dropped:
+            self._log.debug("modbus_unsolicited_dropped", unit_id=unit_id, bytes=dropped)
         self._tid = (self._tid + 1) & 0xFFFF
         await link.send(codec.encode_tcp_frame(self._tid, unit_id, pdu))
         while True:
@@ -192,7 +208,15 @@ class ModbusClient:
             )
             body = await link.read_exactly(header.pdu_length, deadline)
             if header.transaction_id != self._tid:
+                if header.transaction_id not in self._abandoned:
+                    # Not an answer to anything we are still owed: the stream is out of step,
+                    # and whatever follows could be taken for the wrong request's answer.
+                    raise FrameError(
+                        f"unit {unit_id}: reply carries transaction id {header.transaction_id}, "
+                        f"expected {self._tid}; reconnecting to get back in step"
+                    )
                 # A late answer to a request that already timed out: skip it, keep waiting.
+                self._abandoned.remove(header.transaction_id)
                 self._log.debug("modbus_stale_reply", tid=header.transaction_id, expected=self._tid)
                 continue
             if header.unit_id != unit_id:

@@ -1,8 +1,9 @@
 """Byte streams to a Modbus peer: a TCP socket or a serial port, behind one small class.
 
-The client needs three things from a link: send bytes, read exactly n bytes before a deadline
-(knowing whether *any* byte came, which separates a silent unit from a garbled one), and throw away
-whatever is left on the line after a failed exchange.
+The client needs four things from a link: send bytes, read exactly n bytes before a deadline
+(knowing whether *any* byte came, which separates a silent unit from a garbled one), throw away
+whatever is left on the line after a failed exchange, and throw away, without waiting, whatever
+came in while no request was outstanding.
 """
 
 from __future__ import annotations
@@ -70,6 +71,21 @@ class Link:
             if not chunk:
                 break
             dropped += len(chunk)
+        return dropped
+
+    async def drop_received(self) -> int:
+        """Drop the bytes that have already arrived, without waiting for more; how many there were.
+
+        One pass of the loop first lets it take in what the kernel already holds; a read then
+        returns buffered bytes without yielding, so the zero timeout only ends the read that
+        would have waited.
+        """
+        await asyncio.sleep(0)
+        dropped = 0
+        with contextlib.suppress(TimeoutError, OSError):
+            async with asyncio.timeout(0):
+                while chunk := await self._reader.read(4096):
+                    dropped += len(chunk)
         return dropped
 
     async def close(self) -> None:
