@@ -331,29 +331,39 @@ class ModbusDriver:
             }
 
 
-def _coerce(value: Any, point: Point) -> bool | float:
-    """A command value (JSON or CLI word) as a bool for coils or a finite number for registers."""
+def _coerce(value: Any, point: Point) -> bool | int | float:
+    """A command value (JSON or CLI word) as a bool for coils or a finite number for registers.
+
+    A whole number stays an int: through a float, an int64 or uint64 above 2**53 would lose its
+    last digits.
+    """
+    number: int | float
     if isinstance(value, str):
         word = value.strip().lower()
         if point.is_bit and word in _TRUE_WORDS | _FALSE_WORDS:
             return word in _TRUE_WORDS
         try:
-            number = float(word)
+            number = int(word)
         except ValueError:
-            raise InvalidArgument(f"{point.name}: {value!r} is not a number") from None
+            try:
+                number = float(word)
+            except ValueError:
+                raise InvalidArgument(f"{point.name}: {value!r} is not a number") from None
     elif isinstance(value, bool | int | float):
+        number = value
+    else:
+        raise InvalidArgument(f"{point.name}: takes a number or a word, not {type(value).__name__}")
+    if isinstance(number, int):
         try:
-            number = float(value)
+            float(number)
         except OverflowError:  # an int beyond any float is beyond every register type too
             raise InvalidArgument(
                 f"{point.name}: the value is too large for any register"
             ) from None
-    else:
-        raise InvalidArgument(f"{point.name}: takes a number or a word, not {type(value).__name__}")
-    if not math.isfinite(number):
+    elif not math.isfinite(number):
         raise InvalidArgument(f"{point.name}: {value!r} is not a finite number")
     if point.is_bit:
-        if number not in (0.0, 1.0):
+        if number not in (0, 1):
             raise InvalidArgument(f"{point.name}: a coil takes on/off (or 1/0), not {value!r}")
-        return number == 1.0
+        return number == 1
     return number

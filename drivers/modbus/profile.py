@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -97,35 +98,56 @@ class Point(BaseModel):
             return value
         return round(value * self.scale + self.offset, 9)
 
-    def encode(self, value: bool | float) -> list[int] | list[bool]:
+    def encode(self, value: bool | int | float) -> list[int] | list[bool]:
         """Registers (or the bit) that make the device show engineering `value`.
 
-        Raises ValueCodecError when the value is outside the point's min/max or its type.
+        Integer types are computed exactly (an int64 counter above 2**53 keeps every digit) and
+        rounded to the nearest step of `scale`. Raises ValueCodecError when the value is outside
+        the point's min/max or its type.
         """
         if self.is_bit:
             return [bool(value)]
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise ValueCodecError(f"{self.name}: {value} is not a finite number")
         if self.min is not None and value < self.min:
-            raise ValueCodecError(f"{self.name}: {value} is below the minimum {self.min}")
+            raise ValueCodecError(f"{self.name}: {_shown(value)} is below the minimum {self.min}")
         if self.max is not None and value > self.max:
-            raise ValueCodecError(f"{self.name}: {value} is above the maximum {self.max}")
-        raw: float = (float(value) - self.offset) / self.scale
-        if not math.isfinite(raw):  # a finite value divided by a tiny scale
-            raise ValueCodecError(f"{self.name}: {value} is too large at scale {self.scale:g}")
+            raise ValueCodecError(f"{self.name}: {_shown(value)} is above the maximum {self.max}")
         if self.type in FLOAT_TYPES:
+            try:
+                raw = (float(value) - self.offset) / self.scale
+            except OverflowError:  # an int past the float range
+                raw = math.inf
+            if not math.isfinite(raw):  # or a finite value divided by a tiny scale
+                raise ValueCodecError(
+                    f"{self.name}: {_shown(value)} is too large at scale {self.scale:g}"
+                )
             try:
                 return encode_registers(raw, self.type, self.word_order, self.byte_order)
             except ValueCodecError as exc:
                 raise ValueCodecError(f"{self.name}: {exc.message}") from None
-        rounded = round(raw)
+        rounded = round((Fraction(value) - Fraction(self.offset)) / Fraction(self.scale))
         low, high = integer_range(self.type)
         if not low <= rounded <= high:
-            lo_eng, hi_eng = sorted(
-                (low * self.scale + self.offset, high * self.scale + self.offset)
-            )
-            raise ValueCodecError(f"{self.name}: {value} is outside {lo_eng:g}..{hi_eng:g}")
+            if self.scale == 1.0 and self.offset == 0.0:
+                span = f"{low}..{high}"
+            else:
+                lo_eng, hi_eng = sorted(
+                    (low * self.scale + self.offset, high * self.scale + self.offset)
+                )
+                span = f"{lo_eng:g}..{hi_eng:g}"
+            raise ValueCodecError(f"{self.name}: {_shown(value)} is outside {span}")
         return encode_registers(rounded, self.type, self.word_order, self.byte_order)
+
+
+def _shown(value: float) -> str:
+    """A value for a message: whole up to 30 digits, shortened past that."""
+    if isinstance(value, float) or abs(value) < 10**30:
+        return str(value)
+    try:
+        return f"{value:.6e}"
+    except OverflowError:  # past the float range, where no one wants the digits either
+        return f"a {value.bit_length()}-bit integer"
 
 
 class Profile(BaseModel):

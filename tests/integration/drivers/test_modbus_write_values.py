@@ -3,6 +3,7 @@ writes it to a real peer (our emulator over loopback TCP) and reads back what wa
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,10 +11,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pymodbus.client import AsyncModbusTcpClient
 
+from drivers.modbus.config import ModbusConfig
 from drivers.modbus.driver import ModbusDriver
 from drivers.modbus.emulator import ModbusEmulator, from_config
-from drivers.sdk import Command, InvalidArgument, build_command, supported_actions
+from drivers.sdk import (
+    Command,
+    InvalidArgument,
+    build_command,
+    positional_to_args,
+    supported_actions,
+)
 from drivers.sdk.testing import RecordingContext
 from tests.integration.drivers.modbus_support import tcp_config
 
@@ -23,6 +32,7 @@ POINTS: list[dict[str, Any]] = [
     {"name": "threshold", "address": 1, "type": "uint16", "min": 0, "max": 5000},
     {"name": "offset", "address": 2, "type": "int32", "scale": 0.01, "offset": -100},
     {"name": "counter", "address": 4, "type": "uint64"},
+    {"name": "signed", "address": 18, "type": "int64"},
     {"name": "level", "address": 8, "type": "float32"},
     {"name": "precise", "address": 10, "type": "float64"},
     {"name": "nano", "address": 14, "type": "int32", "scale": 1e-300},
@@ -49,16 +59,24 @@ values = st.one_of(
 
 
 @pytest.fixture
-async def driver(loopback_port: int) -> AsyncIterator[ModbusDriver]:
-    units = [{"name": "plc", "unit_id": 5, "points": WRITABLE}]
-    config = tcp_config(loopback_port, power_point=None, units=units)
-    emulator: ModbusEmulator = from_config(config)
-    await emulator.start()
-    drv = ModbusDriver(config, RecordingContext())
+async def emulator(loopback_port: int) -> AsyncIterator[ModbusEmulator]:
+    emu: ModbusEmulator = from_config(config_for(loopback_port))
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+@pytest.fixture
+async def driver(emulator: ModbusEmulator) -> AsyncIterator[ModbusDriver]:
+    drv = ModbusDriver(config_for(emulator.port), RecordingContext())
     await drv.start()
     yield drv
     await drv.stop()
-    await emulator.stop()
+
+
+def config_for(port: int) -> ModbusConfig:
+    units = [{"name": "plc", "unit_id": 5, "points": WRITABLE}]
+    return tcp_config(port, power_point=None, units=units)
 
 
 def expected(value: Any, point: dict[str, Any]) -> float:
@@ -113,3 +131,39 @@ async def test_non_finite_or_huge_value_is_an_invalid_argument_naming_the_point(
     for name in ("tenths", "counter", "level"):
         with pytest.raises(InvalidArgument, match=name):
             await driver.execute(Command(action="write", args={"point": name, "value": value}))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("signed", 2**63 - 1), ("signed", -(2**63)), ("counter", 2**64 - 1), ("counter", 2**53 + 1)],
+)
+@pytest.mark.parametrize("sent_as", ["json-int", "text"])
+async def test_64_bit_integer_write_keeps_every_digit(
+    driver: ModbusDriver, emulator: ModbusEmulator, name: str, value: int, sent_as: str
+) -> None:
+    if sent_as == "json-int":  # the control socket takes any JSON integer
+        args = json.loads(json.dumps({"point": name, "value": value}))
+    else:  # `edge-agent devices cmd plc write <name> <value>`; MQTT's way past 2^53 too
+        args = positional_to_args(ACTIONS["write"], [name, str(value)])
+    result = await driver.execute(build_command(ACTIONS, "write", args))
+    assert result["value"] == value
+    again = await driver.execute(build_command(ACTIONS, "read", {"point": name}))
+    assert again["value"] == value
+    # And the device really holds it, as a third-party client reads it.
+    client = AsyncModbusTcpClient("127.0.0.1", port=emulator.port, timeout=2, retries=0)
+    assert await client.connect()
+    try:
+        rr = await client.read_holding_registers(BY_NAME[name]["address"], count=4, device_id=5)
+    finally:
+        client.close()
+    kind = client.DATATYPE.INT64 if name == "signed" else client.DATATYPE.UINT64
+    assert client.convert_from_registers(rr.registers, kind) == value
+
+
+async def test_64_bit_integer_one_past_the_type_is_refused_with_the_exact_range(
+    driver: ModbusDriver,
+) -> None:
+    with pytest.raises(InvalidArgument, match=r"counter: 18446744073709551616 is outside 0\.\."):
+        await driver.execute(Command(action="write", args={"point": "counter", "value": 2**64}))
+    with pytest.raises(InvalidArgument, match=r"signed: 9223372036854775808 is outside -"):
+        await driver.execute(Command(action="write", args={"point": "signed", "value": str(2**63)}))
