@@ -34,6 +34,8 @@ POINT_NAME = r"^[a-z][a-z0-9_]{0,62}$"
 # `!!timestamp 2020-13-45` or a 5000-digit int (ValueError), `!!bool x` (KeyError), `!!int ''`
 # (IndexError), `!!omap x` (AttributeError); nesting deeper than the stack (RecursionError).
 _BUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+#: A register map is a few kilobytes; the config loader holds its own files to the same limit.
+MAX_PROFILE_BYTES = 1 << 20
 
 
 class Point(BaseModel):
@@ -231,8 +233,13 @@ def _load_cached(path: str, _mtime_ns: int) -> Profile:
     from ruamel.yaml.error import YAMLError
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
-        data = YAML(typ="safe").load(text)
+        with Path(path).open("rb") as stream:
+            raw = stream.read(MAX_PROFILE_BYTES + 1)
+        if len(raw) > MAX_PROFILE_BYTES:
+            raise ProfileError(
+                f"profile {path}: larger than the {MAX_PROFILE_BYTES >> 20} MiB limit for a profile"
+            )
+        data = YAML(typ="safe").load(raw.decode("utf-8"))
     except OSError as exc:
         raise ProfileError(f"profile file {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:

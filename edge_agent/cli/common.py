@@ -17,6 +17,7 @@ from ..settings.agent import AgentSettings
 from ..settings.errors import ConfigError
 from ..settings.loader import load
 from ..settings.root import Settings
+from ..settings.yamltext import MAX_FILE_BYTES
 from .output import Exit, err_console, fail
 
 T = TypeVar("T")
@@ -82,7 +83,8 @@ def socket_path(config: Path, socket: Path | None) -> Path:
         problem = str(exc.issues[0]) if exc.issues else str(exc)
     default = Path(AgentSettings.model_fields["control_socket"].default)
     try:
-        text = config.read_text(encoding="utf-8", errors="replace")
+        with config.open("rb") as stream:  # no further than the loader reads
+            text = stream.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
     except OSError as exc:
         err_console.print(
             f"[yellow]warning:[/] cannot read {config} ({exc.strerror}); "

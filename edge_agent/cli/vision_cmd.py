@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edge_agent.cli.output import Exit, JsonOption, console, fail, show, table
 from edge_agent.settings.cameras import CameraSettings
-from edge_agent.settings.yamltext import load_yaml, position
+from edge_agent.settings.yamltext import AliasError, FileTooLarge, load_yaml, position, read_text
 
 from ..vision.models import default_models_dir
 
@@ -56,7 +56,9 @@ def load_camera_file(
     if not path.is_file():
         raise CameraFileError(f"no such file: {path}", Exit.NOT_FOUND)
     try:
-        data: Any = load_yaml(path.read_text(encoding="utf-8"), round_trip=True)
+        data: Any = load_yaml(read_text(path), round_trip=True)
+    except FileTooLarge as exc:
+        raise CameraFileError(f"{path} is {exc}", Exit.CONFIG) from None
     except OSError as exc:
         raise CameraFileError(f"cannot read {path}: {exc.strerror}", Exit.CONFIG) from None
     except UnicodeDecodeError as exc:
@@ -72,7 +74,7 @@ def load_camera_file(
         raise CameraFileError(
             f"{path}:{mark.line + 1}:{mark.column + 1}: YAML: {problem}",
             Exit.CONFIG,
-            "check the indentation and quoting",
+            exc.hint if isinstance(exc, AliasError) else "check the indentation and quoting",
         ) from None
     where: tuple[str | int, ...] = ()  # the entry's place in the file, for line numbers
     if isinstance(data, dict) and "cameras" in data:

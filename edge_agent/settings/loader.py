@@ -27,7 +27,7 @@ from .environ import SECTIONS, Loc, env_name, env_overrides, merge, unknown_env_
 from .errors import ConfigError, ConfigIssue
 from .paths import path_problem
 from .root import Settings
-from .yamltext import load_yaml, position
+from .yamltext import AliasError, FileTooLarge, load_yaml, position, read_text
 
 
 def _model_at(loc: Loc, device_model: type[BaseModel] | None) -> type[BaseModel] | None:
@@ -190,7 +190,10 @@ def _plain(node: Any) -> Any:
 
 def _parse(file: Path) -> Any:
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file)
+    except FileTooLarge as exc:
+        hint = "a config is a few kilobytes: is this the right file?"
+        raise ConfigError([ConfigIssue(file, 1, 1, f"config is {exc}", hint)]) from None
     except OSError as exc:
         raise ConfigError(
             [ConfigIssue(file, 1, 1, f"cannot read config: {exc.strerror}")]
@@ -221,6 +224,8 @@ def _parse(file: Path) -> Any:
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         if "duplicate" in str(exc).lower():
             hint = "each key may appear only once per mapping"
+        elif isinstance(exc, AliasError):
+            hint = exc.hint
         elif isinstance(exc, ConstructorError):
             hint = "check the value and its `!!` tag; quote it to keep it as text"
         else:

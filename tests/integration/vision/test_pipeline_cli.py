@@ -39,6 +39,10 @@ zones:
   - {id: left, points: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}
 detector: {tiles: [1, 1]}
 """
+#: Anchors of aliases of anchors: `*l6` stands for 9**7 words.
+LAUGHS = 'l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 7)
+)
 
 
 def replay_json(scene: Path, config: Path, *extra: str) -> Result:
@@ -129,8 +133,13 @@ def test_replay_reports_an_invalid_line_with_its_place(scene: Path) -> None:
             "not UTF-8 text (line 6)",
         ),
         (CAMERA_YAML.replace("width: 320", "width: !!int x").encode(), "bad.yaml:3:8: YAML"),
+        (
+            CAMERA_YAML.replace("zones:\n", f"{LAUGHS}zones: *l6\nx-zones:\n").encode(),
+            "bad.yaml:13:5: YAML: aliases repeat more than 100,000 values, &l6 the largest",
+        ),
+        ((CAMERA_YAML + "#" * 2**20).encode(), "bad.yaml is larger than the 1 MiB"),
     ],
-    ids=["latin-1 bytes", "bad tag"],
+    ids=["latin-1 bytes", "bad tag", "billion laughs", "over 1 MiB"],
 )
 def test_replay_reports_a_camera_file_it_cannot_read(scene: Path, raw: bytes, words: str) -> None:
     (scene / "bad.yaml").write_bytes(raw)

@@ -38,3 +38,10 @@ def test_a_missing_config_is_said_not_taken_for_a_dead_daemon(
     found = socket_path(tmp_path / "edge.yml", None)
     assert found == Path("/run/edge-agent/control.sock")
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_a_config_that_never_ends_is_read_no_further_than_the_size_limit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert socket_path(Path("/dev/zero"), None) == Path("/run/edge-agent/control.sock")
+    assert "larger than the 1 MiB" in capsys.readouterr().err

@@ -24,6 +24,7 @@ GOOD = "name: meter\npoints:\n  - {name: voltage, address: 0, function: input, t
         (GOOD.replace("address: 0", "address: !!bool maybe").encode(), "!!` tags"),
         (GOOD.replace("address: 0", f"address: {'9' * 5000}").encode(), "4300 digits"),
         (GOOD.replace("name: voltage", f"name: 0x{'f' * 3600}").encode(), "point '#1' name"),
+        ((GOOD + "#" * 2**20).encode(), "larger than the 1 MiB limit"),
     ],
     ids=[
         "latin-1 bytes",
@@ -31,6 +32,7 @@ GOOD = "name: meter\npoints:\n  - {name: voltage, address: 0, function: input, t
         "bool that is not one",
         "5000-digit address",
         "point named by a 3600-digit hex number",
+        "over 1 MiB",
     ],
 )
 def test_a_profile_file_that_cannot_be_read_names_the_file(
