@@ -95,8 +95,9 @@ class ImageSequence:
             )
         if rate is None:
             raise SequenceError(
-                f"{folder} is a folder of {len(self.files)} pictures with no frame rate: pass "
-                "--source-fps, or put a seqinfo.ini beside them ([Sequence] frameRate=25)"
+                f"{folder} is a folder of {len(self.files)} pictures with no frame rate: put a "
+                "seqinfo.ini beside them ([Sequence] frameRate=25), or replay them with "
+                "`vision replay --source-fps N`"
             )
         self.fps = rate
         self._pos = 0  # pictures grabbed so far; the current one is files[pos - 1]
