@@ -15,6 +15,7 @@ model works in seconds, so a guessed rate would count wrongly without a word.
 from __future__ import annotations
 
 import configparser
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -31,30 +32,44 @@ class SequenceError(Exception):
 
 
 def _natural(name: str) -> list[Any]:
-    return [int(p) if p.isdigit() else p.lower() for p in _NUMBER.split(name)]
+    # split() puts the digit runs at the odd places; `isdigit` would also take "²" for one.
+    return [int(p) if i % 2 else p.lower() for i, p in enumerate(_NUMBER.split(name))]
 
 
 def _seqinfo(folder: Path) -> tuple[Path, configparser.SectionProxy] | None:
-    """The seqinfo.ini that describes `folder` (its own, or its parent's naming it as imDir)."""
+    """The seqinfo.ini that describes `folder` (its own, or its parent's naming it as imDir).
+
+    The folder's own seqinfo.ini must read. The parent's is only a candidate: one that does not
+    read, or has no [Sequence], describes something else and is passed over.
+    """
+    folder = Path(os.path.abspath(folder))  # "." inside img1 has a parent too
     for ini, pictures in ((folder / "seqinfo.ini", None), (folder.parent / "seqinfo.ini", folder)):
         if not ini.is_file():
             continue
-        parser = configparser.ConfigParser(interpolation=None)
         try:
-            if ini.stat().st_size > MAX_SEQINFO_BYTES:
-                raise SequenceError(f"{ini}: larger than {MAX_SEQINFO_BYTES} bytes")
-            parser.read_string(ini.read_text(encoding="utf-8"), source=str(ini))
-        except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-            raise SequenceError(
-                f"{ini}: not readable as an ini file ({type(exc).__name__})"
-            ) from None
-        if not parser.has_section("Sequence"):
-            raise SequenceError(f"{ini}: no [Sequence] section")
-        section = parser["Sequence"]
+            section = _sequence_section(ini)
+        except SequenceError:
+            if pictures is None:
+                raise
+            continue
         if pictures is not None and section.get("imDir", "img1") != pictures.name:
             continue  # the parent's seqinfo.ini describes another folder
         return ini, section
     return None
+
+
+def _sequence_section(ini: Path) -> configparser.SectionProxy:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        if ini.stat().st_size > MAX_SEQINFO_BYTES:
+            raise SequenceError(f"{ini}: larger than {MAX_SEQINFO_BYTES} bytes")
+        # utf-8-sig: Windows tools write a BOM; a stray byte in `name=` must not hide frameRate
+        parser.read_string(ini.read_bytes().decode("utf-8-sig", errors="replace"), str(ini))
+    except (OSError, configparser.Error) as exc:
+        raise SequenceError(f"{ini}: not readable as an ini file ({type(exc).__name__})") from None
+    if not parser.has_section("Sequence"):
+        raise SequenceError(f"{ini}: no [Sequence] section")
+    return parser["Sequence"]
 
 
 def _rate(value: str, ini: Path) -> float:
@@ -74,6 +89,7 @@ class ImageSequence:
         import cv2
 
         self._cv2: Any = cv2
+        folder = Path(os.path.abspath(folder))
         info = _seqinfo(folder)
         pictures, suffixes = folder, PICTURES
         rate = fps
@@ -82,7 +98,8 @@ class ImageSequence:
             if ini.parent == folder:
                 pictures = folder / section.get("imDir", "img1")
             ext = section.get("imExt")
-            suffixes = (ext.lower(),) if ext else PICTURES  # one type, when seqinfo names it
+            # one type, when seqinfo names it ("jpg" means ".jpg")
+            suffixes = ("." + ext.strip().lstrip(".").lower(),) if ext and ext.strip() else PICTURES
             if rate is None and "frameRate" in section:
                 rate = _rate(section["frameRate"], ini)
         elif (folder / "img1").is_dir() and not self._list(folder, PICTURES):
@@ -106,7 +123,12 @@ class ImageSequence:
     @staticmethod
     def _list(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
         try:
-            found = [p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file()]
+            found = [
+                p
+                for p in folder.iterdir()
+                # a hidden name is no frame: macOS's "._000001.jpg", an editor's ".~lock" files
+                if not p.name.startswith(".") and p.suffix.lower() in suffixes and p.is_file()
+            ]
         except OSError:
             return []
         return sorted(found, key=lambda p: _natural(p.name))

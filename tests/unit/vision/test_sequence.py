@@ -122,3 +122,54 @@ def test_any_seqinfo_plays_or_gives_a_typed_error(tmp_path: Path, raw: bytes) ->
         assert str(root) in str(exc)
     else:
         assert seq.fps > 0 and seq.files
+
+
+def test_hidden_files_beside_the_pictures_are_not_frames(tmp_path: Path) -> None:
+    # A folder copied through a Mac to a USB stick: "._000001.png" beside every picture.
+    root = mot_sequence(tmp_path / "seq", 3, rate=5)
+    for pic in list((root / "img1").iterdir()):
+        (root / "img1" / f"._{pic.name}").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    with Capture(str(root), sleep=no_sleep) as cap:
+        frames = drain(cap)
+    assert numbers(frames) == [1, 2, 3]
+    assert cap.ended and cap.reason == "ok", cap.detail
+
+
+@pytest.mark.parametrize(
+    "seqinfo",
+    [
+        b"\xef\xbb\xbf" + SEQINFO.format(rate=5, n=3).encode(),  # Notepad's BOM
+        SEQINFO.format(rate=5, n=3).replace("name=demo", "name=Caf\xe9").encode("latin-1"),
+        SEQINFO.format(rate=5, n=3).replace("imExt=.png", "imExt=png").encode(),
+    ],
+    ids=["bom", "latin-1-name", "imExt-without-dot"],
+)
+def test_a_seqinfo_written_by_another_tool_still_gives_its_frame_rate(
+    tmp_path: Path, seqinfo: bytes
+) -> None:
+    root = mot_sequence(tmp_path / "seq", 3, rate=5)
+    (root / "seqinfo.ini").write_bytes(seqinfo)
+    seq = ImageSequence(root)
+    assert seq.fps == 5 and len(seq.files) == 3
+
+
+def test_a_seqinfo_about_something_else_above_the_folder_is_not_in_the_way(
+    tmp_path: Path,
+) -> None:
+    frames = pictures(tmp_path / "site" / "frames", 3)
+    (tmp_path / "site" / "seqinfo.ini").write_text("[Camera]\nmodel=xyz\n")
+    assert len(ImageSequence(frames, fps=5).files) == 3
+
+
+def test_the_current_folder_finds_the_seqinfo_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = mot_sequence(tmp_path / "seq", 3, rate=4)
+    monkeypatch.chdir(root / "img1")
+    assert ImageSequence(Path(".")).fps == 4
+
+
+def test_a_name_with_a_superscript_digit_sorts_without_a_crash(tmp_path: Path) -> None:
+    folder = pictures(tmp_path / "export", 2, width=1)
+    (folder / "²1.png").write_bytes((folder / "1.png").read_bytes())
+    assert [p.name for p in ImageSequence(folder, fps=5).files] == ["1.png", "2.png", "²1.png"]
