@@ -114,7 +114,10 @@ def replay(
             if on_frame is not None:
                 on_frame(r)
         if lines is not None:
-            lines.finish(getattr(source, "grabbed", 0))
+            grabbed = getattr(source, "grabbed", 0)
+            # A source that stopped part-way was stopped by the last frame it grabbed: no line
+            # may stand for that frame, which was never counted.
+            lines.finish(grabbed - 1 if report.stopped and report.frames else grabbed)
     finally:
         source.close()
     for zid, start, end in _close_visits(pipe):

@@ -100,3 +100,22 @@ def test_frames_out_has_one_line_per_frame_of_a_faster_file(tmp_path: Path) -> N
     assert [x["frame"] for x in lines] == list(range(75))
     assert report.frames < 40  # only about 10 of every 25 frames were processed
     assert report.lines["door"]["in"] == 1
+
+
+def test_frames_out_has_no_line_for_the_picture_that_stopped_the_replay(tmp_path: Path) -> None:
+    import cv2
+
+    video = walkers_video(tmp_path / "w.avi", [(0.85, 0.7, 0.15, 0.7)], frames=12)
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(video))
+    for i in range(1, 13):
+        ok, frame = cap.read()
+        assert ok
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    cap.release()
+    (folder / "009.png").write_bytes(b"truncated by a full disk")
+    out = io.StringIO()
+    report = run(folder, camera(folder), frames_out=out, source_fps=10)
+    assert report.frames == 8 and "009.png" in str(report.stopped)
+    assert [json.loads(x)["frame"] for x in out.getvalue().splitlines()] == list(range(8))
