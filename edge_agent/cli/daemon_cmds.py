@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 
 from ..control.client import call, stream
@@ -246,15 +247,29 @@ def devices_cmd(
         ),
         as_json=as_json,
     )
+    # `_agent reload` answers ok with applied=false when the file is rejected: exit as `reload` does
+    rejected = (
+        device_id == "_agent"
+        and action == "reload"
+        and data["ok"]
+        and isinstance(data["result"], dict)
+        and data["result"].get("applied") is False
+    )
+    what = escape(f"{device_id} {action}")  # results hold [lists] rich would take for markup
     if as_json:
         print_json(data)
+    elif rejected:
+        for e in data["result"].get("errors", []):
+            console.print(e, markup=False, highlight=False)
+        console.print(f"[red]rejected[/] {what}: the daemon keeps running the previous config")
     elif data["ok"]:
-        console.print(
-            f"[green]ok[/] {device_id} {action}: {_pairs(data['result'])}", highlight=False
-        )
+        console.print(f"[green]ok[/] {what}: {escape(_pairs(data['result']))}", highlight=False)
     else:
         err = data["error"]
-        console.print(f"[red]failed[/] {device_id} {action}: {err['code']}: {err['message']}")
+        why = escape(f"{err['code']}: {err['message']}")
+        console.print(f"[red]failed[/] {what}: {why}")
+    if rejected:
+        raise typer.Exit(int(Exit.CONFIG))
     if not data["ok"]:
         raise typer.Exit(int(Exit.FAILED))
 

@@ -174,3 +174,20 @@ def test_reload_restarts_only_changed_devices_and_rejects_a_bad_file(tmp_path: P
         assert rejected.returncode == 3
     finally:
         assert d.stop() == 0
+
+
+def test_agent_reload_from_the_cli_shows_what_changed_and_exits_3_on_a_rejected_file(
+    daemon: Daemon,
+) -> None:
+    daemon.start()
+    cfg = str(daemon.config)
+    good = daemon.config.read_text()
+    daemon.config.write_text(good.replace("poll_interval_s: 0.5", "poll_interval_s: 0.7"))
+    changed = cli("devices", "cmd", "_agent", "reload", "--config", cfg)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert "changed=[screen]" in changed.stdout  # not swallowed as rich markup
+    daemon.config.write_text(good + "  - {id: bad, driver: nosuch}\n")
+    rejected = cli("devices", "cmd", "_agent", "reload", "--config", cfg)
+    assert rejected.returncode == 3, rejected.stdout + rejected.stderr  # as `edge-agent reload`
+    assert "unknown driver 'nosuch'" in rejected.stdout
+    assert "rejected" in rejected.stdout
