@@ -225,6 +225,11 @@ class Capture:
             ok, frame = self._cap.retrieve()
             if not ok or frame is None or frame.size == 0:
                 self._sequence_problem = getattr(self._cap, "problem", "")
+                if self._loop and isinstance(self._cap, ImageSequence):
+                    # A looping folder (a demo camera) skips a picture it cannot read: the next
+                    # one still reads, where starting over would never get past it. (If none
+                    # reads, the end of the folder says decode_error.)
+                    continue
                 self._fail("decode_error")
                 # A file read once ends here: starting it over would hand out its frames twice.
                 self.ended = self.is_file and not self._loop

@@ -173,3 +173,24 @@ def test_a_name_with_a_superscript_digit_sorts_without_a_crash(tmp_path: Path) -
     folder = pictures(tmp_path / "export", 2, width=1)
     (folder / "²1.png").write_bytes((folder / "1.png").read_bytes())
     assert [p.name for p in ImageSequence(folder, fps=5).files] == ["1.png", "2.png", "²1.png"]
+
+
+def test_a_looping_folder_skips_a_picture_it_cannot_read(tmp_path: Path) -> None:
+    # a demo camera on a folder: one broken picture must not keep it from the rest, or flap it
+    root = mot_sequence(tmp_path / "seq", 6, rate=5)
+    (root / "img1" / "000004.png").write_bytes(b"\x89PNG not really")
+    cap = Capture(str(root), loop=True, sleep=no_sleep)
+    frames = [f for f in (cap.read() for _ in range(10)) if f is not None]
+    assert numbers(frames) == [1, 2, 3, 5, 6, 1, 2, 3, 5, 6]
+    assert [round(ts, 1) for ts, _ in frames[:5]] == [0.0, 0.2, 0.4, 0.8, 1.0]
+    assert cap.reason == "ok"
+
+
+def test_a_looping_folder_of_nothing_readable_says_which_picture(tmp_path: Path) -> None:
+    root = mot_sequence(tmp_path / "seq", 3, rate=5)
+    for picture in (root / "img1").iterdir():
+        picture.write_bytes(b"not a picture")
+    cap = Capture(str(root), loop=True, sleep=no_sleep)
+    assert [cap.read() for _ in range(3)] == [None] * 3
+    assert cap.ended and cap.reason == "decode_error"
+    assert "000003.png is not a picture" in cap.detail
