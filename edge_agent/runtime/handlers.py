@@ -35,9 +35,7 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
         runner = agent.supervisor.get(device_id)
         if runner is None:
             known = ", ".join(r.config.id for r in agent.supervisor.runners()) or "none"
-            raise HandlerError(
-                "not_found", f"no device {device_id!r}", f"devices: {known} (and {AGENT})"
-            )
+            raise HandlerError("not_found", f"no device {device_id!r}", f"devices: {known}")
         return runner
 
     async def status(_p: dict[str, Any]) -> Any:
@@ -59,28 +57,23 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
 
     async def devices_cmd(p: dict[str, Any]) -> Any:
         action = str(p.get("action", ""))
-        if str(p.get("id", "")) == AGENT:  # the agent itself: ping, reload, rebirth, sync_now
-            if p.get("words") or p.get("args"):
-                raise HandlerError("invalid_argument", f"{AGENT} actions take no arguments")
-            request = CommandRequest(
-                id=str(p.get("command_id") or uuid.uuid4()),
-                device=AGENT,
-                action=action,
-                source="cli",
-            )
-            return (await agent.router.execute(request)).model_dump(mode="json")
-        runner = runner_or_404(p)
+        device = str(p.get("id", ""))
         args = p.get("args") or {}
-        if p.get("words"):
+        if device == AGENT:  # the agent itself: ping, reload, rebirth, sync_now
+            if p.get("words") or args:
+                raise HandlerError("invalid_argument", f"{AGENT} actions take no arguments")
+        else:
+            runner = runner_or_404(p)
+            device = runner.config.id
             model = runner.actions.get(action)
-            if model is not None:
+            if p.get("words") and model is not None:
                 try:
                     args = positional_to_args(model, [str(w) for w in p["words"]])
                 except InvalidArgument as exc:
                     raise HandlerError("invalid_argument", exc.message) from None
         request = CommandRequest(
             id=str(p.get("command_id") or uuid.uuid4()),
-            device=runner.config.id,
+            device=device,
             action=action,
             args=args,
             source="cli",
