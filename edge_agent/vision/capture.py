@@ -141,6 +141,7 @@ class Capture:
 
     def _open(self) -> bool:
         cv2 = self._cv2
+        self._sequence_problem = ""
         if self._unusable or (self.is_file and not _exists(self.source)):
             self._reason = "no_signal"
             return False
@@ -206,8 +207,8 @@ class Capture:
                 self._sleep(wait)
             if not self._open():
                 self._fail(self._reason)
-                if self.is_file and self._reason == "decode_error":
-                    self.ended = True
+                if self.is_file and self._reason == "decode_error" and not self._loop:
+                    self.ended = True  # a replay ends; a camera on a file tries again (backoff)
                 return None
             self._backoff = self._backoff_min
         return self._next()
@@ -275,7 +276,7 @@ class Capture:
             return None
         if self.frames == 0:  # opened, yet not one frame decodes
             self._fail("decode_error")
-            self.ended = True
+            self.ended = not self._loop
             return None
         if self._loop and self._last_ts is not None:
             self._offset = self._last_ts + (self._interval or 0.1)

@@ -95,8 +95,11 @@ class ImageSequence:
         rate = fps
         if info is not None:
             ini, section = info
-            if ini.parent == folder:
-                pictures = folder / section.get("imDir", "img1")
+            im_dir = section.get("imDir", "").strip()
+            if ini.parent == folder and im_dir:
+                pictures = folder / im_dir
+            elif ini.parent == folder and not self._list(folder, PICTURES):
+                pictures = folder / "img1"  # MOTChallenge's default
             ext = section.get("imExt")
             # one type, when seqinfo names it ("jpg" means ".jpg")
             suffixes = ("." + ext.strip().lstrip(".").lower(),) if ext and ext.strip() else PICTURES

@@ -192,5 +192,21 @@ def test_a_looping_folder_of_nothing_readable_says_which_picture(tmp_path: Path)
         picture.write_bytes(b"not a picture")
     cap = Capture(str(root), loop=True, sleep=no_sleep)
     assert [cap.read() for _ in range(3)] == [None] * 3
-    assert cap.ended and cap.reason == "decode_error"
+    assert cap.reason == "decode_error"
     assert "000003.png is not a picture" in cap.detail
+
+
+def test_a_camera_on_a_folder_plays_once_its_frame_rate_is_given(tmp_path: Path) -> None:
+    # the daemon's camera (loop=True) keeps trying, as it does a network camera: fix the folder
+    # and the pictures come, with no restart
+    now = [0.0]
+    folder = pictures(tmp_path / "export", 3)
+    cap = Capture(str(folder), loop=True, clock=lambda: now[0], sleep=no_sleep)
+    assert cap.read() is None
+    assert cap.reason == "decode_error" and "no frame rate" in cap.detail
+    assert not cap.ended
+    (folder / "seqinfo.ini").write_text("[Sequence]\nframeRate=5\n")
+    now[0] += 60  # past the backoff
+    got = cap.read()
+    assert got is not None and int(got[1][0, 0, 0]) == 1
+    assert cap.reason == "ok" and cap.detail == ""
