@@ -273,6 +273,19 @@ class CachedDetector:
         self.boxes[k] = np.asarray(self.inner.detect_where(frame_bgr, boxes), dtype=np.float32)
         return self.boxes[k]
 
+    @property
+    def settings(self) -> Any:
+        return getattr(self.inner, "settings", None)
+
+    def detect_crops(self, frame_bgr: npt.NDArray[np.uint8], crops: Any) -> Boxes:
+        """Crowd passes depend on the tracks, so they are never cached."""
+        if self.path is not None:
+            raise SystemExit(
+                "crowd passes depend on the tracks and cannot be cached: "
+                "add --set detector.crowd_passes=0, or run without --cache"
+            )
+        return np.asarray(self.inner.detect_crops(frame_bgr, crops), dtype=np.float32)
+
     def save(self) -> None:
         if self.path is not None and self.added:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -136,11 +136,34 @@ class Pipeline:
         focus = getattr(self.detector, "detect_where", None)
         motion = getattr(self.gate, "motion_boxes", None)
         full_due = self._last_full_ts is None or ts - self._last_full_ts >= FULL_SCAN_S
+        found: npt.NDArray[np.floating]
         if focus is None or motion is None or full_due:
             self._last_full_ts = ts
-            return self.detector.detect(frame)
-        found: npt.NDArray[np.floating] = focus(frame, self._attention(ts, motion))
-        return found
+            found = self.detector.detect(frame)
+        else:
+            found = focus(frame, self._attention(ts, motion))
+        return self._crowds(frame, found)
+
+    def _crowds(
+        self, frame: npt.NDArray[np.uint8], found: npt.NDArray[np.floating]
+    ) -> npt.NDArray[np.floating]:
+        """Add a close-up look at people standing close together (detector `crowd_passes`)."""
+        import numpy as np
+
+        from .detect.boxes import crowd_crops, nms
+
+        settings: Any = getattr(self.detector, "settings", None)
+        limit = getattr(settings, "crowd_passes", 0)
+        run = getattr(self.detector, "detect_crops", None)
+        if not limit or run is None:
+            return found
+        near = [t.box for t in self.tracker.tracks if t.lost_for <= PRESENT_HOLD_S]
+        boxes = np.concatenate([np.asarray(found)[:, :4], np.asarray(near).reshape(-1, 4)])
+        crops = crowd_crops(boxes, frame.shape[1], frame.shape[0], limit)
+        if not crops:
+            return found
+        more = run(frame, crops)
+        return nms(np.concatenate([found, more]).astype(np.float32), settings.nms_iou)
 
     def _attention(self, ts: float, motion: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
         """Moving regions plus every tracked person's box, grown by how far they may have walked."""

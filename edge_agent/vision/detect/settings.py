@@ -58,6 +58,13 @@ class DetectorSettings(BaseModel):
         default=True,
         description="Skip tile passes that touch no motion and no tracked person (needs the gate).",
     )
+    crowd_passes: int = Field(
+        default=0,
+        ge=0,
+        le=4,
+        description="Extra passes a detector run may spend on close-up crops around people "
+        "standing close together (0: off).",
+    )
     region: Region = Field(
         default_factory=Region, description="Where people can be; detection ignores the rest."
     )
