@@ -277,6 +277,11 @@ class CachedDetector:
     def settings(self) -> Any:
         return getattr(self.inner, "settings", None)
 
+    @property
+    def passes(self) -> int:
+        """Network passes the real detector ran (the close-up budget times them)."""
+        return int(getattr(self.inner, "passes", 0))
+
     def detect_crops(self, frame_bgr: npt.NDArray[np.uint8], crops: Any) -> Boxes:
         """Crowd passes depend on the tracks, so they are never cached."""
         if self.path is not None:
@@ -402,6 +407,7 @@ def evaluate(
         "frames": report.frames,
         "fps": round(report.fps, 1),
         "detector_runs": report.detector_runs,
+        "close_ups": report.close_ups,
         "occupancy_mae": round(float(np.mean(errors)), 3),
         "occupancy_bias": round(
             float(np.mean([r.people - len(truth.seen(r.frame)) for r in report.per_frame])),

@@ -35,6 +35,7 @@ class _Minute:
     start: float
     frames: int = 0
     detector_runs: int = 0
+    close_ups: int = 0
     first_ts: float | None = None
     last_ts: float = 0.0
     proc_s: float = 0.0
@@ -79,6 +80,7 @@ class Aggregator:
         m = self._minute_for(r.ts)
         m.frames += 1
         m.detector_runs += int(r.detected)
+        m.close_ups += r.close_ups
         m.first_ts = r.ts if m.first_ts is None else m.first_ts
         m.last_ts = r.ts
         m.proc_s += r.proc_s
@@ -190,6 +192,7 @@ class Aggregator:
                 "frames": m.frames,
                 "fps": round(fps, 2),
                 "detector_runs": m.detector_runs,
+                "close_ups": m.close_ups,
                 "proc_ms_mean": round(1000 * m.proc_s / n, 2),
                 "faces_seen": {
                     "max": m.faces_max,

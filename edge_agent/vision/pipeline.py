@@ -8,11 +8,13 @@ result holds counts, crossings, visits and track boxes, never pixels.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edge_agent.settings.cameras import CameraSettings
 
+from .budget import CloseUpBudget
 from .counting import LineCounter, TrackPoint
 from .geometry import foot_point, point_in_polygon
 from .track import Track, Tracker
@@ -49,13 +51,17 @@ class FrameResult:
         default_factory=list
     )  # id, xyxy 0..1
     proc_s: float = 0.0
+    close_ups: int = 0  # close-up network passes this frame (detector `crowd_passes`)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class Pipeline:
-    """Stateful per-camera processor. Feed frames in timestamp order."""
+    """Stateful per-camera processor. Feed frames in timestamp order.
+
+    `clock` times the work that decides whether close-ups run (vision/budget.py).
+    """
 
     def __init__(
         self,
@@ -64,6 +70,7 @@ class Pipeline:
         *,
         gate: MotionGate | None = None,
         faces: FaceDetector | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.settings = settings
         self.detector = detector
@@ -76,12 +83,20 @@ class Pipeline:
         self._last_detect_ts: float | None = None
         self._last_full_ts: float | None = None
         self._last_faces: int | None = None
+        self._clock = clock
+        det: Any = getattr(detector, "settings", None)
+        self.budget = CloseUpBudget(
+            getattr(det, "crowd_load", None), getattr(det, "crowd_passes", 0)
+        )
+        self._close_ups = 0  # close-up passes in the frame being processed
+        self._close_up_s = 0.0  # ...and the time they took
 
     def process(self, ts: float, frame: npt.NDArray[np.uint8]) -> FrameResult:
-        started = time.perf_counter()
+        started = self._clock()
         height, width = frame.shape[:2]
         index = self.frames
         self.frames += 1
+        self._close_ups, self._close_up_s = 0, 0.0
         run = self._should_detect(ts, frame)
         if run:
             boxes = self._not_ignored(self._detect(ts, frame), width, height)
@@ -101,6 +116,8 @@ class Pipeline:
         occupancy, visits = self.zones.update(ts, present_points)
         visits += self.zones.forget(removed)
         faces = self._faces(frame, index, run)
+        busy = self._clock() - started
+        self.budget.frame(ts, busy - self._close_up_s)
         return FrameResult(
             frame=index,
             ts=ts,
@@ -111,7 +128,8 @@ class Pipeline:
             faces=faces,
             detected=run,
             tracks=[_norm_box(t, width, height) for t in present],
-            proc_s=time.perf_counter() - started,
+            proc_s=busy,
+            close_ups=self._close_ups,
         )
 
     def _not_ignored(
@@ -137,17 +155,25 @@ class Pipeline:
         motion = getattr(self.gate, "motion_boxes", None)
         full_due = self._last_full_ts is None or ts - self._last_full_ts >= FULL_SCAN_S
         found: npt.NDArray[np.floating]
+        started, passes = self._clock(), getattr(self.detector, "passes", 0)
         if focus is None or motion is None or full_due:
             self._last_full_ts = ts
             found = self.detector.detect(frame)
         else:
             found = focus(frame, self._attention(ts, motion))
+        ran = getattr(self.detector, "passes", 0) - passes
+        self.budget.detector_ran(ts, ran, self._clock() - started)
         return self._crowds(frame, found)
 
     def _crowds(
         self, frame: npt.NDArray[np.uint8], found: npt.NDArray[np.floating]
     ) -> npt.NDArray[np.floating]:
-        """Add a close-up look at people standing close together (detector `crowd_passes`)."""
+        """Add a close-up look at people standing close together (detector `crowd_passes`).
+
+        Only on spare CPU: while the camera's load is at or over `crowd_load`, the tile passes
+        alone must do, so a PC with more cameras than its CPU can give close-ups still keeps up
+        with every one of them.
+        """
         import numpy as np
 
         from .detect.boxes import crowd_crops, nms
@@ -157,12 +183,16 @@ class Pipeline:
         run = getattr(self.detector, "detect_crops", None)
         if not limit or run is None:
             return found
+        if not self.budget.allows():
+            return found
         near = [t.box for t in self.tracker.tracks if t.lost_for <= PRESENT_HOLD_S]
         boxes = np.concatenate([np.asarray(found)[:, :4], np.asarray(near).reshape(-1, 4)])
         crops = crowd_crops(boxes, frame.shape[1], frame.shape[0], limit)
         if not crops:
             return found
+        started = self._clock()
         more = run(frame, crops)
+        self._close_ups, self._close_up_s = len(crops), self._clock() - started
         return nms(np.concatenate([found, more]).astype(np.float32), settings.nms_iou)
 
     def _attention(self, ts: float, motion: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:

@@ -36,6 +36,7 @@ class ReplayReport:
     people_mean: float = 0.0
     people_max: int = 0
     detector_runs: int = 0
+    close_ups: int = 0  # network passes spent on close-ups of people standing together
     stopped: str | None = None  # why the source ended before its last frame, or None
     per_frame: list[FrameResult] = field(default_factory=list)
 
@@ -50,6 +51,7 @@ class ReplayReport:
             "media_seconds": round(self.media_seconds, 3),
             "fps": round(self.fps, 2),
             "detector_runs": self.detector_runs,
+            "close_ups": self.close_ups,
             "lines": self.lines,
             "zones": self.zones,
             "people": {"mean": round(self.people_mean, 3), "max": self.people_max},
@@ -100,6 +102,7 @@ def replay(
             report.frames += 1
             report.media_seconds = ts - first_ts
             report.detector_runs += int(r.detected)
+            report.close_ups += r.close_ups
             people_sum += r.people
             report.people_max = max(report.people_max, r.people)
             for zid, n in r.zones.items():

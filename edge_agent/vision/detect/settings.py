@@ -59,11 +59,18 @@ class DetectorSettings(BaseModel):
         description="Skip tile passes that touch no motion and no tracked person (needs the gate).",
     )
     crowd_passes: int = Field(
-        default=0,
+        default=2,
         ge=0,
         le=4,
         description="Extra passes a detector run may spend on close-up crops around people "
-        "standing close together (0: off).",
+        "standing close together (0: off). They run only on spare CPU: see crowd_load.",
+    )
+    crowd_load: float | None = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="Close-ups run only while this camera's pipeline takes less than this share "
+        "of the time between its frames (about the last second); null: whatever the load.",
     )
     region: Region = Field(
         default_factory=Region, description="Where people can be; detection ignores the rest."

@@ -165,3 +165,15 @@ def test_faces_are_reported_as_counts_only() -> None:
     frames = [frame(T0 + 1, faces=2), frame(T0 + 2, faces=0)]
     (camera,) = of(run(frames), "camera")
     assert camera.data["faces_seen"] == {"max": 2, "mean": 1.0}
+
+
+def test_the_minute_says_how_many_close_ups_the_camera_could_afford() -> None:
+    # HQ compares branches: a PC whose cameras take no close-ups counts hidden people less well.
+    frames = [
+        frame(T0 + 1, detected=True, close_ups=2),
+        frame(T0 + 1.3, detected=True, close_ups=0),
+        frame(T0 + 1.6, detected=True, close_ups=1),
+    ]
+    (camera,) = of(run(frames), "camera")
+    assert camera.data["detector_runs"] == 3
+    assert camera.data["close_ups"] == 3
