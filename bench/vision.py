@@ -38,6 +38,7 @@ def detector_fps(config: Path, frames: int, video: Path = VIDEO) -> float:
     import cv2
     import numpy as np
 
+    from edge_agent.vision.capture import fit_size
     from edge_agent.vision.detect import DetectorSettings, build_person_detector
 
     cam = load_camera_file(config, None)
@@ -48,9 +49,8 @@ def detector_fps(config: Path, frames: int, video: Path = VIDEO) -> float:
         ok, f = cap.read()
         if not ok:
             break
-        batch.append(
-            cv2.resize(f, (cam.width or 640, cam.height or 480), interpolation=cv2.INTER_AREA)
-        )
+        size = fit_size(f.shape[1], f.shape[0], cam.width, cam.height)
+        batch.append(cv2.resize(f, size, interpolation=cv2.INTER_AREA))
     cap.release()
     det.detect(batch[0])  # warm-up
     t = time.perf_counter()

@@ -192,9 +192,15 @@ class CameraSettings(BaseModel):
     enabled: bool = True
     fps: float = Field(default=10, gt=0, le=60)
     width: int | None = Field(
-        default=640, ge=64, le=4096, description="Resize frames to this width (None keeps)."
+        default=640,
+        ge=64,
+        le=4096,
+        description="Frames are scaled to fit inside width x height, keeping their shape "
+        "(a 16:9 camera gives 640x360); null: no limit on that side.",
     )
-    height: int | None = Field(default=480, ge=64, le=4096)
+    height: int | None = Field(
+        default=480, ge=64, le=4096, description="See width; null: no limit on the height."
+    )
     lines: list[LineSettings] = Field(default_factory=list)
     zones: list[ZoneSettings] = Field(default_factory=list)
     ignore: list[IgnoreArea] = Field(

@@ -46,12 +46,29 @@ NETWORK_TIMEOUT_S = 10.0
 MAX_WAIT_S = 1.0
 
 
+def fit_size(
+    width: int, height: int, max_width: int | None, max_height: int | None
+) -> tuple[int, int]:
+    """The size a `width` x `height` frame is scaled to so it fits `max_width` x `max_height`.
+
+    The frame keeps its shape: a 16:9 camera in the default 640x480 gives 640x360, not people
+    squeezed thin. A small frame is scaled up to fill the box, as the detector wants the pixels.
+    A side given as None does not limit; with neither, the frame keeps its size.
+    """
+    ratios = [m / n for m, n in ((max_width, width), (max_height, height)) if m]
+    if not ratios or width < 1 or height < 1:
+        return width, height
+    scale = min(ratios)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 class Capture:
     """Open a source and hand out `(timestamp_s, frame)` pairs; never raises on a bad source.
 
     Args:
         source: `rtsp://...`, `/dev/videoN`, a video file or a folder of numbered pictures.
-        resize: `(width, height)` to scale frames to, or None.
+        resize: `(width, height)` for frames to fit inside, keeping their shape (`fit_size`); a
+            side may be None (no limit on it); None: frames as they come.
         fps: target frame rate; frames closer together than `1/fps` are skipped without decoding.
         frozen_after_s: identical frames for this long set reason `frozen`.
         backoff: first and largest wait between reconnect attempts, in seconds.
@@ -65,7 +82,7 @@ class Capture:
         self,
         source: str,
         *,
-        resize: tuple[int, int] | None = None,
+        resize: tuple[int | None, int | None] | None = None,
         fps: float | None = None,
         frozen_after_s: float = 5.0,
         backoff: tuple[float, float] = (0.5, 30.0),
@@ -236,8 +253,10 @@ class Capture:
                 self.ended = self.is_file and not self._loop
                 return None
             self._last_ts = ts
-            if self._resize is not None and (frame.shape[1], frame.shape[0]) != self._resize:
-                frame = cv2.resize(frame, self._resize, interpolation=cv2.INTER_AREA)
+            if self._resize is not None:
+                size = fit_size(frame.shape[1], frame.shape[0], *self._resize)
+                if (frame.shape[1], frame.shape[0]) != size:
+                    frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
             self.frames += 1
             self._check_frozen(ts, frame)
             return ts, frame

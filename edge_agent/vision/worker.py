@@ -117,7 +117,7 @@ def open_source(
     """
     from .capture import Capture
 
-    size = (settings.width, settings.height) if settings.width and settings.height else None
+    size = (settings.width, settings.height) if settings.width or settings.height else None
     return Capture(
         settings.source_with_credentials(),
         resize=size,

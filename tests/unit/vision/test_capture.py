@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from edge_agent.vision.capture import MAX_WAIT_S, Capture, probe_rtsp
+from edge_agent.vision.capture import MAX_WAIT_S, Capture, fit_size, probe_rtsp
 
 
 def write_video(
@@ -103,6 +103,47 @@ def test_resize_delivers_the_configured_size(tmp_path: Path) -> None:
     with Capture(str(write_video(tmp_path / "v.avi", 3, fps=5)), resize=(32, 24)) as cap:
         frames = drain(cap)
     assert {f.shape for _, f in frames} == {(24, 32, 3)}
+
+
+@pytest.mark.parametrize(
+    ("size", "box", "want"),
+    [
+        ((128, 72), (64, 48), (64, 36)),  # a 16:9 camera in a 4:3 box: people keep their shape
+        ((48, 64), (64, 48), (36, 48)),  # a camera turned on its side
+        ((128, 72), (64, None), (64, 36)),  # only a width: the height follows
+        ((32, 24), (64, 48), (64, 48)),  # a small picture is scaled up to fill the box
+    ],
+)
+def test_resize_fits_the_box_and_keeps_the_shape(
+    tmp_path: Path,
+    size: tuple[int, int],
+    box: tuple[int | None, int | None],
+    want: tuple[int, int],
+) -> None:
+    video = write_video(tmp_path / "v.avi", 3, fps=5, size=size)
+    with Capture(str(video), resize=box) as cap:
+        frames = drain(cap)
+    assert {(f.shape[1], f.shape[0]) for _, f in frames} == {want}
+
+
+@given(
+    st.integers(1, 8000),
+    st.integers(1, 8000),
+    st.one_of(st.none(), st.integers(64, 4096)),
+    st.one_of(st.none(), st.integers(64, 4096)),
+)
+def test_a_fitted_size_stays_in_the_box_and_keeps_the_shape(
+    w: int, h: int, bw: int | None, bh: int | None
+) -> None:
+    fw, fh = fit_size(w, h, bw, bh)
+    if bw is None and bh is None:
+        assert (fw, fh) == (w, h)
+        return
+    assert fw >= 1 and fh >= 1
+    assert (bw is None or fw <= bw) and (bh is None or fh <= bh)
+    assert bw == fw or bh == fh  # it fills the box one way
+    # the shape is kept to within rounding (a side is never below one pixel)
+    assert abs(fw * h - fh * w) <= w + h
 
 
 def test_identical_frames_are_reported_frozen(tmp_path: Path) -> None:
@@ -460,3 +501,23 @@ def test_a_camera_trickling_its_reply_is_given_up_on_after_the_timeout() -> None
         thread.join(5)
     assert reason == "no_signal"
     assert elapsed < 2
+
+
+@pytest.mark.parametrize(("width", "height"), [(128, 96), (128, None), (None, 72)])
+def test_a_wide_camera_keeps_its_shape_with_the_config_defaults_or_one_side(
+    tmp_path: Path, width: int | None, height: int | None
+) -> None:
+    from edge_agent.settings.cameras import CameraSettings
+    from edge_agent.vision.worker import open_source
+
+    video = write_video(tmp_path / "wide.avi", 3, fps=5, size=(256, 144))
+    cam = CameraSettings.model_validate(
+        {"id": "door", "source": str(video), "width": width, "height": height}
+    )
+    source = open_source(cam, loop=False)
+    try:
+        got = source.read()
+    finally:
+        source.close()
+    assert got is not None
+    assert got[1].shape[:2] == (72, 128)
