@@ -36,11 +36,15 @@ class SsdLiteDetector:
     def settings(self) -> DetectorSettings:
         return self._settings
 
+    def region(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The `region` setting in pixels of a frame of this size."""
+        r = self._settings.region
+        return round(r.x1 * width), round(r.y1 * height), round(r.x2 * width), round(r.y2 * height)
+
     def crops(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
         """Pixel rectangles the network sees for a frame of this size (region, then tiles)."""
         s = self._settings
-        rx1, ry1 = round(s.region.x1 * width), round(s.region.y1 * height)
-        rx2, ry2 = round(s.region.x2 * width), round(s.region.y2 * height)
+        rx1, ry1, rx2, ry2 = self.region(width, height)
         cols, rows = s.tiles
         out: list[tuple[int, int, int, int]] = []
         if s.full_frame or (cols, rows) == (1, 1):
@@ -70,9 +74,18 @@ class SsdLiteDetector:
         return self._run(frame_bgr, crops) if crops else empty()
 
     def detect_crops(self, frame_bgr: np.ndarray, crops: list[tuple[int, int, int, int]]) -> Boxes:
-        """`detect` on the given crops (xyxy pixels) only: one network pass each."""
+        """`detect` on the given crops (xyxy pixels) only: one network pass each.
+
+        Each crop is cut to the `region` first, so a close-up never looks where the tiles may not
+        (a mirror, the street through the window); a crop with nothing left inside is not run.
+        """
         self._check(frame_bgr)
-        return self._run(frame_bgr, crops) if crops else empty()
+        rx1, ry1, rx2, ry2 = self.region(frame_bgr.shape[1], frame_bgr.shape[0])
+        inside = [
+            (max(x1, rx1), max(y1, ry1), min(x2, rx2), min(y2, ry2)) for x1, y1, x2, y2 in crops
+        ]
+        inside = [c for c in inside if c[2] - c[0] >= 2 and c[3] - c[1] >= 2]
+        return self._run(frame_bgr, inside) if inside else empty()
 
     @staticmethod
     def _check(frame_bgr: np.ndarray) -> None:

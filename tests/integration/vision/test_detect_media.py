@@ -217,6 +217,26 @@ def test_close_ups_of_people_standing_together_find_those_the_tiles_missed() -> 
     assert with_close_ups >= tiles_found + 0.15 * hidden, (hidden, tiles_found, with_close_ups)
 
 
+def test_close_ups_never_look_past_the_detector_region() -> None:
+    # Frame 300: a close-up around three people at x 240-350 px; the region stops at x 300.
+    n, frame = next(iter(frames_of(VTEST, {300}).items()))
+    crops = crowd_crops(ground_truth(n), frame.shape[1], frame.shape[0], limit=4)
+    edge = 0.39 * frame.shape[1]
+    assert any(c[0] < edge - 50 and c[2] > edge + 50 for c in crops)
+    whole = build_person_detector(DetectorSettings(), MODELS)
+    assert isinstance(whole, SsdLiteDetector)
+    found = whole.detect_crops(frame, crops)
+    assert np.any(found[:, 0] > edge + 10)  # without the region, someone right of the edge
+    half = build_person_detector(DetectorSettings(region={"x2": 0.39}), MODELS)
+    assert isinstance(half, SsdLiteDetector)
+    kept = half.detect_crops(frame, crops)
+    assert len(kept[kept[:, 4] >= 0.3]) >= 1  # the one left of the edge is still found
+    assert np.all(kept[:, 2] <= edge + 1)
+    away = [(round(edge) + 10, c[1], c[2], c[3]) for c in crops if c[2] > edge + 12]
+    before = half.passes
+    assert len(half.detect_crops(frame, away)) == 0 and half.passes == before  # not run at all
+
+
 def _touches_another(g: np.ndarray, others: np.ndarray) -> bool:
     xx1, yy1 = np.maximum(g[0], others[:, 0]), np.maximum(g[1], others[:, 1])
     xx2, yy2 = np.minimum(g[2], others[:, 2]), np.minimum(g[3], others[:, 3])
