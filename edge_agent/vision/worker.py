@@ -16,7 +16,9 @@ killed and restarted with reason `stalled`; before its first message it has `STA
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -34,6 +36,9 @@ EXIT_FATAL = 3
 EPOCH_2001 = 1e9  # timestamps below this are media time (files), above it wall-clock time
 IDLE_SLEEP_S = 0.05
 HEARTBEAT_S = 5.0
+#: Camera workers run this much nicer than the daemon: when they use up the CPU, device commands,
+#: MQTT and the store in the daemon's own process still get it first.
+WORKER_NICE = 5
 CREDENTIALS_RETRY_S = 10.0  # how often an unreadable credentials file is read again
 
 
@@ -151,6 +156,12 @@ class WallClock:
         return wall
 
 
+def _lower_priority() -> None:
+    # Where it is not allowed, the camera runs at the daemon's priority, as before.
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
+
+
 def worker_main(
     settings_json: str,
     models_dir: str,
@@ -164,6 +175,7 @@ def worker_main(
     """
     from .models import VisionModelError
 
+    _lower_priority()
     settings = CameraSettings.model_validate_json(settings_json)
     try:
         pipeline = load_factory(factory)(settings, Path(models_dir))

@@ -13,7 +13,7 @@ import pytest
 
 from edge_agent.settings.cameras import CameraSettings
 from edge_agent.store.items import NewItem
-from edge_agent.vision import service
+from edge_agent.vision import service, worker
 from edge_agent.vision.service import CameraService
 from tests.integration.vision.gt_support import walkers_video
 from tests.support.net import free_port
@@ -84,6 +84,18 @@ async def test_counts_arrive_from_the_worker_process(walking_video: Path, tmp_pa
         assert snap["reason"] == "ok"
         assert snap["lines"]["door"]["in"] >= 1
         assert run.svc.worker_pid not in (None, os.getpid())
+
+
+async def test_camera_workers_yield_the_cpu_to_the_daemon(
+    walking_video: Path, tmp_path: Path
+) -> None:
+    # Four busy cameras on two cores must not delay a device command in the daemon's process.
+    async with Run(camera(str(walking_video)), tmp_path) as run:
+        await run.until(lambda: run.svc.worker_pid is not None and run.svc.state == "running")
+        pid = run.svc.worker_pid
+        assert pid is not None
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(mine + worker.WORKER_NICE, 19)
 
 
 async def test_killed_worker_is_restarted_and_no_count_is_lost(
