@@ -24,8 +24,9 @@ Figures:
 - zone MAE, per zone of `ZONES` (halves, centre, a corner) = mean over frames of |people the zone
   reports - ground-truth foot points inside it|.
 
-Detections can be cached per detector setting (`--cache DIR`, with `--set detector.focus=false`:
-focused passes depend on the tracks), so tracker and line experiments rerun in seconds; the
+Detections can be cached per detector setting (`--cache DIR`, with `--set detector.focus=false
+--set detector.crowd_passes=0`: focused passes and close-ups depend on the tracks), so tracker and
+line experiments rerun in seconds; the
 `detector` figure is recall/precision (IoU >= 0.5) of the boxes seen. `id_switches` counts a true
 person matched to another track id than before; `--appearance W` sets the tracker's colour-cue
 weight (0: off) over the camera's `tracker.appearance_weight`. `--fast` decodes no frames, so the
@@ -422,10 +423,15 @@ def evaluate(
         gt = truth_counts(truth, lines)
         out[name] = score({ln.id: report.lines[ln.id] for ln in lines}, gt)
     if cached.boxes:
-        out["detector"] = detector_report(
-            cached.boxes, truth, (cam.width or 768, cam.height or 576)
-        )
+        out["detector"] = detector_report(cached.boxes, truth, frame_size(cam))
     return out
+
+
+def frame_size(cam: CameraSettings) -> tuple[int, int]:
+    """The size capture gives a 768x576 video (vtest and its views) under this camera config."""
+    from edge_agent.vision.capture import fit_size
+
+    return fit_size(GT_SIZE[0], GT_SIZE[1], cam.width, cam.height)
 
 
 def _replay_cached(pipe: Any, cam: CameraSettings, frames: int) -> Any:
@@ -437,7 +443,8 @@ def _replay_cached(pipe: Any, cam: CameraSettings, frames: int) -> Any:
     """
     from edge_agent.vision.replay import ReplayReport, _close_visits
 
-    blank = np.zeros((cam.height or GT_SIZE[1], cam.width or GT_SIZE[0], 3), np.uint8)
+    width, height = frame_size(cam)
+    blank = np.zeros((height, width, 3), np.uint8)
     pipe.gate = None
     report = ReplayReport()
     for k in range(frames):

@@ -1,90 +1,104 @@
-"""Spare CPU for close-ups: whether a camera can afford the detector's `crowd_passes` right now.
+"""Spare CPU for close-ups: whether a camera can afford `crowd_passes` on its detector runs.
 
 Close-ups of people standing together find many of the people the tile passes miss, but each costs
-what a tile pass costs. A PC with one or two cameras has the time; four cameras on two cores do
-not. So every detector run asks: with close-ups added, would this camera's pipeline still take
-less than `crowd_load` of the time between its frames?
+what a tile pass costs. A PC with one or two cameras has the time; four cameras on two cores have
+little. Close-ups help only when they run on every detector run: a person half hidden behind
+someone must be found every time to keep one track, and close-ups on a share of the runs were
+measured no better than none (models/README.md, ninth round). So a camera has them on or off:
 
-- The load is the pipeline's work per frame (close-ups left out) over the time between frames,
-  both averaged over about the last second. Live, frames come at the camera's pace and the work
-  is wall time, so other cameras competing for the CPU show up in it. In a replay, the video's
-  own timestamps set the pace, so the answer is what the same camera would get live on this PC,
-  however fast the replay runs.
-- What close-ups would add is `passes` x the wall time of one network pass (measured on the tile
-  passes of each run) over the time between detector runs.
+- Its load is the work of its pipeline over about the last two seconds (close-ups left out, the
+  frame being processed included so far), over the time those frames span. Live, frames come at
+  the camera's pace and the work is wall time, so other cameras competing for the cores show up
+  in it; in a replay the video's timestamps set the pace, so a replay alone on a PC decides as
+  one live camera would there, however fast it runs.
+- Close-ups on every run add `passes` x the wall time of one network pass (timed on the run's own
+  tile passes) per detector run, at `detect_fps` (or every frame without it).
+- They go on when load plus that stays under `limit`, and off when it goes over `limit + MARGIN`;
+  either way a camera keeps its choice at least `HOLD_S`, so they are not on for a few runs at a
+  time. Only a camera about to fall behind (load plus close-ups at 1 or more) drops them at once.
 
-The answer depends on the machine and on what else runs on it: `FrameResult.close_ups` and the
-replay report say how many close-ups were run.
+On a PC whose CPU does not stretch to close-ups for every camera, the cameras that took them first
+keep them and the others do without: `FrameResult.close_ups`, the replay report and the per-minute
+camera summary say which.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
-WEIGHT = 0.1  # weight of the newest frame in the load average: about the last second at 10 fps
-RUN_WEIGHT = 0.3  # weight of the newest detector run in the pass-cost and run-interval averages
-
-
-class _Average:
-    """Exponential moving average; the first sample is taken as it is."""
-
-    def __init__(self, weight: float) -> None:
-        self.weight = weight
-        self.value: float | None = None
-
-    def add(self, x: float) -> None:
-        self.value = x if self.value is None else self.value + self.weight * (x - self.value)
+WINDOW_S = 2.0  # the load is measured over about this much of the most recent frames
+PASS_WEIGHT = 0.3  # weight of the newest detector run in the average cost of one network pass
+HOLD_S = 20.0  # a camera keeps close-ups on, or off, at least this long
+MARGIN = 0.1  # close-ups go off only once they would take the load this far over the limit
 
 
 class CloseUpBudget:
-    """Tracks one camera's load and decides whether the next detector run may add close-ups."""
+    """One camera's load, and whether its detector runs take close-ups now."""
 
-    def __init__(self, limit: float | None, passes: int) -> None:
-        self.limit = limit  # None: close-ups whatever the load
+    def __init__(self, limit: float | None, passes: int, detect_fps: float | None) -> None:
+        self.limit = limit  # None: close-ups on every run, whatever the load
         self.passes = passes
-        self._work = _Average(WEIGHT)  # seconds of work per frame, close-ups left out
-        self._gap = _Average(WEIGHT)  # seconds between frames
-        self._pass_s = _Average(RUN_WEIGHT)  # wall seconds of one network pass
-        self._run_gap = _Average(RUN_WEIGHT)  # seconds between detector runs
-        self._last_ts: float | None = None
-        self._last_run_ts: float | None = None
+        self.detect_fps = detect_fps
+        self.on = False
+        self._since: float | None = None  # when `on` last changed (frame time)
+        self._frames: deque[tuple[float, float]] = deque()  # (ts, work s) of recent frames
+        self._pass_s: float | None = None  # wall seconds of one network pass, averaged
 
     def frame(self, ts: float, work_s: float) -> None:
         """A frame at `ts` took `work_s` seconds, not counting close-ups."""
-        if self._last_ts is not None:
-            self._gap.add(max(ts - self._last_ts, 0.0))
-            self._work.add(work_s)
-        self._last_ts = ts
+        if self._frames and ts < self._frames[-1][0]:
+            self._frames.clear()  # the clock went back (a new stream): start over
+            self._since = None
+        self._frames.append((ts, work_s))
+        while len(self._frames) > 1 and ts - self._frames[0][0] > WINDOW_S:
+            self._frames.popleft()
 
-    def detector_ran(self, ts: float, passes: int, seconds: float) -> None:
-        """A detector run at `ts` made `passes` network passes in `seconds` (wall time)."""
+    def pass_cost(self, passes: int, seconds: float) -> None:
+        """A detector run made `passes` network passes in `seconds` of wall time."""
         if passes > 0:
-            self._pass_s.add(seconds / passes)
-        if self._last_run_ts is not None:
-            self._run_gap.add(max(ts - self._last_run_ts, 0.0))
-        self._last_run_ts = ts
+            cost = seconds / passes
+            p = self._pass_s
+            self._pass_s = cost if p is None else p + PASS_WEIGHT * (cost - p)
 
-    @property
-    def load(self) -> float:
-        """Work over time between frames, close-ups left out; 0.0 until two frames are in."""
-        work, gap = self._work.value, self._gap.value
-        if work is None or gap is None:
-            return 0.0
-        return work / gap if gap > 0 else math.inf
+    def load(self, ts: float, working_s: float = 0.0) -> float | None:
+        """Share of the time the pipeline works, up to a frame at `ts` that has taken `working_s`.
 
-    @property
-    def with_close_ups(self) -> float | None:
-        """The load close-ups on every detector run would give; None until it can be told."""
-        pass_s, run_gap = self._pass_s.value, self._run_gap.value
-        if pass_s is None or run_gap is None or self._work.value is None:
+        None before a second's worth of frames, or after a pause in the frames longer than the
+        window (nothing recent to go by); inf when the timestamps stand still.
+        """
+        if not self._frames:
             return None
-        if run_gap <= 0:
+        span = ts - self._frames[0][0]
+        if span > 2 * WINDOW_S or 0 < span < WINDOW_S / 2:
+            return None
+        if span <= 0:
             return math.inf
-        return self.load + self.passes * pass_s / run_gap
+        work = sum(w for _, w in self._frames) - self._frames[0][1] + working_s
+        return work / span
 
-    def allows(self) -> bool:
-        """Close-ups now: always without a limit; else once the load is known and stays under."""
+    def with_close_ups(self, ts: float, working_s: float = 0.0) -> float | None:
+        """The load with close-ups on every detector run; None while it cannot be told."""
+        load = self.load(ts, working_s)
+        if load is None or self._pass_s is None:
+            return None
+        if math.isinf(load):
+            return load
+        gap = (ts - self._frames[0][0]) / len(self._frames)  # between frames, on average
+        every = max(1.0 / self.detect_fps, gap) if self.detect_fps else gap
+        return load + self.passes * self._pass_s / every
+
+    def take(self, ts: float, working_s: float = 0.0) -> bool:
+        """Whether this detector run takes close-ups."""
         if self.limit is None:
             return True
-        predicted = self.with_close_ups
-        return predicted is not None and predicted < self.limit
+        predicted = self.with_close_ups(ts, working_s)
+        if predicted is None:
+            return self.on  # nothing recent to go by: keep the choice
+        held = self._since is None or ts - self._since >= HOLD_S
+        if self.on:
+            if predicted >= 1.0 or (held and predicted > self.limit + MARGIN):
+                self.on, self._since = False, ts
+        elif held and predicted < self.limit:
+            self.on, self._since = True, ts
+        return self.on

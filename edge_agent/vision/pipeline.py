@@ -86,13 +86,15 @@ class Pipeline:
         self._clock = clock
         det: Any = getattr(detector, "settings", None)
         self.budget = CloseUpBudget(
-            getattr(det, "crowd_load", None), getattr(det, "crowd_passes", 0)
+            getattr(det, "crowd_load", None), getattr(det, "crowd_passes", 0), settings.detect_fps
         )
+        self._frame_ts, self._frame_started = 0.0, 0.0  # the frame being processed
         self._close_ups = 0  # close-up passes in the frame being processed
         self._close_up_s = 0.0  # ...and the time they took
 
     def process(self, ts: float, frame: npt.NDArray[np.uint8]) -> FrameResult:
         started = self._clock()
+        self._frame_ts, self._frame_started = ts, started
         height, width = frame.shape[:2]
         index = self.frames
         self.frames += 1
@@ -155,14 +157,14 @@ class Pipeline:
         motion = getattr(self.gate, "motion_boxes", None)
         full_due = self._last_full_ts is None or ts - self._last_full_ts >= FULL_SCAN_S
         found: npt.NDArray[np.floating]
-        started, passes = self._clock(), getattr(self.detector, "passes", 0)
+        started, passes = self._clock(), self._passes()
         if focus is None or motion is None or full_due:
             self._last_full_ts = ts
             found = self.detector.detect(frame)
         else:
             found = focus(frame, self._attention(ts, motion))
-        ran = getattr(self.detector, "passes", 0) - passes
-        self.budget.detector_ran(ts, ran, self._clock() - started)
+        ran = self._passes_since(passes)
+        self.budget.pass_cost(1 if ran is None else ran, self._clock() - started)  # unknown: one
         return self._crowds(frame, found)
 
     def _crowds(
@@ -170,9 +172,9 @@ class Pipeline:
     ) -> npt.NDArray[np.floating]:
         """Add a close-up look at people standing close together (detector `crowd_passes`).
 
-        Only on spare CPU: while the camera's load is at or over `crowd_load`, the tile passes
-        alone must do, so a PC with more cameras than its CPU can give close-ups still keeps up
-        with every one of them.
+        Only on spare CPU: on the share of detector runs that keeps the camera's load under
+        `crowd_load` (vision/budget.py); on the others the tile passes alone must do, so a PC
+        with more cameras than its CPU can give close-ups still keeps up with every one of them.
         """
         import numpy as np
 
@@ -183,17 +185,26 @@ class Pipeline:
         run = getattr(self.detector, "detect_crops", None)
         if not limit or run is None:
             return found
-        if not self.budget.allows():
-            return found
         near = [t.box for t in self.tracker.tracks if t.lost_for <= PRESENT_HOLD_S]
         boxes = np.concatenate([np.asarray(found)[:, :4], np.asarray(near).reshape(-1, 4)])
         crops = crowd_crops(boxes, frame.shape[1], frame.shape[0], limit)
-        if not crops:
+        if not crops or not self.budget.take(self._frame_ts, self._clock() - self._frame_started):
             return found
-        started = self._clock()
+        started, passes = self._clock(), self._passes()
         more = run(frame, crops)
-        self._close_ups, self._close_up_s = len(crops), self._clock() - started
+        self._close_up_s = self._clock() - started
+        ran = self._passes_since(passes)  # a crop cut away whole by the region costs no pass
+        self._close_ups = len(crops) if ran is None else ran
         return nms(np.concatenate([found, more]).astype(np.float32), settings.nms_iou)
+
+    def _passes(self) -> int | None:
+        """Network passes the detector has run so far, where it counts them."""
+        n = getattr(self.detector, "passes", None)
+        return n if isinstance(n, int) else None
+
+    def _passes_since(self, before: int | None) -> int | None:
+        now = self._passes()
+        return None if now is None or before is None else now - before
 
     def _attention(self, ts: float, motion: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
         """Moving regions plus every tracked person's box, grown by how far they may have walked."""

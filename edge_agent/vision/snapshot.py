@@ -59,15 +59,37 @@ class Snapshot:
 
 
 class _Recording:
-    """Wraps a detector to remember its latest boxes for drawing."""
+    """Wraps a detector to remember the boxes of its latest run for drawing.
+
+    Everything else (its settings, `detect_crops`, its pass count) is the detector's own, so the
+    snapshot's pipeline takes the close-ups the daemon's would, and shows who they found.
+    """
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.last: Any = None
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
     def detect(self, frame_bgr: Any) -> Any:
         self.last = self.inner.detect(frame_bgr)
         return self.last
+
+    def detect_where(self, frame_bgr: Any, boxes: Any) -> Any:
+        self.last = self.inner.detect_where(frame_bgr, boxes)
+        return self.last
+
+    def detect_crops(self, frame_bgr: Any, crops: Any) -> Any:
+        import numpy as np
+
+        from .detect.boxes import nms
+
+        more = self.inner.detect_crops(frame_bgr, crops)
+        if len(more):
+            both = more if self.last is None else np.concatenate([self.last, more])
+            self.last = nms(both.astype(np.float32), self.inner.settings.nms_iou)
+        return more
 
 
 def take_snapshot(

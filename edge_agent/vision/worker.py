@@ -157,9 +157,19 @@ class WallClock:
 
 
 def _lower_priority() -> None:
-    # Where it is not allowed, the camera runs at the daemon's priority, as before.
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICE)
+    """Every thread of this process `WORKER_NICE` steps nicer; threads started later inherit it.
+
+    Linux keeps a nice value per thread, and numpy's import has already started some. Where it
+    is not allowed, the camera runs at the daemon's priority, as before.
+    """
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]  # no /proc: this thread only
+    for tid in threads:
+        with contextlib.suppress(OSError):
+            now = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, now + WORKER_NICE))
 
 
 def worker_main(

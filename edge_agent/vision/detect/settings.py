@@ -69,8 +69,9 @@ class DetectorSettings(BaseModel):
         default=0.6,
         gt=0,
         le=1,
-        description="Close-ups run only while this camera's pipeline takes less than this share "
-        "of the time between its frames (about the last second); null: whatever the load.",
+        description="Close-ups go on while this camera's pipeline, with them, would take less "
+        "than this share of the time between its frames (over the last two seconds; a choice "
+        "holds at least 20 s; vision/budget.py); null: always, whatever the load.",
     )
     region: Region = Field(
         default_factory=Region, description="Where people can be; detection ignores the rest."

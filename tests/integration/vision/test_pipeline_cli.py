@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 import typer
 from click.testing import Result
@@ -18,6 +19,7 @@ from edge_agent.cli.output import Exit
 from edge_agent.cli.vision_cmd import CameraFileError, load_camera_file
 from edge_agent.cli.vision_cmd import app as vision_app
 from edge_agent.settings.cameras import CameraSettings
+from edge_agent.vision.detect import DetectorSettings
 from edge_agent.vision.pipeline import Pipeline
 from edge_agent.vision.snapshot import take_snapshot
 from tests.integration.vision.gt_support import BlobDetector, walkers_video
@@ -240,6 +242,36 @@ def test_snapshot_draws_the_scene_with_track_ids(scene: Path) -> None:
     assert image.shape == (240, 320, 3)
     assert shot.tracks  # the walker was confirmed and labelled
     assert shot.detections == 1
+
+
+class HidingDetector:
+    """The tiles see one person; a close-up around them sees a second, half behind."""
+
+    NEAR = (150.0, 80.0, 170.0, 140.0)
+    BEHIND = (162.0, 78.0, 182.0, 136.0)
+
+    def __init__(self) -> None:
+        self.settings = DetectorSettings(crowd_load=None)
+
+    def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
+        return np.asarray([[*self.NEAR, 0.9]], np.float32)
+
+    def detect_crops(self, frame_bgr: np.ndarray, crops: list[tuple[int, ...]]) -> np.ndarray:
+        found = [[*self.NEAR, 0.8], [*self.BEHIND, 0.7]]
+        return np.asarray(found if crops else [], np.float32).reshape(-1, 5)
+
+
+def test_snapshot_takes_the_close_ups_the_daemon_takes(scene: Path) -> None:
+    # The engineer's check of the camera must count the people the running camera counts.
+    cam = CameraSettings.model_validate(
+        {"id": "door-cam", "source": str(scene / "walk.avi"), "width": 320, "height": 240}
+    )
+    out = scene / "view.png"
+    shot = take_snapshot(
+        cam, Path("models"), out, warmup_frames=8, pipeline=Pipeline(cam, HidingDetector())
+    )
+    assert shot.people == 2
+    assert shot.detections == 2  # both drawn
 
 
 TAGS = ["!!timestamp", "!!bool", "!!int", "!!float", "!!binary", "!!omap", "!!set", "!!str"]
