@@ -92,7 +92,9 @@ def _camera_rows(cameras: dict[str, dict[str, Any]]) -> list[list[Any]]:
         running = c.get("state") == "running"
         state = "[green]running[/]" if running else f"[red]{c.get('state')}[/]"
         reason = _reason({"online": running, "reason": c.get("reason"), "detail": c.get("detail")})
-        rows.append([cid, state, reason, c.get("fps"), c.get("people"), zones, lines])
+        on = c.get("close_ups")
+        close_ups = "-" if on is None else "on" if on else "off"  # "-": this camera has none
+        rows.append([cid, state, reason, c.get("fps"), close_ups, c.get("people"), zones, lines])
     return rows
 
 
@@ -172,7 +174,16 @@ def status(
             console.print(
                 table(
                     "cameras",
-                    ["id", "state", "reason", "fps", "people", "zones", "lines in/out"],
+                    [
+                        "id",
+                        "state",
+                        "reason",
+                        "fps",
+                        "close-ups",
+                        "people",
+                        "zones",
+                        "lines in/out",
+                    ],
                     _camera_rows(s["cameras"]),
                 )
             )

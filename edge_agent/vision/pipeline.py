@@ -52,6 +52,7 @@ class FrameResult:
     )  # id, xyxy 0..1
     proc_s: float = 0.0
     close_ups: int = 0  # close-up network passes this frame (detector `crowd_passes`)
+    close_ups_on: bool | None = None  # whether detector runs take close-ups now; None: never
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,6 +133,7 @@ class Pipeline:
             tracks=[_norm_box(t, width, height) for t in present],
             proc_s=busy,
             close_ups=self._close_ups,
+            close_ups_on=self._close_ups_on(),
         )
 
     def _not_ignored(
@@ -196,6 +198,13 @@ class Pipeline:
         ran = self._passes_since(passes)  # a crop cut away whole by the region costs no pass
         self._close_ups = len(crops) if ran is None else ran
         return nms(np.concatenate([found, more]).astype(np.float32), settings.nms_iou)
+
+    def _close_ups_on(self) -> bool | None:
+        """On or off for now (vision/budget.py); None where this detector has no close-ups."""
+        settings: Any = getattr(self.detector, "settings", None)
+        if not getattr(settings, "crowd_passes", 0) or not hasattr(self.detector, "detect_crops"):
+            return None
+        return self.budget.limit is None or self.budget.on
 
     def _passes(self) -> int | None:
         """Network passes the detector has run so far, where it counts them."""

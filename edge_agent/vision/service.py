@@ -113,6 +113,7 @@ class CameraService:
             "frames": self.frames,
             "restarts": self.restarts,
             "people": last.people if last else 0,
+            "close_ups": None if last is None or last.close_ups_on is None else last.close_ups_on,
             "zones": dict(last.zones) if last else {},
             "lines": {k: dict(v) for k, v in self.aggregator.totals.items()},
         }

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.support.daemon import REPO, Daemon, wait_for
+from tests.support.daemon import REPO, Daemon, cli, wait_for
 
 VTEST = REPO / "media" / "cache" / "vtest.avi"
 
@@ -37,6 +37,12 @@ cameras:
     try:
         camera = lambda: d.status()["cameras"]["entrance"]  # noqa: E731
         wait_for(lambda: camera()["state"] == "running" and camera()["frames"] > 20, timeout=60)
+        # Whether the camera has CPU for close-ups depends on this machine; that it says so, not.
+        assert camera()["close_ups"] in (True, False)
+        shown = cli("status", "--config", str(cfg))
+        assert shown.returncode == 0, shown.stderr
+        assert "close-ups" in shown.stdout
+        assert any(f" {word} " in shown.stdout for word in ("on", "off"))
         assert d.proc is not None
         workers = [
             p

@@ -89,12 +89,14 @@ def test_close_ups_go_on_with_time_to_spare_and_off_before_the_camera_falls_behi
     idle = run(pipe, stub, 0, 100, pass_s=0.005)
     assert all(runs_with_close_ups(idle[20:]))
     assert idle[-1].people == 2
+    assert idle[-1].close_ups_on is True  # what `edge-agent status` shows
 
     # 70 ms a pass: the tile pass alone takes 70 % of the time; with close-ups the camera would
     # fall behind, so they stop at once, without waiting out the hold.
     full = run(pipe, stub, 100, 100, pass_s=0.07)
     assert not any(runs_with_close_ups(full[5:]))
     assert full[-1].people == 1  # the hidden person is no longer found, and drops out
+    assert full[-1].close_ups_on is False
 
     # Time to spare again: back on, but only once the choice to stop has held for HOLD_S.
     again = run(pipe, stub, 200, 300, pass_s=0.005)

@@ -97,5 +97,6 @@ def test_the_pipeline_counts_the_person_only_a_close_up_finds(passes: int, peopl
     pipe = Pipeline(cam, stub)
     results = [pipe.process(i / 10, FRAME) for i in range(5)]
     assert results[-1].people == people
+    assert results[-1].close_ups_on is (True if passes else None)  # status: on / "-"
     # one close-up a detector run once there is a track to pair the detection with
     assert stub.close_ups == (4 if passes else 0)
