@@ -28,6 +28,8 @@ import math
 from collections import deque
 
 WINDOW_S = 2.0  # the load is measured over about this much of the most recent frames
+MIN_FRAMES = 3  # ...and over at least this many, for a camera slower than that
+PAUSE_S = 10.0  # frames this far apart are a break in the stream (a reconnect): start over
 PASS_WEIGHT = 0.3  # weight of the newest detector run in the average cost of one network pass
 HOLD_S = 20.0  # a camera keeps close-ups on, or off, at least this long
 MARGIN = 0.1  # close-ups go off only once they would take the load this far over the limit
@@ -36,10 +38,13 @@ MARGIN = 0.1  # close-ups go off only once they would take the load this far ove
 class CloseUpBudget:
     """One camera's load, and whether its detector runs take close-ups now."""
 
-    def __init__(self, limit: float | None, passes: int, detect_fps: float | None) -> None:
+    def __init__(
+        self, limit: float | None, passes: int, detect_fps: float | None, slack: float = 0.0
+    ) -> None:
         self.limit = limit  # None: close-ups on every run, whatever the load
         self.passes = passes
         self.detect_fps = detect_fps
+        self.slack = slack  # a frame this share of the detector's period early still gets it
         self.on = False
         self._since: float | None = None  # when `on` last changed (frame time)
         self._frames: deque[tuple[float, float]] = deque()  # (ts, work s) of recent frames
@@ -47,11 +52,11 @@ class CloseUpBudget:
 
     def frame(self, ts: float, work_s: float) -> None:
         """A frame at `ts` took `work_s` seconds, not counting close-ups."""
-        if self._frames and ts < self._frames[-1][0]:
-            self._frames.clear()  # the clock went back (a new stream): start over
+        if self._frames and not 0 <= ts - self._frames[-1][0] <= PAUSE_S:
+            self._frames.clear()  # a new stream, or the clock went back: start over
             self._since = None
         self._frames.append((ts, work_s))
-        while len(self._frames) > 1 and ts - self._frames[0][0] > WINDOW_S:
+        while len(self._frames) > MIN_FRAMES and ts - self._frames[0][0] > WINDOW_S:
             self._frames.popleft()
 
     def pass_cost(self, passes: int, seconds: float) -> None:
@@ -64,16 +69,16 @@ class CloseUpBudget:
     def load(self, ts: float, working_s: float = 0.0) -> float | None:
         """Share of the time the pipeline works, up to a frame at `ts` that has taken `working_s`.
 
-        None before a second's worth of frames, or after a pause in the frames longer than the
-        window (nothing recent to go by); inf when the timestamps stand still.
+        None until a second's worth of frames is in (after a start or a break in the stream too),
+        or when `ts` lies before them; inf when the timestamps stand still.
         """
         if not self._frames:
             return None
         span = ts - self._frames[0][0]
-        if span > 2 * WINDOW_S or 0 < span < WINDOW_S / 2:
-            return None
-        if span <= 0:
+        if span == 0:
             return math.inf
+        if span < WINDOW_S / 2 or ts - self._frames[-1][0] > PAUSE_S:
+            return None
         work = sum(w for _, w in self._frames) - self._frames[0][1] + working_s
         return work / span
 
@@ -85,7 +90,9 @@ class CloseUpBudget:
         if math.isinf(load):
             return load
         gap = (ts - self._frames[0][0]) / len(self._frames)  # between frames, on average
-        every = max(1.0 / self.detect_fps, gap) if self.detect_fps else gap
+        every = gap  # the detector runs on whole frames: every frame, or every n-th
+        if self.detect_fps:
+            every *= max(1, math.ceil((1.0 - self.slack) / (self.detect_fps * gap) - 1e-9))
         return load + self.passes * self._pass_s / every
 
     def take(self, ts: float, working_s: float = 0.0) -> bool:

@@ -87,7 +87,10 @@ class Pipeline:
         self._clock = clock
         det: Any = getattr(detector, "settings", None)
         self.budget = CloseUpBudget(
-            getattr(det, "crowd_load", None), getattr(det, "crowd_passes", 0), settings.detect_fps
+            getattr(det, "crowd_load", None),
+            getattr(det, "crowd_passes", 0),
+            settings.detect_fps,
+            DETECT_SLACK,
         )
         self._frame_ts, self._frame_started = 0.0, 0.0  # the frame being processed
         self._close_ups = 0  # close-up passes in the frame being processed
@@ -174,9 +177,9 @@ class Pipeline:
     ) -> npt.NDArray[np.floating]:
         """Add a close-up look at people standing close together (detector `crowd_passes`).
 
-        Only on spare CPU: on the share of detector runs that keeps the camera's load under
-        `crowd_load` (vision/budget.py); on the others the tile passes alone must do, so a PC
-        with more cameras than its CPU can give close-ups still keeps up with every one of them.
+        Only on spare CPU: while the camera's load with them stays under `crowd_load`
+        (vision/budget.py); without them the tile passes alone must do, so a PC with more cameras
+        than its CPU can give close-ups still keeps up with every one of them.
         """
         import numpy as np
 

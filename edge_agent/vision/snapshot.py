@@ -61,8 +61,8 @@ class Snapshot:
 class _Recording:
     """Wraps a detector to remember the boxes of its latest run for drawing.
 
-    Everything else (its settings, `detect_crops`, its pass count) is the detector's own, so the
-    snapshot's pipeline takes the close-ups the daemon's would, and shows who they found.
+    Everything else (its settings, its pass count) is the detector's own, and it offers focused
+    detection and close-ups exactly when the detector does, recording what they find too.
     """
 
     def __init__(self, inner: Any) -> None:
@@ -70,17 +70,21 @@ class _Recording:
         self.last: Any = None
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+        if name == "inner":  # not set yet (a copy being made): nothing to pass through
+            raise AttributeError(name)
+        found = getattr(self.inner, name)
+        recorded = {"detect_where": self._detect_where, "detect_crops": self._detect_crops}
+        return recorded.get(name, found)
 
     def detect(self, frame_bgr: Any) -> Any:
         self.last = self.inner.detect(frame_bgr)
         return self.last
 
-    def detect_where(self, frame_bgr: Any, boxes: Any) -> Any:
+    def _detect_where(self, frame_bgr: Any, boxes: Any) -> Any:
         self.last = self.inner.detect_where(frame_bgr, boxes)
         return self.last
 
-    def detect_crops(self, frame_bgr: Any, crops: Any) -> Any:
+    def _detect_crops(self, frame_bgr: Any, crops: Any) -> Any:
         import numpy as np
 
         from .detect.boxes import nms
@@ -100,11 +104,20 @@ def take_snapshot(
     warmup_frames: int = 20,
     pipeline: Pipeline | None = None,
 ) -> Snapshot:
-    """Run the pipeline over `warmup_frames` frames from the camera and draw the last one."""
+    """Run the pipeline over `warmup_frames` frames from the camera and draw the last one.
+
+    Close-ups run on every detector run (`crowd_load: null`) unless the camera has none
+    (`crowd_passes: 0`): a few seconds of frames are too few to judge the PC's spare CPU, and
+    the picture should show whom they find. Whether the running camera has them on is in
+    `edge-agent status`.
+    """
     from .worker import build_pipeline, open_source
 
     pipe = pipeline or build_pipeline(
-        settings.model_copy(update={"motion_gate": False}), models_dir
+        settings.model_copy(
+            update={"motion_gate": False, "detector": {**settings.detector, "crowd_load": None}}
+        ),
+        models_dir,
     )
     recorder = _Recording(pipe.detector)
     pipe.detector = recorder

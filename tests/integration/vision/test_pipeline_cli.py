@@ -274,6 +274,18 @@ def test_snapshot_takes_the_close_ups_the_daemon_takes(scene: Path) -> None:
     assert shot.detections == 2  # both drawn
 
 
+def test_snapshot_of_a_camera_with_a_motion_gate_and_a_plain_detector(scene: Path) -> None:
+    # The snapshot's recorder offers focused detection only where the detector has it.
+    from edge_agent.vision.detect.motion import Mog2MotionGate
+
+    cam = CameraSettings.model_validate(
+        {"id": "door-cam", "source": str(scene / "walk.avi"), "width": 320, "height": 240}
+    )
+    pipe = Pipeline(cam, BlobDetector(), gate=Mog2MotionGate())
+    shot = take_snapshot(cam, Path("models"), scene / "view.png", warmup_frames=12, pipeline=pipe)
+    assert shot.detections == 1
+
+
 TAGS = ["!!timestamp", "!!bool", "!!int", "!!float", "!!binary", "!!omap", "!!set", "!!str"]
 TAGS += ["!!null", "!!seq", "!!map", "!!python/tuple", "!local"]
 tagged_yaml = st.builds(

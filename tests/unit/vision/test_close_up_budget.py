@@ -132,6 +132,42 @@ def test_a_camera_back_after_a_pause_takes_no_close_ups_on_old_figures() -> None
     assert not any(runs_with_close_ups(back))
 
 
+def test_a_slow_camera_decides_too() -> None:
+    # One frame every 5 s: idle it takes close-ups; when each frame takes 4.9 s, it drops them.
+    budget = CloseUpBudget(0.6, 2, None)
+    budget.pass_cost(1, 0.01)
+    for i in range(6):
+        budget.frame(5.0 * i, 0.02)
+    assert budget.take(30.0, 0.02)
+    budget.pass_cost(1, 4.9)
+    for i in range(6, 10):
+        budget.frame(5.0 * i, 4.9)
+    assert not budget.take(50.0, 4.9)
+
+
+def test_a_clock_that_steps_back_keeps_the_choice_and_starts_the_measure_over() -> None:
+    budget = CloseUpBudget(0.6, 2, None)
+    budget.pass_cost(1, 0.005)
+    for i in range(30):
+        budget.frame(100 + i / 10, 0.01)
+    assert budget.take(103.0, 0.01)
+    assert budget.take(0.5, 0.01)  # a file camera starting over: nothing new to go by yet
+    budget.frame(0.5, 0.01)
+    assert budget.load(0.6) is None  # the old frames are gone
+
+
+def test_the_detector_is_counted_on_the_frames_it_really_runs_on() -> None:
+    # 4 fps with detect_fps 3.4: the detector runs on every second frame (0.5 s), not 3.4 times
+    # a second; 10 fps: every third frame (0.3 s).
+    for fps, every in ((4, 0.5), (10, 0.3)):
+        budget = CloseUpBudget(0.6, 2, 3.4, slack=0.1)
+        for i in range(4 * fps):
+            budget.frame(i / fps, 0.0)
+        budget.pass_cost(1, 0.03)
+        got = budget.with_close_ups(4.0)
+        assert got == pytest.approx(2 * 0.03 / every)
+
+
 def test_without_a_load_limit_close_ups_run_however_busy_the_pc_is() -> None:
     clock = Clock()
     stub = TimedStub(clock, Knobs(crowd_load=None))
