@@ -261,8 +261,8 @@ class HidingDetector:
         return np.asarray(found if crops else [], np.float32).reshape(-1, 5)
 
 
-def test_snapshot_takes_the_close_ups_the_daemon_takes(scene: Path) -> None:
-    # The engineer's check of the camera must count the people the running camera counts.
+def test_snapshot_counts_and_draws_whom_the_close_ups_find(scene: Path) -> None:
+    # The engineer sees the people the close-ups find, half hidden behind someone else.
     cam = CameraSettings.model_validate(
         {"id": "door-cam", "source": str(scene / "walk.avi"), "width": 320, "height": 240}
     )
