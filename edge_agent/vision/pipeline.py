@@ -92,13 +92,13 @@ class Pipeline:
             settings.detect_fps,
             DETECT_SLACK,
         )
-        self._frame_ts, self._frame_started = 0.0, 0.0  # the frame being processed
+        self._frame_started = 0.0  # when work on the frame being processed began
         self._close_ups = 0  # close-up passes in the frame being processed
         self._close_up_s = 0.0  # ...and the time they took
 
     def process(self, ts: float, frame: npt.NDArray[np.uint8]) -> FrameResult:
         started = self._clock()
-        self._frame_ts, self._frame_started = ts, started
+        self._frame_started = started
         height, width = frame.shape[:2]
         index = self.frames
         self.frames += 1
@@ -170,10 +170,10 @@ class Pipeline:
             found = focus(frame, self._attention(ts, motion))
         ran = self._passes_since(passes)
         self.budget.pass_cost(1 if ran is None else ran, self._clock() - started)  # unknown: one
-        return self._crowds(frame, found)
+        return self._crowds(ts, frame, found)
 
     def _crowds(
-        self, frame: npt.NDArray[np.uint8], found: npt.NDArray[np.floating]
+        self, ts: float, frame: npt.NDArray[np.uint8], found: npt.NDArray[np.floating]
     ) -> npt.NDArray[np.floating]:
         """Add a close-up look at people standing close together (detector `crowd_passes`).
 
@@ -193,7 +193,7 @@ class Pipeline:
         near = [t.box for t in self.tracker.tracks if t.lost_for <= PRESENT_HOLD_S]
         boxes = np.concatenate([np.asarray(found)[:, :4], np.asarray(near).reshape(-1, 4)])
         crops = crowd_crops(boxes, frame.shape[1], frame.shape[0], limit)
-        if not crops or not self.budget.take(self._frame_ts, self._clock() - self._frame_started):
+        if not crops or not self.budget.take(ts, self._clock() - self._frame_started):
             return found
         started, passes = self._clock(), self._passes()
         more = run(frame, crops)

@@ -42,7 +42,9 @@ cameras:
         shown = cli("status", "--config", str(cfg))
         assert shown.returncode == 0, shown.stderr
         assert "close-ups" in shown.stdout
-        assert any(f" {word} " in shown.stdout for word in ("on", "off"))
+        row = next(line for line in shown.stdout.splitlines() if "entrance" in line)
+        cells = {cell.strip() for cell in row.split("│")}
+        assert cells & {"on", "off"}, row  # the camera's own close-ups cell, not any "on"
         assert d.proc is not None
         workers = [
             p
