@@ -104,7 +104,8 @@ class Point(BaseModel):
         """Registers (or the bit) that make the device show engineering `value`.
 
         Integer types are computed exactly (an int64 counter above 2**53 keeps every digit) and
-        rounded to the nearest step of `scale`. Raises ValueCodecError when the value is outside
+        rounded to the nearest step of `scale`, halves away from zero (2.5 steps -> 3, as on a
+        calculator, not Python's 2). Raises ValueCodecError when the value is outside
         the point's min/max or its type.
         """
         if self.is_bit:
@@ -128,7 +129,7 @@ class Point(BaseModel):
                 return encode_registers(raw, self.type, self.word_order, self.byte_order)
             except ValueCodecError as exc:
                 raise ValueCodecError(f"{self.name}: {exc.message}") from None
-        rounded = round((Fraction(value) - Fraction(self.offset)) / Fraction(self.scale))
+        rounded = _round_half_away((_typed(value) - _typed(self.offset)) / _typed(self.scale))
         low, high = integer_range(self.type)
         if not low <= rounded <= high:
             if self.scale == 1.0 and self.offset == 0.0:
@@ -140,6 +141,17 @@ class Point(BaseModel):
                 span = f"{lo_eng:g}..{hi_eng:g}"
             raise ValueCodecError(f"{self.name}: {_shown(value)} is outside {span}")
         return encode_registers(rounded, self.type, self.word_order, self.byte_order)
+
+
+def _typed(value: float) -> Fraction:
+    """The number as written: 0.15 is 15/100, not the binary float just below it."""
+    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+
+
+def _round_half_away(steps: Fraction) -> int:
+    """Nearest whole number of steps; a half goes away from zero."""
+    whole = math.floor(abs(steps) + Fraction(1, 2))
+    return whole if steps >= 0 else -whole
 
 
 def _shown(value: float) -> str:

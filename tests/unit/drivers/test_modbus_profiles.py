@@ -101,6 +101,21 @@ def test_any_point_value_encodes_or_raises_value_codec_error(
     assert len(registers) == point.count
 
 
+@pytest.mark.parametrize(
+    ("scale", "written", "shown"),
+    [(1.0, 2.5, 3), (1.0, -2.5, -3), (1.0, 3.5, 4), (0.1, 0.15, 0.2), (0.1, 21.55, 21.6)],
+)
+def test_a_value_halfway_between_steps_goes_up_as_on_a_calculator(
+    scale: float, written: float, shown: float
+) -> None:
+    # Python's round() sends halves to the even step (2.5 -> 2), and 0.15 is stored as a binary
+    # float just below 0.15: both would write a setpoint one step short of what was typed.
+    point = Point(
+        name="setpoint", address=0, function="holding", type="int16", scale=scale, writable=True
+    )
+    assert point.decode(point.encode(written)) == shown
+
+
 def test_scaled_write_outside_the_type_is_refused() -> None:
     point = Point(
         name="temperature", address=0, function="holding", type="int16", scale=0.1, writable=True
