@@ -355,6 +355,8 @@ class Uplink:
         return {"republished": True, "session": self._session}
 
     async def _sync_now_cmd(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self._link is None:  # nothing can be sent: say so, as `rebirth` and `sync now` do
+            raise LinkDown("not connected")
         remaining = (await self._store.stats()).depth
         task = asyncio.get_running_loop().create_task(self._drain_quietly(), name="uplink.sync_now")
         self._background.add(task)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from drivers.sdk import Logger
 
 from ..store.items import DEVICE_TOMBSTONE
-from .codec import dump
+from .codec import CONTENT_TYPE_JSON, dump
 from .link import Link, Outgoing
 from .payloads import DeviceStatePayload
 from .ports import UplinkStore
@@ -94,6 +94,10 @@ class DeviceStates:
             self._event.set()
 
     async def _publish(self, link: Link, device_id: str, body: bytes) -> None:
-        await link.publish(Outgoing(self._topics.device_state(device_id), body, retain=True))
+        # The empty retained message that clears a removed device is not JSON: no content type.
+        kind = CONTENT_TYPE_JSON if body else None
+        await link.publish(
+            Outgoing(self._topics.device_state(device_id), body, retain=True, content_type=kind)
+        )
         if not body:  # the broker has the removal: the tombstone has done its job
             await self._store.delete_device_state(device_id)

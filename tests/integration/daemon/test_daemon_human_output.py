@@ -40,6 +40,9 @@ devices:
         rebirth = cli("devices", "cmd", "_agent", "rebirth", "--config", str(cfg))
         assert rebirth.returncode == 1, rebirth.stdout + rebirth.stderr
         assert "not connected" in rebirth.stdout and "Traceback" not in rebirth.stderr
+        # Nothing can drain with no broker: an `ok` here would tell the engineer it started.
+        drain = cli("devices", "cmd", "_agent", "sync_now", "--config", str(cfg))
+        assert drain.returncode == 1 and "not connected" in drain.stdout, drain.stdout
         assert d.status()["agent"]["branch_id"] == "t-001"  # still up
         # Mid-edit: the YAML no longer parses. The CLI still finds the running daemon (and says
         # the file is broken), and `reload` names the error while the old config keeps running.

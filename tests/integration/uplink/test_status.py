@@ -135,6 +135,8 @@ async def test_device_state_is_retained_and_removed_device_is_cleared(
         await hq.wait_for(powered_on)
         now = json.loads(await asyncio.to_thread(retained, broker, topic))
         assert now["state"]["power"] == "on" and now["online"] is True
+        states = [m for m in hq.snapshot() if m.topic == topic and m.payload]
+        assert {m.content_type for m in states} == {"application/json"}, "like every JSON payload"
         await run.supervisor.apply([])  # the device leaves the config
         await hq.wait_for(lambda ms: any(m.topic == topic and m.payload == b"" for m in ms))
     assert await asyncio.to_thread(retained, broker, topic, 1) == b""  # nothing retained any more
