@@ -172,6 +172,19 @@ async def test_unreachable_rtsp_camera_reports_no_signal(
         assert run.svc.reason == "no_signal" and run.svc.restarts == 0
 
 
+async def test_an_unreachable_camera_leaves_the_log_to_the_agent(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # FFmpeg's "[tcp @ 0x...] Connection refused" and OpenCV's "[ WARN:0] ... can't be used to
+    # capture by name" went to stderr on every retry, between the daemon's JSON log lines.
+    url = f"rtsp://127.0.0.1:{free_port()}/stream"
+    async with Run(camera(url), tmp_path) as run:
+        await run.until(lambda: run.svc.reason == "no_signal")
+        await run.until(lambda: run.svc.snapshot_state()["detail"].startswith("no video"))
+    err = capfd.readouterr().err
+    assert "Connection refused" not in err and "WARN" not in err, err[-500:]
+
+
 async def test_a_credentials_file_broken_after_the_check_is_auth_failed_not_a_crash_loop(
     tmp_path: Path,
 ) -> None:
