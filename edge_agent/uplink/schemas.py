@@ -1,7 +1,9 @@
 """Generate the JSON Schemas of the MQTT payloads into docs/schemas/ (`python -m` this module).
 
 A test fails when the committed files differ from what the models generate, so the documented
-contract cannot drift from the code.
+contract cannot drift from the code. Besides the MQTT payloads, the `data` of every summary and
+event the cameras send (`summary-*.json`, `event-*.json`) is generated from edge_agent.vision's
+models: the uplink forwards `data` as it is, so its shape is the producer's.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from edge_agent.vision.summaries import DATA_MODELS
 
 from .payloads import SCHEMA_MODELS
 
@@ -20,7 +24,7 @@ _BASE_ID = "https://edge-agent.invalid/schemas/v1/"
 def generate() -> dict[str, dict[str, Any]]:
     """File name -> schema for every payload model."""
     out: dict[str, dict[str, Any]] = {}
-    for name, model in SCHEMA_MODELS.items():
+    for name, model in {**SCHEMA_MODELS, **DATA_MODELS}.items():
         schema = model.model_json_schema(mode="serialization")
         out[f"{name}.json"] = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",

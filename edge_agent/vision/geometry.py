@@ -11,7 +11,7 @@ Point = tuple[float, float]
 
 
 def cross(a: Point, b: Point, p: Point) -> float:
-    """cross(B - A, P - A): > 0 on the `in` side of A->B (its left in y-down images)."""
+    """cross(B - A, P - A): > 0 on the `in` side of A->B (to its right as seen on the screen, y down)."""
     return (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])
 
 

@@ -31,6 +31,7 @@ from edge_agent.store.items import NewItem
 from ..backoff import Backoff
 from .aggregate import Aggregator
 from .pipeline import FrameResult
+from .summaries import CameraStateEvent
 from .worker import HEARTBEAT_S, worker_main
 
 log = structlog.get_logger("edge_agent.vision")
@@ -217,15 +218,10 @@ class CameraService:
         self.state, self.reason, self.detail = state, reason, detail
         self.aggregator.set_state("ok" if state == "running" else state, reason)
         log.info("camera_state", camera=self.settings.id, state=state, reason=reason, detail=detail)
-        self._on_state(
-            {
-                "camera": self.settings.id,
-                "state": state,
-                "reason": reason,
-                "detail": detail,
-                "ts": self._clock(),
-            }
+        event = CameraStateEvent(
+            camera=self.settings.id, state=state, reason=reason, detail=detail, ts=self._clock()
         )
+        self._on_state(event.data())
 
     async def _sleep_ticking(self, delay: float) -> None:
         end = time.monotonic() + delay

@@ -43,5 +43,5 @@ def test_asyncapi_references_every_generated_schema() -> None:
     refs = {
         m["payload"]["$ref"].removeprefix("./schemas/")
         for m in doc["components"]["messages"].values()
-    }
+    } | {d["$ref"].removeprefix("./schemas/") for d in doc["components"]["schemas"].values()}
     assert refs == set(schemas.generate())

@@ -59,11 +59,28 @@ def test_crossings_are_summed_per_minute_and_line() -> None:
     assert all(i.cls is ItemClass.SUMMARY and i.device == "entrance" for i in foot)
 
 
-def test_a_minute_cut_short_by_a_stop_is_flagged_partial() -> None:
-    items = run([frame(T0 + 1), frame(T0 + 61)])
-    cams = of(items, "camera")
-    assert "partial" not in cams[0].data
-    assert cams[1].data["partial"] is True
+def at_10fps(start: float, end: float, **kw: object) -> list[FrameResult]:
+    return [frame(start + k / 10, **kw) for k in range(round((end - start) * 10))]
+
+
+def test_a_minute_watched_whole_is_not_partial_and_one_cut_short_by_a_stop_is() -> None:
+    items = run(at_10fps(T0, T0 + 90))  # the service stops half-way through the second minute
+    assert [("partial" in c.data, c.data.get("partial")) for c in of(items, "camera")] == [
+        (False, None),
+        (True, True),
+    ]
+    assert [f.data.get("partial") for f in of(items, "footfall")] == [None, True]
+
+
+def test_the_first_minute_after_a_start_part_way_through_it_is_partial() -> None:
+    # HQ must not read the 30 s an agent watched after a start or reload as a whole quiet minute.
+    items = run(at_10fps(T0 + 30, T0 + 120))
+    assert [c.data.get("partial") for c in of(items, "occupancy")] == [True, None]
+
+
+def test_a_minute_with_a_long_break_in_the_frames_is_partial() -> None:
+    items = run(at_10fps(T0, T0 + 20) + at_10fps(T0 + 40, T0 + 60) + at_10fps(T0 + 60, T0 + 120))
+    assert [c.data.get("partial") for c in of(items, "camera")] == [True, None]
 
 
 def test_occupancy_mean_and_max_per_zone() -> None:
@@ -124,6 +141,9 @@ def test_a_camera_that_is_down_still_reports_its_minutes() -> None:
     assert cams
     assert cams[-1].data["reason"] == "no_signal"
     assert cams[-1].data["frames"] == 0
+    # No counts for a minute nobody watched: a dashboard shows a gap, not zero visitors.
+    assert {i.kind for i in items} == {"camera"}
+    assert cams[-1].data["busyness"] is None
 
 
 def test_frames_that_lag_the_clock_give_one_summary_per_minute_and_lose_no_crossing() -> None:
@@ -177,3 +197,38 @@ def test_the_minute_says_how_many_close_ups_the_camera_could_afford() -> None:
     (camera,) = of(run(frames), "camera")
     assert camera.data["detector_runs"] == 3
     assert camera.data["close_ups"] == 3
+
+
+def test_every_record_matches_its_published_schema() -> None:
+    # HQ parses these with docs/schemas/summary-*.json and event-*.json: check the real records.
+    import json
+
+    import jsonschema
+
+    from edge_agent.uplink.schemas import SCHEMA_DIR
+
+    frames = [
+        frame(
+            T0 + 60 * m + s,
+            people=2,
+            zones={"lobby": 2, "q": 4},
+            crossings=[("door", "in", 1, T0 + 60 * m + s)] if s == 3 else [],
+            visits=[("q", T0 + 60 * m, T0 + 60 * m + s)] if s == 5 else [],
+            faces=1,
+        )
+        for m in range(3)
+        for s in range(0, 60, 1)
+    ]
+    items = run(frames)
+    kinds = {i.kind for i in items}
+    assert kinds == {"footfall", "occupancy", "dwell", "queue", "camera", "queue_alert"}
+    for item in items:
+        prefix = "summary" if item.cls is ItemClass.SUMMARY else "event"
+        name = f"{prefix}-{item.kind.replace('_', '-')}.json"
+        jsonschema.validate(item.data, json.loads((SCHEMA_DIR / name).read_text()))
+    bad = dict(of(items, "footfall")[0].data, lines={"door": {"in": 1}})
+    try:
+        jsonschema.validate(bad, json.loads((SCHEMA_DIR / "summary-footfall.json").read_text()))
+    except jsonschema.ValidationError:
+        return
+    raise AssertionError("a line without its `out` count must not validate")
