@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from edge_agent.cli.output import Exit, JsonOption, console, fail, show
 from edge_agent.cli.vision_cmd import CameraFileError, load_camera_file
@@ -26,9 +27,9 @@ app = typer.Typer(
 
 def _render(info: dict[str, Any]) -> None:
     console.print(
-        f"wrote {info['path']} ({info['size'][0]}x{info['size'][1]}): "
+        f"wrote {escape(info['path'])} ({info['size'][0]}x{info['size'][1]}): "
         f"{info['detections']} detections, "
-        f"tracks {info['tracks']}, zones {info['zones']}"
+        f"tracks {escape(str(info['tracks']))}, zones {escape(str(info['zones']))}"
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from ..control.client import ControlFailed, NotRunning
 from ..settings.agent import AgentSettings
@@ -59,7 +60,7 @@ def load_or_exit(path: Path, *, as_json: bool = False) -> Settings:
         else:
             for issue in exc.issues:  # one unwrapped line each, so they can be grepped and clicked
                 sys.stderr.write(f"{issue}\n")
-            err_console.print(f"[bold red]{len(exc.issues)} problem(s)[/] in {path}")
+            err_console.print(f"[bold red]{len(exc.issues)} problem(s)[/] in {escape(str(path))}")
         raise typer.Exit(int(Exit.CONFIG)) from None
 
 
@@ -87,8 +88,8 @@ def socket_path(config: Path, socket: Path | None) -> Path:
             text = stream.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
     except OSError as exc:
         err_console.print(
-            f"[yellow]warning:[/] cannot read {config} ({exc.strerror}); "
-            f"trying the default socket {default}",
+            f"[yellow]warning:[/] cannot read {escape(str(config))} ({exc.strerror}); "
+            f"trying the default socket {escape(str(default))}",
             soft_wrap=True,
         )
         return default
@@ -97,9 +98,11 @@ def socket_path(config: Path, socket: Path | None) -> Path:
         return default
     if value is _UNPARSABLE:
         found = _SOCKET_LINE.search(text)  # the first line that sets it, comments skipped
-        err_console.print(f"[yellow]warning:[/] {problem}", soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {escape(problem)}", soft_wrap=True)
         if found is None:
-            err_console.print(f"  no control_socket in it; trying the default socket {default}")
+            err_console.print(
+                f"  no control_socket in it; trying the default socket {default}", markup=False
+            )
             return default
         value = next(v for v in found.groups() if v is not None)
         err_console.print(f"  trying its control_socket: {value}", markup=False)

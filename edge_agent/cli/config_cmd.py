@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from ..logging import redact_url_passwords
 from ..settings.loader import config_hash
@@ -34,7 +35,8 @@ def check(
         print_json(summary)
     else:
         console.print(
-            f"[green]ok[/] {file}: {summary['devices']} devices, {summary['cameras']} cameras, "
+            f"[green]ok[/] {escape(str(file))}: {summary['devices']} devices, "
+            f"{summary['cameras']} cameras, "
             f"hash {summary['config_hash']}"
         )
 

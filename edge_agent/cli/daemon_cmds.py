@@ -12,10 +12,22 @@ import typer
 from rich.console import Group
 from rich.markup import escape
 from rich.panel import Panel
+from rich.text import Text
 
 from ..control.client import call, stream
 from .common import ConfigOption, SocketOption, daemon, load_or_exit, socket_path
-from .output import Exit, JsonOption, ago, console, fail, print_json, show, table
+from .output import (
+    Exit,
+    JsonOption,
+    ago,
+    console,
+    fail,
+    plain,
+    print_json,
+    show,
+    styled,
+    table,
+)
 
 devices_app = typer.Typer(help="Devices: list, show, command, probe.", no_args_is_help=True)
 events_app = typer.Typer(help="Accepted events, readings and summaries.", no_args_is_help=True)
@@ -24,7 +36,7 @@ events_app = typer.Typer(help="Accepted events, readings and summaries.", no_arg
 def _brief_state(state: dict[str, Any], width: int = 48) -> str:
     """The scalar parts of a device's state (and short lists, such as the beacons present),
     short enough for one table cell."""
-    parts = [f"{k}={_plain(v)}" for k, v in state.items() if _is_brief(v)]
+    parts = [f"{k}={plain(v)}" for k, v in state.items() if _is_brief(v)]
     text = ", ".join(parts)
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -36,24 +48,11 @@ def _is_brief(value: Any) -> bool:
     )
 
 
-def _plain(value: Any) -> str:
-    """A value as an engineer types it: `on`, `-` for nothing, `[a,b]`, JSON for the rest."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    if isinstance(value, list) and all(_is_brief(v) and not isinstance(v, list) for v in value):
-        return "[" + ",".join(_plain(v) for v in value) + "]"
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
 def _pairs(result: Any) -> str:
     """A command's result as `key=value` pairs (not a Python repr)."""
     if isinstance(result, dict):
-        return " ".join(f"{k}={_plain(v)}" for k, v in result.items()) or "done"
-    return _plain(result)
+        return " ".join(f"{k}={plain(v)}" for k, v in result.items()) or "done"
+    return plain(result)
 
 
 def _reason(d: dict[str, Any], width: int = 60) -> str:
@@ -72,12 +71,13 @@ def _uplink_line(up: dict[str, Any], depth: int) -> str:
         since = f", since {ago(up['since'])}" if up.get("since") else ""
         puback = f", last PUBACK {ago(up['last_puback_at'])}" if up.get("last_puback_at") else ""
         return (
-            f"uplink: [green]connected[/] to {up.get('broker')}{since}, session {up.get('session')}"
+            f"uplink: [green]connected[/] to {escape(plain(up.get('broker')))}{since}, "
+            f"session {escape(plain(up.get('session')))}"
             f"{puback}, {up.get('sent_per_s', 0):.1f} items/s, backlog {depth}"
         )
     why = up.get("last_error") or "not connected yet"
     return (
-        f"uplink: [yellow]offline[/] ({up.get('broker')}: {why}); "
+        f"uplink: [yellow]offline[/] ({escape(plain(up.get('broker')))}: {escape(plain(why))}); "
         f"buffering {depth} items in the store, nothing is lost"
     )
 
@@ -90,7 +90,7 @@ def _camera_rows(cameras: dict[str, dict[str, Any]]) -> list[list[Any]]:
             f"{name} {v.get('in', 0)}/{v.get('out', 0)}" for name, v in c.get("lines", {}).items()
         )
         running = c.get("state") == "running"
-        state = "[green]running[/]" if running else f"[red]{c.get('state')}[/]"
+        state = styled("running", "green") if running else styled(c.get("state"), "red")
         reason = _reason({"online": running, "reason": c.get("reason"), "detail": c.get("detail")})
         on = c.get("close_ups")
         close_ups = "-" if on is None else "on" if on else "off"  # "-": this camera has none
@@ -101,12 +101,11 @@ def _camera_rows(cameras: dict[str, dict[str, Any]]) -> list[list[Any]]:
 def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for d in devices:
-        online = "[green]online[/]" if d["online"] else "[red]offline[/]"
         rows.append(
             [
                 d["id"],
                 d["driver"],
-                online,
+                _online(d["online"]),
                 _reason(d),
                 _brief_state(d["state"]),
                 d["restarts"],
@@ -114,6 +113,10 @@ def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
             ]
         )
     return rows
+
+
+def _online(online: bool) -> Text:
+    return styled("online", "green") if online else styled("offline", "red")
 
 
 def run(config: Path = ConfigOption) -> None:
@@ -146,11 +149,11 @@ def status(
     def render(s: dict[str, Any]) -> None:
         a, st, up = s["agent"], s["store"], s["uplink"]
         head = (
-            f"[bold]{a['branch_id']}/{a['agent_id']}[/]  v{a['version']}  up {a['uptime_s']:.0f}s  "
-            f"config {a['config_hash']}"
+            f"[bold]{escape(a['branch_id'])}/{escape(a['agent_id'])}[/]  v{escape(a['version'])}  "
+            f"up {a['uptime_s']:.0f}s  config {escape(a['config_hash'])}"
         )
         if a.get("restart_needed"):
-            head += f"  [yellow]restart needed for {', '.join(a['restart_needed'])}[/]"
+            head += f"  [yellow]restart needed for {escape(', '.join(a['restart_needed']))}[/]"
         store = (
             f"store: {st['accepted_total']} accepted, backlog {st['depth']} "
             f"({', '.join(f'{k} {v}' for k, v in st['depth_by_class'].items())}), "
@@ -158,7 +161,7 @@ def status(
         )
         if st.get("error"):  # e.g. disk_full: items wait in memory and are retried
             store += (
-                f"\n[bold red]store {st['error']}[/]: {st.get('error_message') or ''} "
+                f"\n[bold red]store {escape(st['error'])}[/]: {escape(st.get('error_message') or '')} "
                 f"({st.get('held_in_memory', 0)} items held in memory, retrying)"
             )
         uplink = _uplink_line(up, st["depth"])
@@ -223,15 +226,15 @@ def devices_show(
     )
 
     def render(d: dict[str, Any]) -> None:
-        rows = [
+        rows: list[list[Any]] = [
             ["online", d["online"]],
             ["reason", d["reason"]],
             ["detail", d["detail"]],
             ["restarts", d["restarts"]],
             ["last seen", ago(d["last_seen"])],
             ["since", ago(d["since"])],
-            ["actions", ", ".join(d["actions"])],
         ]
+        rows.append(["actions", ", ".join(d["actions"])])
         rows += [[f"state.{k}", v] for k, v in d["state"].items()]
         console.print(table(f"{d['id']} ({d['driver']})", ["field", "value"], rows))
 
@@ -329,11 +332,12 @@ def events_tail(
                 print(json.dumps(item), flush=True)  # noqa: T201 - JSON lines to stdout
             else:
                 ts = time.strftime("%H:%M:%S", time.localtime(item["ts"]))
-                console.print(
-                    f"{item['seq']:>8} {ts} [cyan]{item['cls']:<7}[/] {item['kind']:<10} "
-                    f"{item['device'] or '-':<16} {_plain(item['data'])}",
-                    highlight=False,
+                line = Text.assemble(  # plain text pieces: the data is never read as markup
+                    f"{item['seq']:>8} {ts} ",
+                    (f"{item['cls']:<7}", "cyan"),
+                    f" {item['kind']:<10} {item['device'] or '-':<16} {plain(item['data'])}",
                 )
+                console.print(line, highlight=False, soft_wrap=True)  # one item, one line
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow quietly
         daemon(go(), as_json=as_json, json_lines=True)
@@ -348,15 +352,17 @@ def reload(
         print_json(data)
     elif data.get("applied"):
         console.print(
-            f"[green]applied[/] config {data['config_hash']}: added {data['added']}, "
-            f"changed {data['changed']}, removed {data['removed']}"
+            f"[green]applied[/] config {escape(data['config_hash'])}: "
+            f"added {escape(str(data['added']))}, changed {escape(str(data['changed']))}, "
+            f"removed {escape(str(data['removed']))}",
+            highlight=False,
         )
         if data.get("cameras") is not None:
-            console.print(f"cameras restarted: {data['cameras']}")
+            console.print(f"cameras restarted: {escape(str(data['cameras']))}", highlight=False)
         if data.get("restart_needed"):
             console.print(
-                f"[yellow]not applied yet[/]: changes under {', '.join(data['restart_needed'])} "
-                "need `systemctl restart edge-agent`"
+                f"[yellow]not applied yet[/]: changes under "
+                f"{escape(', '.join(data['restart_needed']))} need `systemctl restart edge-agent`"
             )
     else:
         for e in data.get("errors", []):

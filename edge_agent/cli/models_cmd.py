@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from edge_agent.cli.output import Exit, JsonOption, console, fail, show, table
+from edge_agent.cli.output import Exit, JsonOption, console, fail, show, styled, table
 from edge_agent.vision import models as m
 
 app = typer.Typer(
@@ -37,7 +37,7 @@ def _render(rows: list[dict[str, Any]]) -> None:
             [
                 [
                     r["name"],
-                    f"[{colour.get(r['status'], 'red')}]{r['status']}[/]",
+                    styled(r["status"], colour.get(r["status"], "red")),
                     r["source"],
                     r["message"] or r["path"],
                 ]

@@ -1,4 +1,10 @@
-"""One way to print results: JSON for scripts (`--json` or a pipe), rich tables for people."""
+"""One way to print results: JSON for scripts (`--json` or a pipe), rich tables for people.
+
+Text that comes from devices, the config or the store is never Rich markup: a kiosk that answers
+`[/lp0] jam` or a beacon list `[tag-1,tag-2]` must print as sent. Table cells are plain text
+unless a cell is already a `rich.text.Text` (`styled()`); lines built with markup pass such
+values through `escape()`.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,17 @@ from enum import IntEnum
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleRenderable
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 # A pipe or a log file gets wide lines instead of Rich's 80 columns, so an address or a path is
 # not cut in two where an engineer would copy it.
 PIPE_WIDTH = 200
-console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_WIDTH)
+# No `:name:` emoji codes: a value such as `:warning:` from a device prints as sent.
+console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH, emoji=False)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_WIDTH, emoji=False)
 
 
 class Exit(IntEnum):
@@ -49,12 +58,40 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
 
 
+def plain(value: Any) -> str:
+    """A value as an engineer types it: `on`, `-` for nothing, `true`, `[a,b]`, JSON for the rest."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list | tuple) and all(
+        v is None or isinstance(v, str | int | float) for v in value
+    ):
+        return "[" + ",".join(plain(v) for v in value) + "]"
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def styled(value: Any, style: str = "") -> Text:
+    """`value` as plain text (never markup) in `style`, for a table cell or a line."""
+    return Text(plain(value), style=style)
+
+
+def cell(value: Any) -> ConsoleRenderable:
+    """A table cell: Rich text and renderables as they are, any other value as plain text."""
+    if isinstance(value, ConsoleRenderable):
+        return value
+    return styled(value)
+
+
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    t = Table(title=title, header_style="bold")
+    """A table whose cells are plain text (see `cell`): device text is never read as markup."""
+    t = Table(title=None if title is None else Text(title), header_style="bold")
     for i, col in enumerate(columns):
         t.add_column(col, no_wrap=i == 0)  # ids stay whole so they can be copied
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*(cell(v) for v in row))
     return t
 
 
@@ -86,7 +123,8 @@ def fail(
         else:
             print_json(payload)
     else:
-        err_console.print(f"[bold red]error:[/] {message}")
+        # messages and hints quote devices and files: printed as they are, never as markup
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         if hint:
-            err_console.print(f"[dim]hint:[/] {hint}")
+            err_console.print(f"[dim]hint:[/] {escape(hint)}", highlight=False)
     raise typer.Exit(int(code))

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from drivers import registry
 from drivers.sdk import DriverError
@@ -31,7 +33,9 @@ async def start_emulators(
             emulator = registry.import_string(target)(device)
             await emulator.start()
         except (DriverError, OSError) as exc:
-            err_console.print(f"[red]emulator {device.id} did not start:[/] {exc}")
+            err_console.print(
+                f"[red]emulator {escape(device.id)} did not start:[/] {escape(str(exc))}"
+            )
             if failed is not None:
                 failed.append((device.id, str(exc)))
             continue
@@ -45,8 +49,8 @@ def simulate(config: Path = ConfigOption) -> None:
     async def go() -> int:
         failed: list[tuple[str, str]] = []
         emulators = await start_emulators(config, failed)
-        rows = [[i, e.describe()] for i, e in emulators]
-        rows += [[i, f"[red]did not start[/]: {why}"] for i, why in failed]
+        rows: list[list[Any]] = [[i, e.describe()] for i, e in emulators]
+        rows += [[i, Text.assemble(("did not start", "red"), f": {why}")] for i, why in failed]
         console.print(table("emulators", ["device", "listening"], rows))
         if not emulators:
             err_console.print(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import re
 import socket
+import threading
 from pathlib import Path
 
 from tests.support.daemon import Daemon, cli, wait_for
@@ -32,6 +36,10 @@ devices:
         assert devices.returncode == 0 and "co2" in devices.stdout
         shown = cli("devices", "show", "lobby-screen", "--config", str(cfg))
         assert shown.returncode == 0 and "power" in shown.stdout
+        assert "True" not in shown.stdout and "online" in shown.stdout  # words, not Python
+        assert re.search(r"detail\s+│ -", shown.stdout), shown.stdout  # nothing is `-`, as in cmd
+        probe = cli("devices", "probe", "lobby-screen", "--config", str(cfg))
+        assert probe.returncode == 0 and "[hdmi1,hdmi2,dp]" in probe.stdout, probe.stdout
         tail = cli("events", "tail", "-n", "5", "--config", str(cfg))
         assert tail.returncode == 0 and "reading" in tail.stdout
         power = cli("devices", "cmd", "lobby-screen", "power", "on", "--config", str(cfg))
@@ -55,7 +63,7 @@ devices:
         assert reload.returncode != 0 and "no edge-agent daemon" not in reload.stderr
         assert f"{cfg.name}:5" in reload.stdout + reload.stderr
         assert d.device("co2")["online"], "the old config keeps running"
-        for out in (status, sync, devices, shown, tail, power, broken, reload):
+        for out in (status, sync, devices, shown, probe, tail, power, broken, reload):
             assert "Traceback" not in out.stdout + out.stderr
     finally:
         assert d.stop() == 0
@@ -82,3 +90,85 @@ devices:
     assert "lobby-projector did not start" in out.stderr
     assert "no emulator is running" in " ".join(out.stderr.split())
     assert "Traceback" not in out.stdout + out.stderr
+
+
+class Kiosk:
+    """A kiosk's /health on loopback that answers what the test sets: `body` with `status`."""
+
+    def __init__(self) -> None:
+        self.status, self.body = 200, b"{}"
+        kiosk = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(kiosk.status)
+                self.send_header("Content-Length", str(len(kiosk.body)))
+                self.end_headers()
+                self.wfile.write(kiosk.body)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, status: int, body: str | dict[str, object]) -> None:
+        self.status = status
+        self.body = (body if isinstance(body, str) else json.dumps(body)).encode()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def kiosk_config(tmp_path: Path, port: int) -> Path:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(f"""\
+agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: ./data, control_socket: ./run/c.sock}}
+uplink: {{enabled: false}}
+devices:
+  - {{id: kiosk-1, driver: kiosk, base_url: "http://127.0.0.1:{port}", poll_interval_s: 0.3}}
+""")
+    return cfg
+
+
+def test_text_from_a_device_prints_as_sent_and_is_never_read_as_markup(tmp_path: Path) -> None:
+    kiosk = Kiosk()
+    kiosk.answer(
+        200,
+        {
+            "power": "on",
+            "present": ["asset-tag-1", "staff-badge-7"],  # a [list] rich took for a style
+            "error": "printer jam [/dev/usb/lp0]",  # a closing tag that matches nothing
+            "note": "[bold]paper low[/bold] :warning:",
+        },
+    )
+    cfg = kiosk_config(tmp_path, kiosk.port)
+    d = Daemon(cfg).start()
+    try:
+        wait_for(lambda: d.device("kiosk-1")["state"].get("power") == "on")
+        status = cli("status", "--config", str(cfg))
+        shown = cli("devices", "show", "kiosk-1", "--config", str(cfg))
+        probe = cli("devices", "probe", "kiosk-1", "--config", str(cfg))
+        tail = cli("events", "tail", "--device", "kiosk-1", "--config", str(cfg))
+        kiosk.answer(500, "[/lp0] jam")
+        wait_for(lambda: "[/lp0] jam" in (d.device("kiosk-1")["detail"] or ""))
+        broken = cli("status", "--config", str(cfg))
+        broken_list = cli("devices", "list", "--config", str(cfg))
+        broken_show = cli("devices", "show", "kiosk-1", "--config", str(cfg))
+    finally:
+        assert d.stop() == 0
+        kiosk.close()
+    for out in (status, shown, probe, tail, broken, broken_list, broken_show):
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "Traceback" not in out.stderr
+    assert "present=[asset-tag-1,staff-badge-7]" in status.stdout
+    for text in ("[asset-tag-1,staff-badge-7]", "printer jam [/dev/usb/lp0]", "[bold]paper low"):
+        assert text in shown.stdout, shown.stdout
+        assert text.replace("[", "\\[") not in shown.stdout  # no markup escapes left over
+    assert ":warning:" in shown.stdout and ":warning:" in probe.stdout  # not an emoji
+    assert "printer jam [/dev/usb/lp0]" in probe.stdout
+    assert "printer jam [/dev/usb/lp0]" in tail.stdout
+    for out in (broken, broken_list, broken_show):
+        assert "HTTP 500: [/lp0] jam" in out.stdout, out.stdout
