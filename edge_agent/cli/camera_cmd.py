@@ -1,11 +1,13 @@
 """`edge-agent camera snapshot`: one annotated frame to check lines, zones and detections.
 
 Exit codes: 0 written; 3 the config is invalid; 5 no such camera, file or model; 1 the camera gave
-no frame (the reason code is printed: no_signal, auth_failed, decode_error, frozen).
+no frame (the reason code is printed: no_signal, auth_failed, decode_error, frozen), or the PNG
+cannot be written there (checked before the camera is read).
 """
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,38 @@ def _render(info: dict[str, Any]) -> None:
         f"{info['detections']} detections, "
         f"tracks {escape(str(info['tracks']))}, zones {escape(str(info['zones']))}"
     )
+
+
+def _cannot_write(out: Path) -> str | None:
+    """Why the PNG cannot be written to `out` (None: it can), found by trying: a missing folder
+    is made as the snapshot would make it, and whatever the try creates is removed again."""
+    if out.is_dir():
+        return "it is a directory"
+    made: list[Path] = []
+    try:
+        for folder in reversed(out.parents):
+            if not folder.exists():
+                folder.mkdir()
+                made.append(folder)
+        existed = out.exists()
+        with out.open("ab"):  # appends nothing: an existing file is left as it is
+            pass
+        if not existed:
+            out.unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    return None
+
+
+def _write_hint(out: Path) -> str:
+    if out.is_dir():
+        return f"give --out a file name, e.g. --out {out / 'view.png'}"
+    name = out.name if out.suffix.lower() == ".png" else "view.png"
+    return f"give --out a file in a folder you can write to, e.g. --out ~/{name}"
 
 
 @app.command()
@@ -62,9 +96,21 @@ def snapshot(
         cam = load_camera_file(config, camera)
     except CameraFileError as exc:
         fail(str(exc), exc.code, as_json=as_json, hint=exc.hint)
+    why = _cannot_write(out)  # before the camera is read: no frame grabbed only to be lost
+    if why is not None:
+        fail(f"cannot write {out}: {why}", Exit.FAILED, as_json=as_json, hint=_write_hint(out))
     try:
         with console.status(f"reading {camera}", spinner="dots") if not as_json else nullcontext():
             shot = take_snapshot(cam, models_dir, out, warmup_frames=warmup)
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) not in (out, *out.parents):
+            raise  # not the PNG: a real fault, with its traceback
+        fail(
+            f"cannot write {out}: {exc.strerror or exc}",
+            Exit.FAILED,
+            as_json=as_json,
+            hint=_write_hint(out),
+        )
     except VisionModelError as exc:
         fail(str(exc), Exit.NOT_FOUND, as_json=as_json, hint="run `edge-agent models fetch`")
     except CredentialsError as exc:

@@ -198,6 +198,36 @@ def test_snapshot_of_a_dead_camera_says_why(scene: Path) -> None:
     assert not (scene / "v.png").exists()
 
 
+def test_snapshot_to_a_path_it_cannot_write_says_why_before_reading_the_camera(
+    scene: Path,
+) -> None:
+    # A dead camera: had it been read first, the answer would be its no_signal.
+    (scene / "dead.yaml").write_text(CAMERA_YAML.replace("walk.avi", "missing.avi"))
+    snapshot = ["camera", "snapshot", "door-cam", "--config", str(scene / "dead.yaml"), "--out"]
+    for out, why in (
+        (scene, "it is a directory"),
+        (scene / "cam.yaml" / "v.png", "Not a directory"),  # any OS reason, as the OS says it
+    ):
+        res = runner.invoke(root, [*snapshot, str(out)])
+        assert res.exit_code == 1, res.output
+        assert isinstance(res.exception, SystemExit), res.exception  # no traceback
+        assert f"error: cannot write {out}: {why}" in res.output
+        assert "hint: give --out a" in res.output
+        assert "no_signal" not in res.output
+        as_json = runner.invoke(root, [*snapshot, str(out), "--json"])
+        assert as_json.exit_code == 1
+        assert json.loads(as_json.output)["error"]["code"] == "failed"
+    assert "--out " + str(scene / "view.png") in runner.invoke(root, [*snapshot, str(scene)]).output
+    # A camera that works: the folder is said, not an IsADirectoryError traceback.
+    live = ["camera", "snapshot", "door-cam", "--config", str(scene / "cam.yaml"), "--out"]
+    res = runner.invoke(root, [*live, str(scene)])
+    assert res.exit_code == 1 and "it is a directory" in res.output, res.output
+    # A folder that is not there yet is fine (the snapshot makes it); the check leaves no trace.
+    res = runner.invoke(root, [*snapshot, str(scene / "new" / "sub" / "v.png")])
+    assert res.exit_code == 1 and "no_signal" in res.output, res.output
+    assert not (scene / "new").exists()
+
+
 def test_snapshot_of_a_usb_camera_that_gives_nothing_says_what_to_check(scene: Path) -> None:
     (scene / "usb.yaml").write_text(CAMERA_YAML.replace("walk.avi", "/dev/video99"))
     res = runner.invoke(
