@@ -119,6 +119,15 @@ def _online(online: bool) -> Text:
     return styled("online", "green") if online else styled("offline", "red")
 
 
+def _next_retry(at: float | None) -> str:
+    """When the supervisor tries an offline device again: `in 12 s (14:03:05)`."""
+    if at is None:
+        return "not scheduled"
+    clock = time.strftime("%H:%M:%S", time.localtime(at))
+    left = at - time.time()
+    return f"in {left:.0f} s ({clock})" if left >= 0.5 else f"now ({clock})"
+
+
 def run(config: Path = ConfigOption) -> None:
     """Run the daemon in the foreground (systemd runs exactly this)."""
     import asyncio
@@ -234,6 +243,8 @@ def devices_show(
             ["last seen", ago(d["last_seen"])],
             ["since", ago(d["since"])],
         ]
+        if not d["online"]:  # the probe's hint sends the engineer here for this row
+            rows.append(["next retry", _next_retry(d.get("next_retry_at"))])
         rows.append(["actions", ", ".join(d["actions"])])
         rows += [[f"state.{k}", v] for k, v in d["state"].items()]
         console.print(table(f"{d['id']} ({d['driver']})", ["field", "value"], rows))

@@ -172,3 +172,26 @@ def test_text_from_a_device_prints_as_sent_and_is_never_read_as_markup(tmp_path:
     assert "printer jam [/dev/usb/lp0]" in tail.stdout
     for out in (broken, broken_list, broken_show):
         assert "HTTP 500: [/lp0] jam" in out.stdout, out.stdout
+
+
+def test_devices_show_says_when_an_offline_device_is_tried_again(tmp_path: Path) -> None:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(f"""\
+agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: ./data, control_socket: ./run/c.sock}}
+uplink: {{enabled: false}}
+devices:
+  - {{id: dead-projector, driver: pjlink, host: 127.0.0.1, port: {free_port()}}}
+""")
+    d = Daemon(cfg).start()
+    try:
+        wait_for(lambda: d.device("dead-projector")["next_retry_at"])
+        probe = cli("devices", "probe", "dead-projector", "--config", str(cfg))
+        shown = cli("devices", "show", "dead-projector", "--config", str(cfg))
+    finally:
+        assert d.stop() == 0
+    assert probe.returncode == 1, probe.stdout + probe.stderr
+    assert "devices show dead-projector` has the details and next retry" in probe.stderr
+    assert shown.returncode == 0, shown.stderr
+    # the row the probe's hint promises: `next retry  in 3 s (14:03:05)`
+    row = next(line for line in shown.stdout.splitlines() if "next retry" in line)
+    assert re.search(r"(in \d+ s|now) \(\d\d:\d\d:\d\d\)", row), row
