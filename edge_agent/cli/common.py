@@ -131,9 +131,17 @@ def _socket_key(text: str) -> Any:
     return value if isinstance(value, str) and value else None
 
 
-def daemon(coro: Coroutine[Any, Any, T], *, as_json: bool = False, json_lines: bool = False) -> T:
+def daemon(
+    coro: Coroutine[Any, Any, T],
+    *,
+    as_json: bool = False,
+    json_lines: bool = False,
+    usage_hint: str | None = None,
+) -> T:
     """Run a control-socket call; a stopped daemon or an error becomes a message and an exit code.
-    `json_lines`: the command streams JSON lines, so an error is one more line."""
+    `json_lines`: the command streams JSON lines, so an error is one more line. Arguments the
+    daemon finds do not fit (`invalid_argument`) are bad usage, exit 2 as typer's own, with
+    `usage_hint` unless the daemon gave a hint."""
     try:
         return asyncio.run(coro)
     except NotRunning as exc:
@@ -147,5 +155,8 @@ def daemon(coro: Coroutine[Any, Any, T], *, as_json: bool = False, json_lines: b
     except TimeoutError as exc:
         fail(str(exc), Exit.TIMEOUT, as_json=as_json, json_lines=json_lines)
     except ControlFailed as exc:
-        code = Exit.NOT_FOUND if exc.code == "not_found" else Exit.FAILED
-        fail(exc.message, code, as_json=as_json, hint=exc.hint, json_lines=json_lines)
+        code = {"not_found": Exit.NOT_FOUND, "invalid_argument": Exit.USAGE}.get(
+            exc.code, Exit.FAILED
+        )
+        hint = exc.hint or (usage_hint if code is Exit.USAGE else None)
+        fail(exc.message, code, as_json=as_json, hint=hint, json_lines=json_lines)

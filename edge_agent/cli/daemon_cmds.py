@@ -262,7 +262,14 @@ def devices_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Send a command, e.g. `devices cmd lobby-projector power on`; `_agent` is the agent itself
-    (`ping`, `reload`, and with the uplink on, `rebirth` and `sync_now`)."""
+    (`ping`, `reload`, and with the uplink on, `rebirth` and `sync_now`). Arguments that do not
+    fit the action exit 2, as any bad usage does."""
+    usage_hint = (
+        None  # its message says it: the agent's actions take no arguments
+        if device_id == "_agent"
+        else f"`edge-agent devices show {device_id}` lists its actions; arguments go in order "
+        "or as key=value"
+    )
     data = daemon(
         call(
             socket_path(config, socket),
@@ -271,6 +278,7 @@ def devices_cmd(
             timeout=30,
         ),
         as_json=as_json,
+        usage_hint=usage_hint,
     )
     # `_agent reload` answers ok with applied=false when the file is rejected: exit as `reload` does
     rejected = (
@@ -281,8 +289,12 @@ def devices_cmd(
         and data["result"].get("applied") is False
     )
     what = escape(f"{device_id} {action}")  # results hold [lists] rich would take for markup
+    # arguments the action does not take: bad usage (exit 2), not a device that said no
+    usage = not data["ok"] and (data.get("error") or {}).get("code") == "invalid_argument"
     if as_json:
         print_json(data)
+    elif usage:
+        fail(f"{device_id} {action}: {data['error']['message']}", Exit.USAGE, hint=usage_hint)
     elif rejected:
         for e in data["result"].get("errors", []):
             console.print(e, markup=False, highlight=False)
@@ -296,7 +308,7 @@ def devices_cmd(
     if rejected:
         raise typer.Exit(int(Exit.CONFIG))
     if not data["ok"]:
-        raise typer.Exit(int(Exit.FAILED))
+        raise typer.Exit(int(Exit.USAGE if usage else Exit.FAILED))
 
 
 @devices_app.command("probe")

@@ -57,7 +57,7 @@ def test_cli_command_changes_device_state(daemon: Daemon) -> None:
     bad = cli(
         "devices", "cmd", "screen", "volume", "loud", "--json", "--config", str(daemon.config)
     )
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # a value the action does not take: bad usage
     assert json.loads(bad.stdout)["error"]["code"] == "invalid_argument"
     missing = cli("devices", "show", "nope", "--config", str(daemon.config))
     assert missing.returncode == 5 and "no device 'nope'" in missing.stderr
@@ -73,8 +73,29 @@ def test_cli_runs_the_agents_own_actions(daemon: Daemon) -> None:
     assert unknown.returncode == 1
     assert "unknown_action" in unknown.stdout and "ping" in unknown.stdout  # the known ones
     extra = cli("devices", "cmd", "_agent", "ping", "now", "--json", "--config", cfg)
-    assert extra.returncode == 1
+    assert extra.returncode == 2  # bad usage, as typer's own
+    assert json.loads(extra.stdout)["error"]["code"] == "usage"
     assert "take no arguments" in extra.stdout
+
+
+def test_arguments_that_do_not_fit_the_action_exit_2_as_bad_usage(daemon: Daemon) -> None:
+    daemon.start()
+    cfg = str(daemon.config)
+    wait_for(lambda: daemon.device("screen")["online"])
+    extra = cli("devices", "cmd", "screen", "power", "on", "extra", "--config", cfg)
+    assert extra.returncode == 2, extra.stdout + extra.stderr  # the documented usage code
+    assert "error: too many arguments: 'extra' (takes state)" in extra.stderr
+    assert "edge-agent devices show screen" in extra.stderr  # where the actions are listed
+    as_json = cli("devices", "cmd", "screen", "power", "on", "extra", "--json", "--config", cfg)
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout)["error"]["code"] == "usage"
+    loud = cli("devices", "cmd", "screen", "volume", "loud", "--config", cfg)
+    assert loud.returncode == 2 and "valid integer" in loud.stderr, loud.stdout + loud.stderr
+    typers_own = cli("devices", "cmd", "screen", "--config", cfg)  # no action at all
+    assert typers_own.returncode == 2
+    assert daemon.device("screen")["state"].get("power") == "off", "nothing was sent"
+    for out in (extra, as_json, loud, typers_own):
+        assert "Traceback" not in out.stdout + out.stderr
 
 
 def test_cli_says_clearly_when_the_daemon_is_not_running(tmp_path: Path) -> None:
