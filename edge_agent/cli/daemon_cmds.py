@@ -33,12 +33,22 @@ devices_app = typer.Typer(help="Devices: list, show, command, probe.", no_args_i
 events_app = typer.Typer(help="Accepted events, readings and summaries.", no_args_is_help=True)
 
 
-def _brief_state(state: dict[str, Any], width: int = 48) -> str:
+LAST_KNOWN = "last known: "
+
+
+def _brief_state(state: dict[str, Any], width: int = 48, prefix: str = "") -> str:
     """The scalar parts of a device's state (and short lists, such as the beacons present),
-    short enough for one table cell."""
+    short enough for one table cell (`prefix` included)."""
     parts = [f"{k}={plain(v)}" for k, v in state.items() if _is_brief(v)]
-    text = ", ".join(parts)
+    text = prefix + ", ".join(parts)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _state_cell(d: dict[str, Any]) -> Text:
+    """The state as of now; for an offline device, dimmed and marked as the last known."""
+    if d["online"] or not d["state"]:
+        return styled(_brief_state(d["state"]))
+    return styled(_brief_state(d["state"], prefix=LAST_KNOWN), "dim")
 
 
 def _is_brief(value: Any) -> bool:
@@ -107,7 +117,7 @@ def _device_rows(devices: list[dict[str, Any]]) -> list[list[Any]]:
                 d["driver"],
                 _online(d["online"]),
                 _reason(d),
-                _brief_state(d["state"]),
+                _state_cell(d),
                 d["restarts"],
                 ago(d["last_seen"]),
             ]
@@ -246,7 +256,12 @@ def devices_show(
         if not d["online"]:  # the probe's hint sends the engineer here for this row
             rows.append(["next retry", _next_retry(d.get("next_retry_at"))])
         rows.append(["actions", ", ".join(d["actions"])])
-        rows += [[f"state.{k}", v] for k, v in d["state"].items()]
+        if d["online"]:
+            rows += [[f"state.{k}", v] for k, v in d["state"].items()]
+        else:  # not current: what the device said before it went offline
+            rows += [
+                [f"state.{k}", styled(LAST_KNOWN + plain(v), "dim")] for k, v in d["state"].items()
+            ]
         console.print(table(f"{d['id']} ({d['driver']})", ["field", "value"], rows))
 
     show(data, as_json, render)

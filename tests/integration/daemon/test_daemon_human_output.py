@@ -195,3 +195,32 @@ devices:
     # the row the probe's hint promises: `next retry  in 3 s (14:03:05)`
     row = next(line for line in shown.stdout.splitlines() if "next retry" in line)
     assert re.search(r"(in \d+ s|now) \(\d\d:\d\d:\d\d\)", row), row
+
+
+def test_an_offline_device_shows_its_state_as_last_known(tmp_path: Path) -> None:
+    kiosk = Kiosk()
+    kiosk.answer(200, {"power": "on", "scene": "idle"})
+    cfg = kiosk_config(tmp_path, kiosk.port)
+    d = Daemon(cfg).start()
+    try:
+        wait_for(lambda: d.device("kiosk-1")["state"].get("power") == "on")
+        online = cli("devices", "list", "--config", str(cfg))
+        kiosk.answer(503, "down for maintenance")
+        wait_for(lambda: not d.device("kiosk-1")["online"])
+        listed = cli("devices", "list", "--config", str(cfg))
+        status = cli("status", "--config", str(cfg))
+        shown = cli("devices", "show", "kiosk-1", "--config", str(cfg))
+        as_json = cli("devices", "list", "--json", "--config", str(cfg))
+    finally:
+        assert d.stop() == 0
+        kiosk.close()
+    for out in (online, listed, status, shown, as_json):
+        assert out.returncode == 0, out.stdout + out.stderr
+    assert "power=on" in online.stdout and "last known" not in online.stdout
+    for out in (listed, status):  # not taken for the kiosk's state now
+        row = next(line for line in out.stdout.splitlines() if "kiosk-1" in line)
+        assert "offline" in row and "last known: power=on, scene=idle" in row, row
+    row = next(line for line in shown.stdout.splitlines() if "state.power" in line)
+    assert "last known: on" in row, row
+    [kiosk_json] = json.loads(as_json.stdout)  # scripts get the state as it was, unlabelled
+    assert kiosk_json["state"] == {"power": "on", "scene": "idle"} and not kiosk_json["online"]
