@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from edge_agent.cli.output import Exit, JsonOption, console, fail, show
+from edge_agent.cli.output import Exit, JsonOption, console, fail, plain, show
 from edge_agent.cli.vision_cmd import CameraFileError, load_camera_file
 from edge_agent.settings.cameras import CredentialsError
 
@@ -28,10 +28,13 @@ app = typer.Typer(
 
 
 def _render(info: dict[str, Any]) -> None:
+    tracks = ", ".join(plain(t) for t in info["tracks"]) or "none"
+    zones = ", ".join(f"{z}={plain(n)}" for z, n in info["zones"].items()) or "none"
     console.print(
         f"wrote {escape(info['path'])} ({info['size'][0]}x{info['size'][1]}): "
-        f"{info['detections']} detections, "
-        f"tracks {escape(str(info['tracks']))}, zones {escape(str(info['zones']))}"
+        f"{info['detections']} detections, {info['people']} people; "
+        f"tracks {escape(tracks)}; zones {escape(zones)}",
+        highlight=False,
     )
 
 

@@ -246,7 +246,7 @@ def devices_show(
 
     def render(d: dict[str, Any]) -> None:
         rows: list[list[Any]] = [
-            ["online", d["online"]],
+            ["status", _online(d["online"])],
             ["reason", d["reason"]],
             ["detail", d["detail"]],
             ["restarts", d["restarts"]],
@@ -255,7 +255,7 @@ def devices_show(
         ]
         if not d["online"]:  # the probe's hint sends the engineer here for this row
             rows.append(["next retry", _next_retry(d.get("next_retry_at"))])
-        rows.append(["actions", ", ".join(d["actions"])])
+        rows.append(["actions", ", ".join(d["actions"]) or "-"])
         if d["online"]:
             rows += [[f"state.{k}", v] for k, v in d["state"].items()]
         else:  # not current: what the device said before it went offline
@@ -351,7 +351,7 @@ def devices_probe(
 def events_tail(
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new items."),
     limit: int = typer.Option(20, "--limit", "-n", help="How many of the newest (at most 10 000)."),
-    device: str | None = typer.Option(None, "--device"),
+    device: str | None = typer.Option(None, "--device", help="Only this device's items."),
     kind: list[str] = typer.Option(None, "--kind", help="Only these kinds (repeatable)."),
     config: Path = ConfigOption,
     socket: Path | None = SocketOption,
@@ -391,12 +391,12 @@ def reload(
     elif data.get("applied"):
         console.print(
             f"[green]applied[/] config {escape(data['config_hash'])}: "
-            f"added {escape(str(data['added']))}, changed {escape(str(data['changed']))}, "
-            f"removed {escape(str(data['removed']))}",
+            f"added {_ids(data['added'])}, changed {_ids(data['changed'])}, "
+            f"removed {_ids(data['removed'])}",
             highlight=False,
         )
         if data.get("cameras") is not None:
-            console.print(f"cameras restarted: {escape(str(data['cameras']))}", highlight=False)
+            console.print(f"cameras restarted: {_ids(data['cameras'])}", highlight=False)
         if data.get("restart_needed"):
             console.print(
                 f"[yellow]not applied yet[/]: changes under "
@@ -408,6 +408,11 @@ def reload(
         console.print("[red]rejected[/]: the daemon keeps running the previous config")
     if not data.get("applied"):
         raise typer.Exit(int(Exit.CONFIG))
+
+
+def _ids(ids: list[str]) -> str:
+    """Device or camera ids as a reader lists them (`kiosk-1, kiosk-2`, or `none`), escaped."""
+    return escape(", ".join(str(i) for i in ids)) if ids else "none"
 
 
 def register(app: typer.Typer) -> None:

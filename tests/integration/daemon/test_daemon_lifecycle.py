@@ -207,6 +207,11 @@ def test_agent_reload_from_the_cli_shows_what_changed_and_exits_3_on_a_rejected_
     changed = cli("devices", "cmd", "_agent", "reload", "--config", cfg)
     assert changed.returncode == 0, changed.stdout + changed.stderr
     assert "changed=[screen]" in changed.stdout  # not swallowed as rich markup
+    daemon.config.write_text(good)
+    reloaded = cli("reload", "--config", cfg)
+    assert reloaded.returncode == 0, reloaded.stdout + reloaded.stderr
+    said = " ".join(reloaded.stdout.split())
+    assert "added none, changed screen, removed none" in said, said  # not ['screen']
     daemon.config.write_text(good + "  - {id: bad, driver: nosuch}\n")
     rejected = cli("devices", "cmd", "_agent", "reload", "--config", cfg)
     assert rejected.returncode == 3, rejected.stdout + rejected.stderr  # as `edge-agent reload`

@@ -228,6 +228,20 @@ def test_snapshot_to_a_path_it_cannot_write_says_why_before_reading_the_camera(
     assert not (scene / "new").exists()
 
 
+@pytest.mark.skipif(not MODELS_OK, reason="needs `edge-agent models fetch`")
+def test_snapshot_says_what_it_wrote_in_words_not_python_reprs(scene: Path) -> None:
+    out = scene / "view.png"
+    res = runner.invoke(
+        root,
+        ["camera", "snapshot", "door-cam", "--config", str(scene / "cam.yaml"), "--out", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert f"wrote {out} (320x240)" in said and "zones left=" in said, said
+    assert not set("[]{}'") & set(said), said  # tracks and zones as words, not lists and dicts
+    assert out.is_file()
+
+
 def test_snapshot_of_a_usb_camera_that_gives_nothing_says_what_to_check(scene: Path) -> None:
     (scene / "usb.yaml").write_text(CAMERA_YAML.replace("walk.avi", "/dev/video99"))
     res = runner.invoke(
