@@ -103,7 +103,11 @@ def snapshot(
     if why is not None:
         fail(f"cannot write {out}: {why}", Exit.FAILED, as_json=as_json, hint=_write_hint(out))
     try:
-        with console.status(f"reading {camera}", spinner="dots") if not as_json else nullcontext():
+        with (
+            console.status(f"reading {escape(camera)}", spinner="dots")
+            if not as_json
+            else nullcontext()
+        ):
             shot = take_snapshot(cam, models_dir, out, warmup_frames=warmup)
     except OSError as exc:
         if exc.filename is None or Path(exc.filename) not in (out, *out.parents):

@@ -77,9 +77,9 @@ def fetch(
     rows: list[m.ModelStatus] = []
     columns = (
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # model names from the manifest
         BarColumn(),
-        TextColumn("{task.fields[step]}"),
+        TextColumn("{task.fields[step]}", markup=False),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, disable=as_json, transient=False) as bar:

@@ -242,6 +242,14 @@ def test_snapshot_says_what_it_wrote_in_words_not_python_reprs(scene: Path) -> N
     assert out.is_file()
 
 
+def test_snapshot_takes_the_camera_argument_as_text_not_markup(scene: Path) -> None:
+    # A file with one camera entry takes any CAMERA argument; it is shown while reading.
+    (scene / "dead.yaml").write_text(CAMERA_YAML.replace("walk.avi", "missing.avi"))
+    dead, out = str(scene / "dead.yaml"), str(scene / "v.png")
+    res = runner.invoke(root, ["camera", "snapshot", "[/x]", "--config", dead, "--out", out])
+    assert res.exit_code == 1 and "no_signal" in res.output, res.exception
+
+
 def test_snapshot_of_a_usb_camera_that_gives_nothing_says_what_to_check(scene: Path) -> None:
     (scene / "usb.yaml").write_text(CAMERA_YAML.replace("walk.avi", "/dev/video99"))
     res = runner.invoke(
