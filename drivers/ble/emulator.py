@@ -164,7 +164,7 @@ class BluezMockEmulator:
     def describe(self) -> str:
         return (
             f"BlueZ mock ({len(self.beacons)} beacons on {self.adapter}) on private bus "
-            f"{self.bus_address}; run the agent with DBUS_SYSTEM_BUS_ADDRESS={self.bus_address}"
+            f"{self.bus_address}"
         )
 
     # --- knobs ---------------------------------------------------------------------------

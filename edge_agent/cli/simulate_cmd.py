@@ -52,6 +52,15 @@ def simulate(config: Path = ConfigOption) -> None:
         rows: list[list[Any]] = [[i, e.describe()] for i, e in emulators]
         rows += [[i, Text.assemble(("did not start", "red"), f": {why}")] for i, why in failed]
         console.print(table("emulators", ["device", "listening"], rows))
+        for device_id, emulator in emulators:
+            bus = getattr(emulator, "bus_address", "")
+            if bus:  # a BlueZ stand-in: the agent must look for BlueZ on its private bus
+                console.print(
+                    f"run the agent with DBUS_SYSTEM_BUS_ADDRESS={bus} to see {device_id}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
         if not emulators:
             err_console.print(
                 "[red]no emulator is running[/]: "
