@@ -8,16 +8,7 @@ import time
 from pathlib import Path
 
 from tests.support.daemon import Daemon, cli, wait_for
-
-
-def config(tmp_path: Path, devices: str) -> Path:
-    cfg = tmp_path / "edge.yaml"
-    cfg.write_text(f"""\
-agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: ./data, control_socket: ./run/control.sock}}
-uplink: {{enabled: false}}
-devices:
-{devices}""")
-    return cfg
+from tests.support.daemon import agent_config as config
 
 
 def readings_of(db: Path, device: str) -> int:

@@ -89,6 +89,18 @@ class Daemon:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+def agent_config(tmp_path: Path, devices: str) -> Path:
+    """`tmp_path/edge.yaml`: a branch with the uplink off and these `devices:` lines (YAML)."""
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(
+        "agent: {branch_id: t-001, agent_id: ipc-1, data_dir: ./data, "
+        "control_socket: ./run/control.sock}\n"
+        "uplink: {enabled: false}\n"
+        f"devices:\n{devices}"
+    )
+    return cfg
+
+
 def wait_for(predicate: Any, timeout: float = 15, interval: float = 0.2) -> Any:
     """Poll `predicate` until it returns something truthy; bounded in time."""
     deadline = time.monotonic() + timeout

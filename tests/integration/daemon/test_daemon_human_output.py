@@ -9,7 +9,7 @@ import socket
 import threading
 from pathlib import Path
 
-from tests.support.daemon import Daemon, cli, wait_for
+from tests.support.daemon import Daemon, agent_config, cli, wait_for
 from tests.support.net import free_port
 
 
@@ -123,14 +123,11 @@ class Kiosk:
 
 
 def kiosk_config(tmp_path: Path, port: int) -> Path:
-    cfg = tmp_path / "edge.yaml"
-    cfg.write_text(f"""\
-agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: ./data, control_socket: ./run/c.sock}}
-uplink: {{enabled: false}}
-devices:
-  - {{id: kiosk-1, driver: kiosk, base_url: "http://127.0.0.1:{port}", poll_interval_s: 0.3}}
-""")
-    return cfg
+    return agent_config(
+        tmp_path,
+        f'  - {{id: kiosk-1, driver: kiosk, base_url: "http://127.0.0.1:{port}", '
+        "poll_interval_s: 0.3}\n",
+    )
 
 
 def test_text_from_a_device_prints_as_sent_and_is_never_read_as_markup(tmp_path: Path) -> None:
