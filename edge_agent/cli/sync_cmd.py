@@ -85,6 +85,12 @@ def now(
                 last = progress
                 sys.stdout.write(json.dumps(progress) + "\n")  # JSON lines, one per progress step
             return last
+        steps = aiter(stream(path, "sync.now", {}, timeout=timeout))
+        # The bar appears with the first step: a drain that cannot start (no broker) says so
+        # without drawing one.
+        step: dict[str, Any] | None = await anext(steps, None)
+        if step is None:
+            return last
         with Progress(
             TextColumn("draining"),
             BarColumn(),
@@ -93,10 +99,11 @@ def now(
             console=console,
         ) as bar:
             task = bar.add_task("sync", total=None)
-            async for progress in stream(path, "sync.now", {}, timeout=timeout):
-                last = progress
-                total = progress["sent"] + progress["remaining"]
-                bar.update(task, completed=progress["sent"], total=total or 1)
+            while step is not None:
+                last = step
+                total = step["sent"] + step["remaining"]
+                bar.update(task, completed=step["sent"], total=total or 1)
+                step = await anext(steps, None)
         return last
 
     last = daemon(go(), as_json=as_json, json_lines=True)

@@ -130,6 +130,12 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
                 "the uplink is disabled in the config",
                 "set uplink.enabled: true",
             )
+        if not agent.uplink.status()["connected"]:  # said at once, before any progress
+            raise HandlerError(
+                "not_connected",
+                "the uplink is not connected to the broker; nothing was sent",
+                "check `edge-agent sync status` for the broker and the last error",
+            )
         progress = agent.uplink.sync_now()
         async with contextlib.aclosing(progress):
             async for line in progress:

@@ -204,6 +204,11 @@ class Router:
         try:
             result = await action(request.args)
         except Exception as exc:  # noqa: BLE001 - `rebirth` with no broker: an answer, not a crash
-            log.warning("agent_action_failed", action=request.action, error=repr(exc))
+            log.warning(
+                "agent_action_failed",
+                action=request.action,
+                error=str(exc),
+                error_type=type(exc).__name__,
+            )
             return self._fail(request, CommandErrorCode.DEVICE_ERROR, f"{request.action}: {exc}")
         return CommandResult(id=request.id, ok=True, result=result, ts=self._clock())

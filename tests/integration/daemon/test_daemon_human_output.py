@@ -51,6 +51,9 @@ devices:
         # Nothing can drain with no broker: an `ok` here would tell the engineer it started.
         drain = cli("devices", "cmd", "_agent", "sync_now", "--config", str(cfg))
         assert drain.returncode == 1 and "not connected" in drain.stdout, drain.stdout
+        sync_now = cli("sync", "now", "--config", str(cfg))
+        assert sync_now.returncode == 1 and "not connected" in sync_now.stderr, sync_now.stderr
+        assert "draining" not in sync_now.stdout, "no progress bar for a drain that cannot start"
         assert d.status()["agent"]["branch_id"] == "t-001"  # still up
         # Mid-edit: the YAML no longer parses. The CLI still finds the running daemon (and says
         # the file is broken), and `reload` names the error while the old config keeps running.
