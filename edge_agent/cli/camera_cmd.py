@@ -119,7 +119,12 @@ def snapshot(
             hint=_write_hint(out),
         )
     except VisionModelError as exc:
-        fail(str(exc), Exit.NOT_FOUND, as_json=as_json, hint="run `edge-agent models fetch`")
+        fail(
+            str(exc),
+            Exit.NOT_FOUND,
+            as_json=as_json,
+            hint="`edge-agent models verify` lists every model and its state",
+        )
     except CredentialsError as exc:
         fail(str(exc), Exit.CONFIG, as_json=as_json)
     except SnapshotError as exc:

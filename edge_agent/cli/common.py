@@ -150,7 +150,7 @@ def daemon(
             Exit.NOT_RUNNING,
             as_json=as_json,
             json_lines=json_lines,
-            hint="start it with `systemctl start edge-agent` or `edge-agent run --config FILE`",
+            hint="start it: `systemctl start edge-agent`, `edge-agent run --config FILE`, or `make demo` in a checkout",
         )
     except TimeoutError as exc:
         fail(str(exc), Exit.TIMEOUT, as_json=as_json, json_lines=json_lines)

@@ -198,7 +198,12 @@ def replay(
                 source_fps=source_fps,
             )
     except VisionModelError as exc:
-        fail(str(exc), Exit.NOT_FOUND, as_json=as_json, hint="run `edge-agent models fetch`")
+        fail(
+            str(exc),
+            Exit.NOT_FOUND,
+            as_json=as_json,
+            hint="`edge-agent models verify` lists every model and its state",
+        )
     finally:
         if out is not None:
             out.close()
