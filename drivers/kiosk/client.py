@@ -98,9 +98,9 @@ class KioskHttp:
                         status, data = resp.status, await resp.read()
             except Exception as exc:  # noqa: BLE001 - aiohttp/OS errors mapped to a typed DriverError
                 last = _transport_error(exc, url)
-                if self._log is not None:
-                    self._log.warning(
-                        "kiosk_request_failed",
+                if self._log is not None and attempt <= self._retries:  # the last: the caller's
+                    self._log.info(
+                        "kiosk_request_retry",
                         method=method,
                         path=path,
                         attempt=attempt,

@@ -167,7 +167,7 @@ class MDCClient:
             except (DeviceTimeout, ProtocolError) as exc:
                 if attempt == attempts:
                     raise
-                self._log.warning(
+                self._log.info(
                     "mdc_request_retry",
                     command=_cmd_name(cmd),
                     attempt=attempt,

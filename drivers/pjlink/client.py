@@ -129,13 +129,14 @@ class PJLinkClient:
             except (DeviceTimeout, Unreachable, ProtocolError) as exc:
                 await self.close()
                 last = exc
-                self._log.warning(
-                    "pjlink_request_failed",
-                    command=command,
-                    attempt=attempt + 1,
-                    reason=exc.reason.value,
-                    error=exc.message,
-                )
+                if attempt < self._retries:  # the last failure is the caller's to report
+                    self._log.info(
+                        "pjlink_request_retry",
+                        command=command,
+                        attempt=attempt + 1,
+                        reason=exc.reason.value,
+                        error=exc.message,
+                    )
             except AuthFailed:
                 await self.close()
                 raise

@@ -220,7 +220,10 @@ class DeviceRunner:
             attempt += 1
             self.status.next_retry_at = self._clock() + delay
             self._report(online=False, reason=reason, detail=detail)
-            self.log.warning(
+            # A warning when the device goes down, then one info line a retry while it stays
+            # down: a dead projector does not fill the journal's warnings all night.
+            level = self.log.warning if attempt == 1 else self.log.info
+            level(
                 "device_restarting",
                 reason=reason.value,
                 detail=detail,

@@ -50,3 +50,30 @@ async def test_probe_retries_an_offline_device_now_and_says_why_it_still_fails()
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_device_that_stays_down_warns_once_then_logs_its_retries_as_info() -> None:
+    # A dead projector retried all night must not fill the journal's warnings: the engineer
+    # sees one warning when it goes down, and `status` says the rest.
+    import structlog
+
+    CabledLater.plugged = False
+    config = SimulatedDisplayConfig(id="screen", driver="simulated_display", poll_interval_s=0.2)
+    runner = DeviceRunner(
+        config,
+        CabledLater,
+        submit=lambda _i: None,
+        on_state=lambda _s: None,
+        backoff=Backoff(base_s=0.01, cap_s=0.01),
+    )
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(runner.run())
+        try:
+            async with asyncio.timeout(5):
+                while runner.status.restarts < 4:
+                    await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    levels = [e["log_level"] for e in logs if e["event"] == "device_restarting"]
+    assert levels[0] == "warning" and set(levels[1:]) == {"info"}, levels
