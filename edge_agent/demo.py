@@ -21,6 +21,8 @@ from .logging import configure
 from .runtime.app import Agent, StartupError
 from .settings.errors import ConfigError
 from .settings.loader import load
+from .store.errors import StoreError
+from .store.store import Store
 
 CONFIG = Path("config/demo.yaml")
 
@@ -51,7 +53,7 @@ async def main(config: Path = CONFIG) -> int:
         soft_wrap=True,
     )
     try:
-        return await Agent(config, settings).run()
+        code = await Agent(config, settings).run()
     except StartupError as exc:
         console.print(f"[red]cannot start:[/] {exc}")
         return 1
@@ -59,6 +61,29 @@ async def main(config: Path = CONFIG) -> int:
         _quiet_bus_teardown(asyncio.get_running_loop())
         for _, emulator in emulators:
             await emulator.stop()
+    await _say_what_waits(console, settings)
+    return code
+
+
+async def _say_what_waits(console: Console, settings: Any) -> None:
+    """After the stop, one line for people: what the store keeps for HQ, and where."""
+    store = Store(settings.agent.data_dir / "edge-agent.db", settings.store)
+    try:
+        await store.open()
+        stats = await store.stats()
+    except StoreError as exc:  # the agent's own log has said why; this line is a courtesy
+        console.print(f"stopped; the store could not be read back: {exc}", markup=False)
+        return
+    finally:
+        await store.close()
+    classes = ", ".join(f"{n} {cls}" for cls, n in stats.depth_by_class.items() if n)
+    console.print(
+        f"stopped: {stats.depth} items wait in {store.path} ({classes or 'nothing'}) and go to HQ "
+        "once a broker answers; the next `make demo` starts with them, `make clean` empties it.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _quiet_bus_teardown(loop: asyncio.AbstractEventLoop) -> None:
@@ -75,4 +100,4 @@ def _quiet_bus_teardown(loop: asyncio.AbstractEventLoop) -> None:
 
 if __name__ == "__main__":
     configure("info")
-    raise SystemExit(asyncio.run(main()))
+    raise SystemExit(asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else CONFIG)))
