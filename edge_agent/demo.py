@@ -43,8 +43,8 @@ async def main(config: Path = CONFIG) -> int:
         if bus:  # the BLE stand-in's private bus: bleak in this process looks for BlueZ there
             os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus
     console.print(
-        f"[bold]demo branch {settings.agent.branch_id}[/]: {len(settings.devices)} devices, "
-        f"{len(settings.cameras)} cameras; MQTT broker {settings.uplink.mqtt.host}:{settings.uplink.mqtt.port} "
+        f"[bold]demo branch {settings.agent.branch_id}[/]: {_count(settings.devices, 'device')}, "
+        f"{_count(settings.cameras, 'camera')}; MQTT broker {settings.uplink.mqtt.host}:{settings.uplink.mqtt.port} "
         "is not running, so the agent buffers to its store.\n"
         f"In another terminal:  .venv/bin/edge-agent status -c {config}\n"
         f"                      .venv/bin/edge-agent events tail -f -c {config}\n"
@@ -84,6 +84,10 @@ async def _say_what_waits(console: Console, settings: Any) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _count(items: Any, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 def _quiet_bus_teardown(loop: asyncio.AbstractEventLoop) -> None:
