@@ -361,6 +361,7 @@ def events_tail(
 
     async def go() -> None:
         params = {"limit": limit, "follow": follow, "device": device, "kinds": kind or None}
+        header = not as_json
         async for item in stream(
             socket_path(config, socket), "events.tail", params, timeout=None if follow else 10
         ):
@@ -369,6 +370,14 @@ def events_tail(
             if as_json:
                 print(json.dumps(item), flush=True)  # noqa: T201 - JSON lines to stdout
             else:
+                if header:  # once, above the first item
+                    console.print(
+                        f"{'seq':>8} {'time':<8} {'class':<7} {'kind':<10} {'device':<16} data",
+                        style="bold",
+                        markup=False,
+                        highlight=False,
+                    )
+                    header = False
                 ts = time.strftime("%H:%M:%S", time.localtime(item["ts"]))
                 line = Text.assemble(  # plain text pieces: the data is never read as markup
                     f"{item['seq']:>8} {ts} ",

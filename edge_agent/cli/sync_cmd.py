@@ -61,7 +61,7 @@ def status(
             ("bytes today", up.get("bytes_sent_today")),
             ("backlog limit", f"{limit.get('msgs_per_s')} msg/s, {limit.get('bytes_per_s')} B/s"),
         ]
-        console.print(table("sync", ["", ""], rows))
+        console.print(table("sync", ["what", "now"], rows))
 
     show(data, as_json, render)
 

@@ -42,6 +42,9 @@ devices:
         assert probe.returncode == 0 and "[hdmi1,hdmi2,dp]" in probe.stdout, probe.stdout
         tail = cli("events", "tail", "-n", "5", "--config", str(cfg))
         assert tail.returncode == 0 and "reading" in tail.stdout
+        head, *items = tail.stdout.splitlines()
+        assert head.split() == ["seq", "time", "class", "kind", "device", "data"], tail.stdout
+        assert len(items) == 5, "one line an item, under one header"
         power = cli("devices", "cmd", "lobby-screen", "power", "on", "--config", str(cfg))
         assert power.returncode == 0 and "power=on" in power.stdout, power.stdout
         assert "{'" not in power.stdout + tail.stdout, "values as typed, not Python reprs"
