@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+# Pydantic puts these before the message of a validator's ValueError / AssertionError; the
+# message after them is ours, written for the engineer.
+_PYDANTIC_PREFIXES = {"value_error": "Value error, ", "assertion_error": "Assertion failed, "}
+# Pydantic messages that speak Python (class names, "field") instead of YAML.
+_PLAIN = {
+    "missing": "required key is missing",
+    "model_type": "Input should be a mapping (`key: value` lines or `{key: value}`)",
+    "dict_type": "Input should be a mapping (`key: value` lines or `{key: value}`)",
+}
+
+
+def plain_message(err: Mapping[str, Any]) -> str:
+    """The message of one pydantic error entry (`ValidationError.errors()`), in the config's words:
+    our own validators' messages without pydantic's `Value error, ` prefix, no class names."""
+    kind, msg = err.get("type", ""), str(err.get("msg", ""))
+    if kind in _PLAIN:
+        return _PLAIN[kind]
+    prefix = _PYDANTIC_PREFIXES.get(kind)
+    if prefix and msg.startswith(prefix):
+        return msg[len(prefix) :]
+    return msg
 
 
 @dataclass(frozen=True)

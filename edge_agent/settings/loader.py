@@ -24,7 +24,7 @@ from drivers import registry
 
 from .cameras import CredentialsError
 from .environ import SECTIONS, Loc, env_name, env_overrides, merge, unknown_env_sections
-from .errors import ConfigError, ConfigIssue
+from .errors import ConfigError, ConfigIssue, plain_message
 from .paths import path_problem
 from .root import Settings
 from .yamltext import AliasError, FileTooLarge, load_yaml, position, read_text
@@ -87,7 +87,7 @@ def _issues_from(
         full = prefix + loc
         line, col = position(tree, full)
         where = ".".join(str(p) for p in full)
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else plain_message(err)
         from_env = next((p for p in env_paths if full[: len(p)] == p), None)
         hint = (
             f"set by {env_name(from_env)} in the environment"

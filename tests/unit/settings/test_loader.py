@@ -232,3 +232,50 @@ def test_mutated_agent_values_are_accepted_or_located(
         load(path, environ={})
     except ConfigError as exc:
         assert all(str(path) in str(i) for i in exc.issues)
+
+
+PYDANTIC_WORDS = """\
+agent: {branch_id: b-1, agent_id: a-1, data_dir: ./var}
+devices:
+  - {id: screen, driver: samsung_mdc}
+  - {driver: simulated_display}
+cameras:
+  - id: door
+    source: rtsp://192.0.2.10:secret/x
+    tracker: 5
+"""
+
+
+def test_messages_are_ours_without_pydantic_prefixes_or_class_names(tmp_path: Path) -> None:
+    path = write(tmp_path, PYDANTIC_WORDS)
+    with pytest.raises(ConfigError) as info:
+        load(path, environ={})
+    assert messages(info.value) == [
+        f"{path}:3:5: devices.0: set exactly one of `host` (MDC over TCP) or `serial` (RS-232)",
+        f"{path}:4:5: devices.1.id: required key is missing (add this key)",
+        f"{path}:7:5: cameras.0.source: the URL's port is not a number from 0 to 65535 "
+        "(a password belongs before the @, or in credentials_file)",
+        f"{path}:8:5: cameras.0.tracker: Input should be a mapping (`key: value` lines or "
+        "`{key: value}`) (got int: 5)",
+    ]
+
+
+def test_plain_message_strips_the_assertion_prefix_too() -> None:
+    from pydantic import BaseModel, ValidationError, field_validator
+
+    from edge_agent.settings.errors import plain_message
+
+    class Model(BaseModel):
+        x: int
+
+        @field_validator("x")
+        @classmethod
+        def _positive(cls, v: int) -> int:
+            if v <= 0:  # an `assert` here would be rewritten by pytest
+                raise AssertionError("x must be positive")
+            return v
+
+    with pytest.raises(ValidationError) as info:
+        Model(x=-1)
+    (err,) = info.value.errors()
+    assert plain_message(err) == "x must be positive"
