@@ -290,6 +290,56 @@ def _validate_devices(
     return devices, issues
 
 
+def _check_camera_ids(cams_raw: Any, devices_raw: Any, file: Path, tree: Any) -> list[ConfigIssue]:
+    """Camera ids are unique, and no camera takes a device's id: upstream, both are the `device`
+    of events, and the CLI finds both by id. Each clash is reported at the later of the two ids."""
+    issues: list[ConfigIssue] = []
+    device_ids: dict[str, int] = {}
+    for j, entry in enumerate(devices_raw if isinstance(devices_raw, list) else []):
+        device_id = entry.get("id") if isinstance(entry, dict) else None
+        if isinstance(device_id, str):
+            device_ids.setdefault(device_id, j)
+    seen: dict[str, int] = {}
+    for i, cam in enumerate(cams_raw if isinstance(cams_raw, list) else []):
+        cid = cam.get("id") if isinstance(cam, dict) else None
+        if not isinstance(cid, str):
+            continue  # missing or not text: the model says so
+        cam_at = position(tree, ("cameras", i, "id"))
+        if cid in seen:
+            issues.append(
+                ConfigIssue(
+                    file,
+                    *cam_at,
+                    f"cameras.{i}.id: duplicate camera id {cid!r}",
+                    f"also used by cameras.{seen[cid]}; ids must be unique",
+                )
+            )
+            continue
+        seen[cid] = i
+        if cid in device_ids:
+            j = device_ids[cid]
+            dev_at = position(tree, ("devices", j, "id"))
+            at, what, first = (
+                (cam_at, f"cameras.{i}.id: camera id {cid!r} is also a device id", f"devices.{j}")
+                if cam_at >= dev_at
+                else (
+                    dev_at,
+                    f"devices.{j}.id: device id {cid!r} is also a camera id",
+                    f"cameras.{i}",
+                )
+            )
+            issues.append(
+                ConfigIssue(
+                    file,
+                    *at,
+                    what,
+                    f"also used by {first}; a camera and a device may not share an id: "
+                    "both are the `device` of events upstream, and the CLI finds both by id",
+                )
+            )
+    return issues
+
+
 def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
     """Parse, override from the environment, validate. Raises ConfigError listing every issue."""
     file = Path(path)
@@ -336,22 +386,15 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
         ) from None
     issues = _check_secret_files(data, file, tree, ())
     _resolve_paths(data, file.parent.resolve())
-    devices, device_issues = _validate_devices(data.pop("devices", None) or [], file, tree)
+    devices_raw = data.pop("devices", None) or []
+    devices, device_issues = _validate_devices(devices_raw, file, tree)
     issues += device_issues
     try:
         settings = Settings.model_validate({**data, "devices": devices})
     except ValidationError as exc:
         issues += _issues_from(exc, file, tree, (), env_paths=env_paths)
         settings = None
-    cams = data.get("cameras") or []
-    if isinstance(cams, list):
-        ids = [c.get("id") for c in cams if isinstance(c, dict)]
-        for i, cid in enumerate(ids):
-            if cid is not None and ids.index(cid) != i:
-                line, col = position(tree, ("cameras", i, "id"))
-                issues.append(
-                    ConfigIssue(file, line, col, f"cameras.{i}.id: duplicate camera id {cid!r}")
-                )
+    issues += _check_camera_ids(data.get("cameras"), devices_raw, file, tree)
     if settings is not None:
         issues += _check_camera_credentials(settings, file, tree)
     if issues or settings is None:

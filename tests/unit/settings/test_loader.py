@@ -279,3 +279,38 @@ def test_plain_message_strips_the_assertion_prefix_too() -> None:
         Model(x=-1)
     (err,) = info.value.errors()
     assert plain_message(err) == "x must be positive"
+
+
+def test_a_duplicate_camera_id_names_the_camera_that_has_it_first(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        GOOD
+        + "cameras:\n"
+        + "  - {id: door, source: rtsp://192.0.2.10/a}\n"
+        + "  - {id: door, source: rtsp://192.0.2.11/a}\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load(path, environ={})
+    assert messages(info.value) == [
+        f"{path}:10:6: cameras.1.id: duplicate camera id 'door' "
+        "(also used by cameras.0; ids must be unique)"
+    ]
+
+
+@pytest.mark.parametrize("cameras_first", [False, True])
+def test_a_camera_and_a_device_with_one_id_is_an_error_at_the_second(
+    tmp_path: Path, cameras_first: bool
+) -> None:
+    cameras = "cameras:\n  - {id: lobby-screen, source: rtsp://192.0.2.10/a}\n"
+    if cameras_first:  # GOOD's devices: come after the camera
+        text = GOOD.replace("devices:\n", cameras + "devices:\n")
+        expected = "8:5: devices.0.id: device id 'lobby-screen' is also a camera id (also used by cameras.0;"
+    else:
+        text = GOOD + cameras
+        expected = "9:6: cameras.0.id: camera id 'lobby-screen' is also a device id (also used by devices.0;"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load(path, environ={})
+    (issue,) = messages(info.value)
+    assert issue.startswith(f"{path}:{expected}"), issue
+    assert "the CLI finds both by id" in issue
