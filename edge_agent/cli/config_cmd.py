@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,35 +12,65 @@ import typer
 from rich.markup import escape
 
 from ..logging import redact_url_passwords
-from ..settings.loader import config_hash
+from ..settings.errors import ConfigError, ConfigIssue
+from ..settings.loader import config_hash, load
+from ..settings.local import local_warnings
 from ..settings.schema import json_schema
 from .common import load_or_exit
-from .output import JsonOption, console, print_json
+from .output import Exit, JsonOption, console, err_console, print_json
 
 app = typer.Typer(help="Check, show and describe the YAML config.", no_args_is_help=True)
+
+
+def _as_json(issues: Sequence[ConfigIssue]) -> list[dict[str, Any]]:
+    return [i.__dict__ | {"file": str(i.file)} for i in issues]
 
 
 @app.command()
 def check(
     file: Path = typer.Argument(..., help="The YAML config to check."), as_json: bool = JsonOption
 ) -> None:
-    """Report every problem as FILE:LINE:COL: message (hint). Exit 3 when there is any."""
-    settings = load_or_exit(file, as_json=as_json)
+    """Report every problem as FILE:LINE:COL: message (hint). Exit 3 when there is any.
+
+    Also warns (FILE:LINE:COL: warning: ...) about a camera file or /dev/videoN, or a serial
+    port, that this PC does not have now: the daemon starts without them, so alone they exit 0.
+    """
+    warnings = local_warnings(file)
+    try:
+        settings = load(file)
+    except ConfigError as exc:
+        if as_json:
+            print_json(
+                {"ok": False, "errors": _as_json(exc.issues), "warnings": _as_json(warnings)}
+            )
+        else:
+            both = sorted([*exc.issues, *warnings], key=lambda i: (str(i.file), i.line, i.col))
+            for issue in both:  # one unwrapped line each, so they can be grepped and clicked
+                sys.stderr.write(f"{issue}\n")
+            tail = f", {len(warnings)} warning(s)" if warnings else ""
+            err_console.print(
+                f"[bold red]{len(exc.issues)} problem(s)[/]{tail} in {escape(str(file))}"
+            )
+        raise typer.Exit(int(Exit.CONFIG)) from None
     summary = {
         "ok": True,
         "file": str(file),
         "config_hash": config_hash(settings),
         "devices": len(settings.devices),
         "cameras": len(settings.cameras),
+        "warnings": _as_json(warnings),
     }
     if as_json:
         print_json(summary)
-    else:
-        console.print(
-            f"[green]ok[/] {escape(str(file))}: {summary['devices']} devices, "
-            f"{summary['cameras']} cameras, "
-            f"hash {summary['config_hash']}"
-        )
+        return
+    for warning in warnings:
+        sys.stderr.write(f"{warning}\n")
+    tail = f", [yellow]{len(warnings)} warning(s)[/]" if warnings else ""
+    console.print(
+        f"[green]ok[/] {escape(str(file))}: {summary['devices']} devices, "
+        f"{summary['cameras']} cameras, "
+        f"hash {summary['config_hash']}{tail}"
+    )
 
 
 def _redacted(value: Any) -> Any:
@@ -65,8 +97,6 @@ def show(
     if as_json:
         print_json(data)
     else:
-        import sys
-
         from ruamel.yaml import YAML
 
         YAML().dump(data, sys.stdout)

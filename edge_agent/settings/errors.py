@@ -49,3 +49,12 @@ class ConfigError(Exception):
     def __init__(self, issues: list[ConfigIssue]) -> None:
         self.issues = sorted(issues, key=lambda i: (str(i.file), i.line, i.col))
         super().__init__("\n".join(str(i) for i in self.issues))
+
+
+@dataclass(frozen=True)
+class ConfigWarning(ConfigIssue):
+    """Something the config names that is not on this PC now; the daemon starts anyway."""
+
+    def __str__(self) -> str:
+        tail = f" ({self.hint})" if self.hint else ""
+        return f"{self.file}:{self.line}:{self.col}: warning: {self.message}{tail}"

@@ -145,7 +145,7 @@ def _check_camera_credentials(settings: Settings, file: Path, tree: Any) -> list
     return issues
 
 
-def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+def resolve_paths(data: dict[str, Any], base: Path) -> None:
     """Relative `*_file`, data_dir and control_socket paths are relative to the config file."""
 
     def walk(node: Any) -> None:
@@ -340,9 +340,11 @@ def _check_camera_ids(cams_raw: Any, devices_raw: Any, file: Path, tree: Any) ->
     return issues
 
 
-def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
-    """Parse, override from the environment, validate. Raises ConfigError listing every issue."""
-    file = Path(path)
+def read_raw(
+    file: Path, environ: Mapping[str, str] | None = None
+) -> tuple[CommentedMap, dict[str, Any], list[Loc]]:
+    """The YAML tree (for positions), its plain data with the environment's overrides merged in,
+    and where those overrides went. Nothing validated or resolved yet. Raises ConfigError."""
     tree = _parse(file)
     if not isinstance(tree, CommentedMap):
         raise ConfigError(
@@ -384,8 +386,15 @@ def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings
                 )
             ]
         ) from None
+    return tree, data, env_paths
+
+
+def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse, override from the environment, validate. Raises ConfigError listing every issue."""
+    file = Path(path)
+    tree, data, env_paths = read_raw(file, environ)
     issues = _check_secret_files(data, file, tree, ())
-    _resolve_paths(data, file.parent.resolve())
+    resolve_paths(data, file.parent.resolve())
     devices_raw = data.pop("devices", None) or []
     devices, device_issues = _validate_devices(devices_raw, file, tree)
     issues += device_issues
