@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edge_agent.cli.output import Exit, JsonOption, console, fail, show, table
 from edge_agent.settings.cameras import CameraSettings
+from edge_agent.settings.errors import plain_message
 from edge_agent.settings.yamltext import AliasError, FileTooLarge, load_yaml, position, read_text
 
 from ..vision.models import default_models_dir
@@ -108,7 +109,7 @@ def load_camera_file(
         lines = []
         for e in exc.errors():
             line, col = position(data, (*where, *e["loc"]))
-            lines.append(f"{path}:{line}:{col}: {'.'.join(map(str, e['loc']))}: {e['msg']}")
+            lines.append(f"{path}:{line}:{col}: {'.'.join(map(str, e['loc']))}: {plain_message(e)}")
         raise CameraFileError("invalid camera:\n  " + "\n  ".join(lines), Exit.CONFIG) from None
     # Relative paths are relative to the camera file, as in the main config.
     update: dict[str, Any] = {}

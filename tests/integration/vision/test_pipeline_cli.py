@@ -125,6 +125,7 @@ def test_replay_reports_an_invalid_line_with_its_place(scene: Path) -> None:
     line = next(i for i, t in enumerate(CAMERA_YAML.splitlines(), 1) if "[0.5, 0.95]" in t)
     assert f"bad.yaml:{line}:" in message and "lines.0.points" in message, message
     assert "normalised" in message
+    assert "Value error" not in message, "our words, not pydantic's"
 
 
 @pytest.mark.parametrize(
