@@ -21,3 +21,17 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def cancel_and_wait(task: asyncio.Task[object], timeout: float) -> bool:
+    """Cancel `task` and wait up to `timeout` s for it to end (True if it did).
+
+    Whatever the task ends with (its cancellation, an error) stays with the task; a cancellation
+    of the caller itself still reaches the caller. `suppress(CancelledError)` around `wait_for`
+    swallowed both, so a reload cancelled by a shutdown went on starting devices.
+    """
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if task in done and not task.cancelled():
+        task.exception()  # retrieved: asyncio does not log it as never retrieved
+    return task in done

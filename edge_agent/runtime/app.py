@@ -12,7 +12,6 @@ Every background task lives in one asyncio.TaskGroup and is named (`device[lobby
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
 import signal
@@ -24,6 +23,7 @@ from typing import Any
 import structlog
 
 from .. import __version__
+from ..aio import cancel_and_wait
 from ..settings.errors import ConfigError
 from ..settings.loader import config_hash, load
 from ..settings.root import Settings
@@ -33,7 +33,7 @@ from .device import DeviceStatus
 from .handlers import control_handlers
 from .router import Router
 from .sdnotify import notify, watchdog_interval_s
-from .supervisor import Supervisor
+from .supervisor import TASK_STOP_S, Supervisor
 
 log = structlog.get_logger("edge_agent.runtime")
 
@@ -204,9 +204,7 @@ class Agent:
     # --- cameras -----------------------------------------------------------------------------
     async def _apply_cameras(self, settings: Settings) -> None:
         for cid, task in list(self._camera_tasks.items()):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 3.0)
+            await cancel_and_wait(task, TASK_STOP_S)
             del self._camera_tasks[cid]
         self.cameras.clear()
         cams = [c for c in settings.cameras if c.enabled]

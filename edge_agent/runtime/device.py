@@ -8,6 +8,7 @@ A driver that blocks the event loop synchronously cannot be caught here; drivers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -145,6 +146,7 @@ class DeviceRunner:
         self._last_emit = 0.0
         self._dirty = False  # a state change not yet sent (held back by STATE_MIN_INTERVAL_S)
         self._drifted = False  # only volatile keys changed since the last state event
+        self._held: asyncio.TimerHandle | None = None  # sends a held-back change when it is due
         self.log = structlog.get_logger("edge_agent.device").bind(device=config.id)
 
     @property
@@ -201,38 +203,63 @@ class DeviceRunner:
             else self._drifted and since >= VOLATILE_MIN_INTERVAL_S
         )
         if due:
-            self._last_emit, self._dirty, self._drifted = now, False, False
-            self._submit(NewItem(ItemClass.EVENT, "state", st.id, now, st.payload(now)))
-            self._on_state(st)
+            self._emit(now)
+        elif self._dirty and self._held is None:
+            # Held back: sent once STATE_MIN_INTERVAL_S has passed, not at the next poll (which
+            # may be minutes away), so HQ sees the second of two quick commands in about 1 s.
+            with contextlib.suppress(RuntimeError):  # no running loop: the next report sends it
+                self._held = asyncio.get_running_loop().call_later(
+                    max(0.0, STATE_MIN_INTERVAL_S - since), self._send_held
+                )
+
+    def _send_held(self) -> None:
+        self._held = None
+        if self._dirty:
+            self._emit(self._clock())
+
+    def _emit(self, now: float) -> None:
+        if self._held is not None:
+            self._held.cancel()
+            self._held = None
+        st = self.status
+        self._last_emit, self._dirty, self._drifted = now, False, False
+        self._submit(NewItem(ItemClass.EVENT, "state", st.id, now, st.payload(now)))
+        self._on_state(st)
 
     async def run(self) -> None:
         """Until cancelled: start, poll, and on any failure stop, back off and start again."""
         if not self.config.enabled:
             self._report(online=False, reason=Reason.DISABLED, detail="enabled: false in config")
             return
-        attempt = 0
-        while True:
-            reason, detail = await self._session()
-            if self.status.online:
-                attempt = 0  # it worked for a while: retry quickly
-            self.status.restarts += 1
-            delay = self._backoff.delay(attempt)
-            attempt += 1
-            self.status.next_retry_at = self._clock() + delay
-            self._report(online=False, reason=reason, detail=detail)
-            # A warning when the device goes down, then one info line a retry while it stays
-            # down: a dead projector does not fill the journal's warnings all night.
-            level = self.log.warning if attempt == 1 else self.log.info
-            level(
-                "device_restarting",
-                reason=reason.value,
-                detail=detail,
-                restarts=self.status.restarts,
-                retry_in_s=round(delay, 2),
-            )
-            self._retry_now.clear()
-            if await wait_event(self._retry_now, delay):
-                attempt = 0  # woken on purpose (e.g. after Wake-on-LAN): start the backoff afresh
+        try:
+            attempt = 0
+            while True:
+                reason, detail = await self._session()
+                if self.status.online:
+                    attempt = 0  # it worked for a while: retry quickly
+                self.status.restarts += 1
+                delay = self._backoff.delay(attempt)
+                attempt += 1
+                self.status.next_retry_at = self._clock() + delay
+                self._report(online=False, reason=reason, detail=detail)
+                # A warning when the device goes down, then one info line a retry while it stays
+                # down: a dead projector does not fill the journal's warnings all night.
+                level = self.log.warning if attempt == 1 else self.log.info
+                level(
+                    "device_restarting",
+                    reason=reason.value,
+                    detail=detail,
+                    restarts=self.status.restarts,
+                    retry_in_s=round(delay, 2),
+                )
+                self._retry_now.clear()
+                if await wait_event(self._retry_now, delay):
+                    attempt = (
+                        0  # woken on purpose (e.g. after Wake-on-LAN): start the backoff afresh
+                    )
+        finally:
+            if self._dirty:  # a change still held back: it goes before the device stops
+                self._emit(self._clock())
 
     async def _session(self) -> tuple[Reason, str]:
         driver = self.driver_cls(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -13,10 +12,13 @@ import structlog
 from drivers import registry
 from drivers.sdk import DeviceConfig
 
+from ..aio import cancel_and_wait
 from ..store.items import NewItem
 from .device import DeviceRunner, DeviceStatus
 
 log = structlog.get_logger("edge_agent.supervisor")
+
+TASK_STOP_S = 3.0  # a stopped device's task gets this long to close its connection
 
 
 class Supervisor:
@@ -59,9 +61,7 @@ class Supervisor:
         task = self._tasks.pop(device_id, None)
         self._runners.pop(device_id, None)
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 3.0)
+            await cancel_and_wait(task, TASK_STOP_S)
 
     async def apply(self, devices: Sequence[DeviceConfig]) -> dict[str, list[str]]:
         """Start new devices, restart changed ones, stop removed ones; leave the rest running."""
