@@ -22,6 +22,8 @@ from typing import Any
 
 import structlog
 
+from drivers.sdk import Reason
+
 from .. import __version__
 from ..aio import cancel_and_wait
 from ..settings.errors import ConfigError
@@ -39,7 +41,7 @@ log = structlog.get_logger("edge_agent.runtime")
 
 SHUTDOWN_BUDGET_S = 4.5
 RESTART_SECTIONS = ("agent", "uplink", "store")  # read once at start; a reload only notes them
-UPLINK_GOODBYE_S = 2.0
+UPLINK_GOODBYE_S = 2.0  # the most of SHUTDOWN_BUDGET_S the MQTT goodbye may take
 
 
 class StartupError(Exception):
@@ -161,7 +163,9 @@ class Agent:
         }
         cameras = {cid: cam.snapshot_state() for cid, cam in self.cameras.items()}
         store = self.store.health_reason()
-        devices_ok = all(d["online"] for d in devices.values())
+        # A device switched off in the config (`enabled: false`) is not a fault: left out.
+        enabled = [d for d in devices.values() if d["reason"] != Reason.DISABLED.value]
+        devices_ok = all(d["online"] for d in enabled)
         cameras_ok = all(c.get("reason") == "ok" for c in cameras.values())
         return {
             "subsystems": {
@@ -169,8 +173,9 @@ class Agent:
                 "devices": {
                     "state": _state(devices_ok),
                     "reason": "ok" if devices_ok else "degraded",
-                    "online": sum(d["online"] for d in devices.values()),
-                    "total": len(devices),
+                    "online": sum(d["online"] for d in enabled),
+                    "total": len(enabled),
+                    "disabled": len(devices) - len(enabled),
                 },
                 "cameras": {
                     "state": _state(cameras_ok),
@@ -330,10 +335,9 @@ class Agent:
         deadline = time.monotonic() + SHUTDOWN_BUDGET_S
         await control.stop()
         if self.uplink is not None:
+            goodbye = min(self.settings.uplink.stop_timeout_s, UPLINK_GOODBYE_S)
             try:
-                await asyncio.wait_for(
-                    self.uplink.stop(budget_s=UPLINK_GOODBYE_S), UPLINK_GOODBYE_S + 0.5
-                )
+                await asyncio.wait_for(self.uplink.stop(budget_s=goodbye), goodbye + 0.5)
             except Exception as exc:  # noqa: BLE001 - a failed goodbye must not block the shutdown
                 log.warning("uplink_stop_incomplete", error=f"{type(exc).__name__}: {exc}")
         remaining = max(0.5, deadline - time.monotonic() - 0.5)
@@ -353,8 +357,9 @@ class Agent:
     async def _watchdog(self) -> None:
         interval = watchdog_interval_s(self.settings.agent.watchdog_interval_s)
         while True:
-            online = sum(r.status.online for r in self.supervisor.runners())
-            notify(f"WATCHDOG=1\nSTATUS={online}/{len(self.supervisor.runners())} devices online")
+            enabled = [r for r in self.supervisor.runners() if r.config.enabled]
+            online = sum(r.status.online for r in enabled)
+            notify(f"WATCHDOG=1\nSTATUS={online}/{len(enabled)} devices online")
             await asyncio.sleep(interval)
 
 

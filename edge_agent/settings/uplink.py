@@ -91,4 +91,9 @@ class UplinkSettings(BaseModel):
     mqtt: MQTTSettings = Field(default_factory=MQTTSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     health_interval_s: float = Field(default=60, gt=0, description="Retained `health` period.")
-    stop_timeout_s: float = Field(default=3, gt=0, description="Graceful stop budget.")
+    stop_timeout_s: float = Field(
+        default=3,
+        gt=0,
+        description="How long the MQTT goodbye may take on a stop; the daemon caps it at 2 s, so "
+        "its whole stop fits in 5 s.",
+    )

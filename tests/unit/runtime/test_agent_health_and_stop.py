@@ -1,0 +1,71 @@
+"""The stop's MQTT goodbye within the 5 s stop, and what the agent's own health counts as a fault."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge_agent.runtime.app import UPLINK_GOODBYE_S, Agent
+from edge_agent.settings.root import Settings
+
+
+class Goodbye:
+    """Stands in for the uplink and the control socket: records the budget it was given."""
+
+    def __init__(self) -> None:
+        self.budgets: list[float | None] = []
+
+    async def stop(self, budget_s: float | None = None) -> None:
+        self.budgets.append(budget_s)
+
+
+@pytest.mark.parametrize(("configured", "given"), [(0.5, 0.5), (3.0, UPLINK_GOODBYE_S)])
+async def test_the_goodbye_takes_the_configured_budget_up_to_the_cap(
+    tmp_path: Path, configured: float, given: float
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "agent": {"branch_id": "t-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)},
+            "uplink": {"stop_timeout_s": configured},
+        }
+    )
+    agent = Agent(tmp_path / "edge.yaml", settings)
+    uplink: Any = Goodbye()
+    agent.uplink = uplink
+    await agent._shutdown(Goodbye())
+    assert uplink.budgets == [given]
+
+
+async def test_a_device_switched_off_in_the_config_does_not_make_health_degraded(
+    tmp_path: Path,
+) -> None:
+    # `enabled: false` is the engineer's choice, not a fault: HQ must not alarm on it for ever.
+    settings = Settings.model_validate(
+        {
+            "agent": {"branch_id": "t-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)},
+            "devices": [
+                {"id": "screen", "driver": "simulated_display", "poll_interval_s": 0.2},
+                {"id": "spare", "driver": "simulated_display", "enabled": False},
+            ],
+        }
+    )
+    agent = Agent(tmp_path / "edge.yaml", settings)
+    await agent.supervisor.apply(settings.devices)
+    try:
+        for _ in range(200):
+            if agent.health()["devices"]["screen"]["online"]:
+                break
+            await asyncio.sleep(0.02)
+        devices = agent.health()["subsystems"]["devices"]
+        assert devices == {
+            "state": "ok",
+            "reason": "ok",
+            "online": 1,
+            "total": 1,
+            "disabled": 1,
+        }
+    finally:
+        await agent.supervisor.stop_all()
