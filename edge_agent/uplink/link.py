@@ -28,7 +28,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from drivers.sdk import Logger
+from drivers.sdk import AuthFailed, Logger
+from drivers.sdk.secret_file import read_secret_file
+from edge_agent.logging import register_secret
 from edge_agent.settings.uplink import MQTTSettings, TLSSettings
 
 from .errors import LinkDown, PublishRefused
@@ -120,16 +122,17 @@ def tls_context(tls: TLSSettings) -> ssl.SSLContext:
 
 
 def read_password(path: Path) -> str:
-    """The broker password. LinkDown names the file, never its content, when it is unusable."""
+    """The broker password, read as every `*_file` secret is (drivers.sdk: UTF-8, surrounding
+    whitespace stripped), and registered so no log line shows it. LinkDown names the file,
+    never its content, when it is unusable."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LinkDown(f"cannot read password_file {path}: {exc.strerror}") from None
-    try:
-        return raw.decode("utf-8").rstrip("\r\n")  # a \r inside stays a \r
-    except UnicodeDecodeError as exc:  # its `object` holds the password: raised outside, unchained
-        offset = exc.start
-    raise LinkDown(f"password_file {path} is not UTF-8 text (invalid byte at offset {offset})")
+        password = read_secret_file(path)
+    except AuthFailed as exc:  # raised outside: no exception chain that could hold the bytes
+        problem = exc.message
+    else:
+        register_secret(password)
+        return password
+    raise LinkDown(problem)
 
 
 class _AiomqttLink:
