@@ -1,5 +1,6 @@
-"""Jittered exponential backoff ("full jitter"), shared by device restarts and MQTT reconnects,
-so a branch full of devices, or a fleet of branches after an outage, never retries in step."""
+"""Jittered exponential backoff ("equal jitter": each delay is drawn from the upper half of its
+ceiling), shared by device restarts and MQTT reconnects, so a branch full of devices, or a fleet of
+branches after an outage, never retries in step."""
 
 from __future__ import annotations
 

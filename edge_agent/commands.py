@@ -20,7 +20,7 @@ class CommandErrorCode(StrEnum):
     EXPIRED = "expired"
     FORBIDDEN = "forbidden"  # not in the device's allowed_actions
     DEVICE_OFFLINE = "device_offline"
-    DEVICE_ERROR = "device_error"  # the driver raised; `message` carries its reason code
+    DEVICE_ERROR = "device_error"  # the driver raised; `reason` carries its reason code
     TIMEOUT = "timeout"
     INTERNAL = "internal"
 
@@ -41,7 +41,7 @@ class CommandRequest(BaseModel):
     expires_at: float | None = Field(
         default=None, allow_inf_nan=False, description="Unix seconds; a later arrival is rejected."
     )
-    source: Literal["cli", "mqtt", "automation", "schedule"] = "cli"
+    source: Literal["cli", "mqtt"] = "cli"  # a future scheduler adds its own name here
 
 
 class CommandError(BaseModel):

@@ -41,6 +41,7 @@ log = structlog.get_logger("edge_agent.runtime")
 
 SHUTDOWN_BUDGET_S = 4.5
 RESTART_SECTIONS = ("agent", "uplink", "store")  # read once at start; a reload only notes them
+CAMERA_SERVICE_RESTART_S = 5.0  # a camera service that crashed (a bug) starts again after this
 UPLINK_GOODBYE_S = 2.0  # the most of SHUTDOWN_BUDGET_S the MQTT goodbye may take
 
 
@@ -246,7 +247,7 @@ class Agent:
                 return
             except Exception:
                 log.exception("camera_service_crashed", camera=camera_id)
-                await asyncio.sleep(5.0)
+                await asyncio.sleep(CAMERA_SERVICE_RESTART_S)
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def _open_store(self) -> None:
@@ -283,7 +284,9 @@ class Agent:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn(self._reload_quietly(), "reload"))
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: self.spawn(self._reload_on_sighup(), "reload")
+        )
         async with asyncio.TaskGroup() as tasks:
             self._tasks = tasks
             if self.settings.uplink.enabled:
@@ -327,7 +330,8 @@ class Agent:
         log.info("agent_stopped")
         return 0
 
-    async def _reload_quietly(self) -> None:
+    async def _reload_on_sighup(self) -> None:
+        """`systemctl reload`: the result goes to the journal (reload logs it), no caller waits."""
         await self.reload()
 
     async def _shutdown(self, control: Any) -> None:

@@ -32,6 +32,8 @@ from ..store.records import dumps as strict_json
 STATE_MIN_INTERVAL_S = 1.0
 #: A change only in a driver's `volatile_state` keys (readings), at most this often.
 VOLATILE_MIN_INTERVAL_S = 60.0
+#: How long a driver's stop (closing its socket or port) may take before it is left behind.
+DRIVER_STOP_S = 2.0
 PROBE_RETRY_S = 15.0  # `devices probe` waits at most this for an offline device's fresh attempt
 
 
@@ -293,7 +295,7 @@ class DeviceRunner:
 
     async def _stop_driver(self, driver: Driver) -> None:
         try:
-            await asyncio.shield(asyncio.wait_for(driver.stop(), 2.0))
+            await asyncio.shield(asyncio.wait_for(driver.stop(), DRIVER_STOP_S))
         except Exception as exc:  # noqa: BLE001 - stop must not raise; note it and move on
             self.log.warning("device_stop_failed", error=f"{type(exc).__name__}: {exc}")
 

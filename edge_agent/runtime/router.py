@@ -1,4 +1,4 @@
-"""The one command path: CLI, MQTT and automation all come through `Router.execute`."""
+"""The one command path: the CLI and MQTT both come through `Router.execute`."""
 
 from __future__ import annotations
 

@@ -93,6 +93,8 @@ class Aggregator:
         }
         self.last_fps = 0.0
         self._gap_s = max(GAP_S, 3.0 / settings.fps)
+        self._last_flushed = -math.inf  # start of the last minute sent
+        self._first_tick: float | None = None  # when the service first ticked (down cameras)
 
     def set_state(self, state: str, reason: str) -> None:
         self.state, self.reason = state, reason
@@ -146,9 +148,6 @@ class Aggregator:
         if self._cur is not None:
             self._flush(self._cur)
             self._cur = None
-
-    _last_flushed: float = -math.inf
-    _first_tick: float | None = None
 
     def _minute_for(self, ts: float) -> _Minute:
         """The open minute for a frame. A frame late for a minute already sent (the worker lagged
