@@ -287,6 +287,7 @@ class Agent:
         loop.add_signal_handler(
             signal.SIGHUP, lambda: self.spawn(self._reload_on_sighup(), "reload")
         )
+        failed: Exception | None = None
         async with asyncio.TaskGroup() as tasks:
             self._tasks = tasks
             if self.settings.uplink.enabled:
@@ -306,20 +307,26 @@ class Agent:
                     "uplink_disabled",
                     detail="items are kept in the store until the uplink is enabled",
                 )
-            await self._forget_stale_devices()
-            await self.supervisor.apply(self.settings.devices)
-            await self._apply_cameras(self.settings)
-            self.spawn(self._watchdog(), "sd_notify.watchdog")
-            notify("READY=1")
-            log.info(
-                "agent_started",
-                version=self.version,
-                branch=self.settings.agent.branch_id,
-                agent=self.settings.agent.agent_id,
-                devices=len(self.settings.devices),
-                cameras=len(self.settings.cameras),
-                config_hash=self.config_hash,
-            )
+            try:
+                await self._forget_stale_devices()
+                await self.supervisor.apply(self.settings.devices)
+                await self._apply_cameras(self.settings)
+            except Exception as exc:  # said once, then the same clean stop as SIGTERM
+                failed = exc
+                log.exception("agent_start_failed", error=f"{type(exc).__name__}: {exc}")
+                self._stop.set()
+            else:
+                self.spawn(self._watchdog(), "sd_notify.watchdog")
+                notify("READY=1")
+                log.info(
+                    "agent_started",
+                    version=self.version,
+                    branch=self.settings.agent.branch_id,
+                    agent=self.settings.agent.agent_id,
+                    devices=len(self.settings.devices),
+                    cameras=len(self.settings.cameras),
+                    config_hash=self.config_hash,
+                )
             await self._stop.wait()
             notify("STOPPING=1")
             log.info("agent_stopping")
@@ -327,6 +334,8 @@ class Agent:
             for task in list(self._spawned):  # whatever is left (uplink, watchdog, state saves)
                 task.cancel()
         self._tasks = None
+        if failed is not None:  # a TaskGroup would have raised it wrapped in an ExceptionGroup
+            raise StartupError(f"{type(failed).__name__}: {failed}") from failed
         log.info("agent_stopped")
         return 0
 

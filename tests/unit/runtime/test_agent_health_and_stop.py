@@ -69,3 +69,36 @@ async def test_a_device_switched_off_in_the_config_does_not_make_health_degraded
         }
     finally:
         await agent.supervisor.stop_all()
+
+
+async def test_a_failure_while_starting_is_a_startup_error_after_a_clean_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It escaped as an ExceptionGroup traceback, with the socket file left and the store open.
+    from edge_agent.runtime.app import StartupError
+    from edge_agent.store import Store, StoreError
+    from edge_agent.store.errors import StoreErrorReason
+
+    settings = Settings.model_validate(
+        {
+            "agent": {
+                "branch_id": "t-001",
+                "agent_id": "ipc-1",
+                "data_dir": str(tmp_path / "data"),
+                "control_socket": str(tmp_path / "run" / "c.sock"),
+            },
+            "uplink": {"enabled": False},
+        }
+    )
+    agent = Agent(tmp_path / "edge.yaml", settings)
+
+    async def broken_disk() -> None:
+        raise StoreError(StoreErrorReason.IO_ERROR, "disk I/O error")
+
+    monkeypatch.setattr(agent, "_forget_stale_devices", broken_disk)
+    with pytest.raises(StartupError, match="disk I/O error"):
+        await asyncio.wait_for(agent.run(), 10)
+    assert not (tmp_path / "run" / "c.sock").exists(), "the control socket is gone"
+    again = Store(tmp_path / "data" / "edge-agent.db", settings.store)
+    await again.open()  # the store was closed: its lock is free
+    await again.close()
