@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from .detection import DetectorSettings, FaceSettings, MotionSettings
 from .paths import path_problem
 
 Point = tuple[float, float]
@@ -275,13 +276,9 @@ class CameraSettings(BaseModel):
     def _vision_settings(
         cls, v: dict[str, Any] | None, info: ValidationInfo
     ) -> dict[str, Any] | None:
-        # Imported only when a camera is configured, so a config without cameras never loads numpy.
-        from edge_agent.vision.detect import settings as ds
-        from edge_agent.vision.detect.motion import MotionSettings
-
         model: dict[str, type[BaseModel]] = {
-            "detector": ds.DetectorSettings,
-            "faces": ds.FaceSettings,
+            "detector": DetectorSettings,
+            "faces": FaceSettings,
             "motion": MotionSettings,
         }
         if v is not None:

@@ -5,12 +5,12 @@ Importing this package loads numpy but not cv2 or LiteRT; the builders load thos
 
 from __future__ import annotations
 
+from edge_agent.settings.detection import DetectorSettings, FaceSettings, MotionSettings, Region
 from edge_agent.vision.models import ModelMismatch, ModelMissing, VisionModelError
 
 from .build import build_face_detector, build_person_detector
-from .motion import Mog2MotionGate, MotionSettings
+from .motion import Mog2MotionGate
 from .protocols import Detector, FaceDetector, FocusDetector, MotionGate
-from .settings import DetectorSettings, FaceSettings, Region
 
 __all__ = [
     "Detector",

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from edge_agent.settings.detection import FaceSettings
 from edge_agent.vision.models import VisionModelError
 
 from .boxes import Boxes, empty, nms
-from .settings import FaceSettings
 
 INPUT = 128
 GRIDS = ((16, 2), (8, 6))  # (cells per side, anchors per cell)

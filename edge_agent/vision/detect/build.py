@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edge_agent.settings.detection import DetectorSettings, FaceSettings
 from edge_agent.vision.models import resolve
-
-from .settings import DetectorSettings, FaceSettings
 
 if TYPE_CHECKING:
     from .protocols import Detector, FaceDetector

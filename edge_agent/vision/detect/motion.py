@@ -11,26 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+
+from edge_agent.settings.detection import MotionSettings
 
 from .boxes import Boxes
-
-
-class MotionSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    width: int = Field(default=160, ge=32, le=1280, description="Width of the analysed copy.")
-    history: int = Field(default=300, ge=10, description="MOG2 history, in frames.")
-    var_threshold: float = Field(default=25.0, gt=0)
-    min_area: float = Field(
-        default=0.002, ge=0, le=1, description="Moving share of the frame that counts as motion."
-    )
-    warmup_frames: int = Field(
-        default=10, ge=0, description="Frames that always run the detector while learning."
-    )
-    hold_frames: int = Field(
-        default=5, ge=0, description="Keep saying 'run' this many frames after motion stops."
-    )
 
 
 class Mog2MotionGate:

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from edge_agent.settings.detection import DetectorSettings
+
 from .boxes import Boxes, empty, join_cut_halves, nms, tile_grid
-from .settings import DetectorSettings
 
 CONTAINED = 1.0  # a box this much inside one crop is found by that crop alone
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from edge_agent.settings.detection import FaceSettings
 from edge_agent.vision.models import VisionModelError
 
 from .boxes import Boxes, empty
-from .settings import FaceSettings
 
 
 class YuNetDetector:

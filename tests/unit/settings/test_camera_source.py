@@ -107,3 +107,22 @@ def test_any_accepted_camera_url_can_be_probed_without_an_exception(
         return
     with mock.patch("socket.create_connection", _refused):
         assert probe_rtsp(cam.source_with_credentials(), timeout_s=0.01) == "no_signal"
+
+
+def test_checking_a_camera_config_loads_no_numpy_or_opencv() -> None:
+    # `config check` runs before every start (ExecStartPre) and on engineers' laptops: it must not
+    # need the vision stack, which it used to import to check `detector`, `faces` and `motion`.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from edge_agent.settings.cameras import CameraSettings\n"
+        "CameraSettings.model_validate({'id': 'c', 'source': 'x.avi', 'detector': {'tiles': [2, 1]},"
+        " 'faces': {}, 'motion': {'width': 100}})\n"
+        "print(sorted(m for m in ('numpy', 'cv2') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

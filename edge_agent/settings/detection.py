@@ -1,4 +1,6 @@
-"""Detector settings: the knobs a field engineer may turn per camera, with safe defaults."""
+"""A camera's `detector`, `faces` and `motion` settings: the knobs a field engineer may turn,
+with safe defaults. Plain pydantic, so validating a config loads no numpy or OpenCV; the
+camera workers (edge_agent.vision.detect) build their detectors from these."""
 
 from __future__ import annotations
 
@@ -111,3 +113,20 @@ class FaceSettings(BaseModel):
     @property
     def model_name(self) -> str:
         return self.model or {"yunet": "yunet", "blazeface": "blazeface_short"}[self.backend]
+
+
+class MotionSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    width: int = Field(default=160, ge=32, le=1280, description="Width of the analysed copy.")
+    history: int = Field(default=300, ge=10, description="MOG2 history, in frames.")
+    var_threshold: float = Field(default=25.0, gt=0)
+    min_area: float = Field(
+        default=0.002, ge=0, le=1, description="Moving share of the frame that counts as motion."
+    )
+    warmup_frames: int = Field(
+        default=10, ge=0, description="Frames that always run the detector while learning."
+    )
+    hold_frames: int = Field(
+        default=5, ge=0, description="Keep saying 'run' this many frames after motion stops."
+    )
