@@ -24,16 +24,17 @@ class CabledLater(SimulatedDisplay):
         await super().start()
 
 
-async def test_probe_retries_an_offline_device_now_and_says_why_it_still_fails() -> None:
+def unplugged_screen(backoff: Backoff) -> DeviceRunner:
+    """A runner for a CabledLater display whose cable is out, retried on `backoff`."""
     CabledLater.plugged = False
     config = SimulatedDisplayConfig(id="screen", driver="simulated_display", poll_interval_s=0.2)
-    runner = DeviceRunner(
-        config,
-        CabledLater,
-        submit=lambda _i: None,
-        on_state=lambda _s: None,
-        backoff=Backoff(base_s=600.0, cap_s=600.0),  # the next retry would be minutes away
+    return DeviceRunner(
+        config, CabledLater, submit=lambda _i: None, on_state=lambda _s: None, backoff=backoff
     )
+
+
+async def test_probe_retries_an_offline_device_now_and_says_why_it_still_fails() -> None:
+    runner = unplugged_screen(Backoff(base_s=600.0, cap_s=600.0))  # retries minutes away
     task = asyncio.create_task(runner.run())
     try:
         for _ in range(100):
@@ -57,15 +58,7 @@ async def test_a_device_that_stays_down_warns_once_then_logs_its_retries_as_info
     # sees one warning when it goes down, and `status` says the rest.
     import structlog
 
-    CabledLater.plugged = False
-    config = SimulatedDisplayConfig(id="screen", driver="simulated_display", poll_interval_s=0.2)
-    runner = DeviceRunner(
-        config,
-        CabledLater,
-        submit=lambda _i: None,
-        on_state=lambda _s: None,
-        backoff=Backoff(base_s=0.01, cap_s=0.01),
-    )
+    runner = unplugged_screen(Backoff(base_s=0.01, cap_s=0.01))
     with structlog.testing.capture_logs() as logs:
         task = asyncio.create_task(runner.run())
         try:
