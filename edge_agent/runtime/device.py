@@ -255,13 +255,13 @@ class DeviceRunner:
                     retry_in_s=round(delay, 2),
                 )
                 self._retry_now.clear()
+                # Woken on purpose (e.g. after Wake-on-LAN): start the backoff afresh.
                 if await wait_event(self._retry_now, delay):
-                    attempt = (
-                        0  # woken on purpose (e.g. after Wake-on-LAN): start the backoff afresh
-                    )
+                    attempt = 0
         finally:
             if self._dirty:  # a change still held back: it goes before the device stops
-                self._emit(self._clock())
+                with contextlib.suppress(StoreError):  # the store already closed: nothing to do
+                    self._emit(self._clock())
 
     async def _session(self) -> tuple[Reason, str]:
         driver = self.driver_cls(
