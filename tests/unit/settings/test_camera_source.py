@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from edge_agent.settings.cameras import CameraSettings
 from edge_agent.settings.errors import ConfigError
 from edge_agent.settings.loader import load
-from edge_agent.vision.capture import probe_rtsp
+from edge_agent.vision.rtsp_probe import probe_rtsp
 
 AGENT = "agent: {branch_id: b-1, agent_id: a-1, data_dir: ./d}\n"
 
