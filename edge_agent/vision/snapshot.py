@@ -27,6 +27,7 @@ QUEUE = (200, 80, 255)
 TRACK = (60, 220, 60)
 DET = (200, 200, 200)
 IGNORED = (90, 90, 90)
+WHITE = (255, 255, 255)
 
 
 class SnapshotError(Exception):
@@ -173,20 +174,7 @@ def render(
         cv2.fillPoly(overlay, [pts], IGNORED)
         cv2.polylines(img, [pts], True, IGNORED, thick, cv2.LINE_AA)
     img = cv2.addWeighted(overlay, 0.2, img, 0.8, 0)
-    for area in settings.ignore:
-        x, y = area.points[0]
-        label = f"ignored: {area.note}" if area.note else "ignored"
-        _text(img, label, (round(x * w) + 4, round(y * h) + int(16 * scale)), font, IGNORED)
-    for z in settings.zones:
-        x, y = z.points[0]
-        label = f"{z.id} ({z.kind}): {result.zones.get(z.id, 0)}"
-        _text(
-            img,
-            label,
-            (round(x * w) + 4, round(y * h) + int(16 * scale)),
-            font,
-            QUEUE if z.kind == "queue" else ZONE,
-        )
+    line_labels: list[tuple[str, tuple[int, int], bool]] = []
     for line in settings.lines:
         (ax, ay), (bx, by) = line.points
         a = (round(ax * w), round(ay * h))
@@ -198,43 +186,93 @@ def render(
         mid = ((a[0] + b[0]) // 2, (a[1] + b[1]) // 2)
         tip = (round(mid[0] + nx * 55 * scale), round(mid[1] + ny * 55 * scale))
         cv2.arrowedLine(img, mid, tip, LINE, thick + 1, cv2.LINE_AA, tipLength=0.3)
-        _text(
-            img,
-            "in",
-            (tip[0] + round(nx * 8 * scale) - 6, tip[1] + round(ny * 12 * scale) + 4),
-            font,
-            LINE,
-        )
-        _text(img, line.id, (b[0] + 4, b[1] - 4), font, LINE)
+        in_at = (tip[0] + round(nx * 8 * scale) - 6, tip[1] + round(ny * 12 * scale) + 4)
+        line_labels += [("in", in_at, False), (line.id, (b[0] + 4, b[1] - 4), True)]
     if detections is not None:
         for x1, y1, x2, y2, _s in detections:
             cv2.rectangle(img, (int(x1), int(y1)), (int(x2), int(y2)), DET, 1)
+    track_labels: list[tuple[str, tuple[int, int]]] = []
     for tid, x1, y1, x2, y2 in result.tracks:
         p1, p2 = (round(x1 * w), round(y1 * h)), (round(x2 * w), round(y2 * h))
         cv2.rectangle(img, p1, p2, TRACK, thick)
         cv2.circle(img, ((p1[0] + p2[0]) // 2, p2[1]), thick + 1, TRACK, -1)
-        _text(img, f"#{tid}", (p1[0], p1[1] - 3), font, TRACK)
-    _text(
-        img,
-        f"{settings.id}  people {result.people}",
-        (6, int(18 * scale)),
-        font * 1.2,
-        (255, 255, 255),
-    )
+        track_labels.append((f"#{tid}", (p1[0], p1[1] - 3)))
+    # Labels go on last, over every shape, placed in order of importance: the title, the track
+    # ids, the lines' `in` (where its arrow points), line names, zones, ignored areas. Each but
+    # the title and `in` steps up or down off the labels placed before it: none hides another.
+    labels = _Labels(img)
+    labels.add(f"{settings.id}  people {result.people}", (6, int(18 * scale)), font * 1.2, WHITE)
+    for text, at in track_labels:
+        labels.add(text, at, font, TRACK, movable=True)  # two people side by side: two ids
+    for text, at, movable in line_labels:
+        labels.add(text, at, font, LINE, movable)
+    for z in settings.zones:
+        x, y = z.points[0]
+        text = f"{z.id} ({z.kind}): {result.zones.get(z.id, 0)}"
+        colour = QUEUE if z.kind == "queue" else ZONE
+        labels.add(text, (round(x * w) + 4, round(y * h) + int(16 * scale)), font, colour, True)
+    for area in settings.ignore:
+        x, y = area.points[0]
+        text = f"ignored: {area.note}" if area.note else "ignored"
+        labels.add(text, (round(x * w) + 4, round(y * h) + int(16 * scale)), font, IGNORED, True)
+    labels.draw()
     out: npt.NDArray[np.uint8] = np.asarray(img, dtype=np.uint8)
     return out
 
 
-def _text(
-    img: Any, text: str, org: tuple[int, int], scale: float, colour: tuple[int, int, int]
-) -> None:
-    import cv2
+class _Labels:
+    """Text for the snapshot, kept on the image; a movable label steps up or down, a line height
+    at a time, off the labels placed before it, so none hides another."""
 
-    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    h, w = img.shape[:2]
-    org = (min(max(org[0], 2), w - tw - 2), min(max(org[1], th + 2), h - 2))  # keep it on the image
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+    STEPS = (0, 1, -1, 2, -2, 3, -3)
+
+    def __init__(self, img: Any) -> None:
+        self.img = img
+        self.placed: list[tuple[str, tuple[int, int], float, tuple[int, int, int]]] = []
+        self.boxes: list[tuple[int, int, int, int]] = []
+
+    def add(
+        self,
+        text: str,
+        org: tuple[int, int],
+        scale: float,
+        colour: tuple[int, int, int],
+        movable: bool = False,
+    ) -> None:
+        import cv2
+
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        h, w = self.img.shape[:2]
+
+        def on_image(x: int, y: int) -> tuple[int, int]:
+            return min(max(x, 2), w - tw - 2), min(max(y, th + 4), h - 4)
+
+        box = (0, 0, 0, 0)
+        for step in self.STEPS if movable else (0,):
+            x, y = on_image(org[0], org[1] + round(step * (th + 6)))
+            box = (x - 2, y - th - 3, x + tw + 2, y + 3)
+            if not any(_overlap(box, other) for other in self.boxes):
+                break
+        else:
+            x, y = on_image(*org)  # nowhere free nearby: where it belongs
+            box = (x - 2, y - th - 3, x + tw + 2, y + 3)
+        self.boxes.append(box)
+        self.placed.append((text, (box[0] + 2, box[3] - 3), scale, colour))
+
+    def draw(self) -> None:
+        import cv2
+
+        for text, org, scale, colour in reversed(self.placed):  # the most important on top
+            cv2.putText(
+                self.img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA
+            )
+            cv2.putText(
+                self.img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA
+            )
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _write_png(out: Path, image: Any) -> None:
