@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    def data(self) -> dict[str, Any]:
+        """The record's `data`, as JSON sends it."""
+        return self.model_dump(mode="json", by_alias=True)
+
 
 class _Summary(_Data):
     partial: bool = Field(
@@ -112,9 +116,6 @@ class QueueAlertEvent(_Data):
     minutes: int = Field(ge=1)
     state: Literal["raised", "cleared"]
 
-    def data(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
 
 class CameraStateEvent(_Data):
     """Event `camera_state`: the camera's worker changed state."""
@@ -124,9 +125,6 @@ class CameraStateEvent(_Data):
     reason: str = Field(description="The capture's reason code, or `stalled` / `crashed`.")
     detail: str = Field(description="What went wrong, for people; empty when running.")
     ts: float
-
-    def data(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
 
 
 #: Schema file name (in docs/schemas/) -> model of the record's `data`.
