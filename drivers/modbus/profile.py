@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..sdk.messages import validation_message
 from .errors import ProfileError, ValueCodecError
 from .values import (
     FLOAT_TYPES,
@@ -198,7 +199,7 @@ def _describe(exc: ValidationError, data: Any) -> str:
             name = name if isinstance(name, str) else None  # a 0x number too long to print, say
             field = ".".join(str(p) for p in loc[2:])
             where = f"point {name or '#' + str(loc[1] + 1)!r}" + (f" {field}" if field else "")
-        lines.append(f"{where}: {err['msg']}")
+        lines.append(f"{where}: {validation_message(err)}")
     return "; ".join(lines)
 
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Pydantic puts these before the message of a validator's ValueError / AssertionError; the
-# message after them is ours, written for the engineer.
-_PYDANTIC_PREFIXES = {"value_error": "Value error, ", "assertion_error": "Assertion failed, "}
+from drivers.sdk.messages import validation_message
+
 # Pydantic messages that speak Python (class names, "field") instead of YAML.
 _PLAIN = {
     "missing": "required key is missing",
@@ -21,13 +20,7 @@ _PLAIN = {
 def plain_message(err: Mapping[str, Any]) -> str:
     """The message of one pydantic error entry (`ValidationError.errors()`), in the config's words:
     our own validators' messages without pydantic's `Value error, ` prefix, no class names."""
-    kind, msg = err.get("type", ""), str(err.get("msg", ""))
-    if kind in _PLAIN:
-        return _PLAIN[kind]
-    prefix = _PYDANTIC_PREFIXES.get(kind)
-    if prefix and msg.startswith(prefix):
-        return msg[len(prefix) :]
-    return msg
+    return validation_message(err, _PLAIN)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,15 @@ def test_a_profile_file_that_cannot_be_read_names_the_file(
     assert words in info.value.message
 
 
+def test_a_point_that_cannot_work_is_said_in_our_words(tmp_path: Path) -> None:
+    path = tmp_path / "meter.yaml"
+    path.write_text(GOOD.replace("type: float32}", "type: float32, min: 5, max: 1}"))
+    with pytest.raises(ProfileError) as info:
+        load_profile(str(path))
+    assert "point 'voltage': min 5.0 is above max 1.0" in info.value.message, info.value.message
+    assert "Value error" not in info.value.message, "pydantic's prefix, not ours"
+
+
 VALUES = st.sampled_from(
     [
         *("0", "1", "-1", "65535", "65536", "0x10", "1.5", ".nan", ".inf", "~", "''", "x"),

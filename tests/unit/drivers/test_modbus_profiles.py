@@ -255,3 +255,25 @@ def test_breaker_skips_a_silent_unit_then_probes_it_again() -> None:
     assert breaker.state(31) == "half_open"
     breaker.record_success()
     assert breaker.state(32) == "closed"
+
+
+def test_command_arguments_a_validator_refuses_are_said_in_its_words() -> None:
+    # HQ reads this in `cmd/.../result`; pydantic's "Value error, " prefix is not for HQ.
+    from pydantic import BaseModel, field_validator
+
+    from drivers.sdk import InvalidArgument
+    from drivers.sdk.commands import build_command
+
+    class Level(BaseModel):
+        level: int
+
+        @field_validator("level")
+        @classmethod
+        def _even(cls, v: int) -> int:
+            if v % 2:
+                raise ValueError("the level must be even")
+            return v
+
+    with pytest.raises(InvalidArgument) as info:
+        build_command({"dim": Level}, "dim", {"level": 3})
+    assert info.value.message == "bad arguments for 'dim': level: the level must be even"
