@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..sdk import DeviceConfig
+from ..sdk import ID_PATTERN, DeviceConfig
+from ..sdk.messages import worded
 
 _HEX = "0123456789abcdef"
 
@@ -54,9 +55,7 @@ class BeaconEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", description="Name used in events."
-    )
+    id: str = Field(pattern=ID_PATTERN, description="Name used in events.")
     ibeacon: IBeaconMatch | None = None
     eddystone_uid: EddystoneUIDMatch | None = None
 
@@ -69,7 +68,11 @@ class BeaconEntry(BaseModel):
 
 class BeaconConfig(DeviceConfig):
     driver: Literal["ble_beacons"]
-    adapter: str = Field(default="hci0", pattern=r"^hci[0-9]{1,2}$", description="BlueZ adapter.")
+    adapter: str = Field(
+        default="hci0",
+        pattern=worded(r"^hci[0-9]{1,2}$", "hciN, e.g. hci0"),
+        description="BlueZ adapter.",
+    )
     beacons: list[BeaconEntry] = Field(min_length=1)
     poll_interval_s: float = Field(default=2.0, ge=0.0, le=3600.0)
     smoothing: Literal["ema", "median"] = "ema"

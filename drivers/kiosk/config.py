@@ -9,7 +9,10 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..sdk import DeviceConfig, InvalidArgument
+from ..sdk.messages import worded
 from .codec import format_mac, parse_mac
+
+_PATH = worded(r"^/", "a path starting with '/'")
 
 
 class KioskCommand(BaseModel):
@@ -18,7 +21,7 @@ class KioskCommand(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-    path: str = Field(pattern=r"^/", description="Path under base_url, e.g. /api/power/off.")
+    path: str = Field(pattern=_PATH, description="Path under base_url, e.g. /api/power/off.")
     body: dict[str, Any] | None = None
 
 
@@ -31,8 +34,13 @@ def _default_commands() -> dict[str, KioskCommand]:
 
 class KioskConfig(DeviceConfig):
     driver: Literal["kiosk"]
-    base_url: str = Field(pattern=r"^https?://[^/]+$", description="http://host:port, no path.")
-    health_path: str = Field(default="/health", pattern=r"^/")
+    base_url: str = Field(
+        pattern=worded(
+            r"^https?://[^/]+$", "http://HOST[:PORT] or https://HOST[:PORT], with no path"
+        ),
+        description="http://host:port, no path.",
+    )
+    health_path: str = Field(default="/health", pattern=_PATH)
     state_key: str | None = Field(default=None, description="Dotted key of the state object.")
     heartbeat_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     volatile_keys: list[str] = Field(
@@ -40,7 +48,7 @@ class KioskConfig(DeviceConfig):
         description="State keys that change on every report (an uptime, a clock): a change only "
         "in them is sent at most once a minute.",
     )
-    websocket_path: str | None = Field(default=None, pattern=r"^/", description="Push heartbeats.")
+    websocket_path: str | None = Field(default=None, pattern=_PATH, description="Push heartbeats.")
     token_file: Path | None = Field(default=None, description="File with the bearer token.")
     commands: dict[str, KioskCommand] = Field(default_factory=_default_commands)
     mac: str | None = Field(default=None, description="Kiosk PC's wired MAC, for Wake-on-LAN.")

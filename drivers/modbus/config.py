@@ -11,11 +11,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from drivers.sdk import DeviceConfig
+from drivers.sdk.messages import worded
 
 from .errors import ProfileError
 from .profile import Point, load_profile
 
-UNIT_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+UNIT_NAME = worded(
+    r"^[a-z0-9][a-z0-9_-]{0,62}$",
+    "1 to 63 lower-case letters, digits, '_' or '-', starting with a letter or digit",
+)
 
 
 class UnitConfig(BaseModel):

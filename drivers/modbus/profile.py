@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..sdk.messages import validation_message
+from ..sdk.messages import validation_message, worded
 from .errors import ProfileError, ValueCodecError
 from .values import (
     FLOAT_TYPES,
@@ -30,7 +30,10 @@ from .values import (
 Table = Literal["coil", "discrete", "holding", "input"]
 PROFILE_DIR = Path(__file__).parent / "profiles"
 _BUILTIN_NAME = re.compile(r"^[a-z0-9_]+$")
-POINT_NAME = r"^[a-z][a-z0-9_]{0,62}$"
+POINT_NAME = worded(
+    r"^[a-z][a-z0-9_]{0,62}$",
+    "1 to 63 lower-case letters, digits or '_', starting with a letter",
+)
 # What ruamel's constructors raise for a value they cannot build instead of a YAMLError:
 # `!!timestamp 2020-13-45` or a 5000-digit int (ValueError), `!!bool x` (KeyError), `!!int ''`
 # (IndexError), `!!omap x` (AttributeError); nesting deeper than the stack (RecursionError).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .commands import build_command, positional_to_args, supported_actions
-from .contract import DeviceConfig, Driver, DriverContext, Emulator, Logger
+from .contract import ID_PATTERN, DeviceConfig, Driver, DriverContext, Emulator, Logger
 from .errors import (
     AuthFailed,
     DeviceReportedError,
@@ -34,6 +34,7 @@ from .types import (
 
 __all__ = [
     "CAPABILITY_ACTIONS",
+    "ID_PATTERN",
     "AuthFailed",
     "Capability",
     "Command",

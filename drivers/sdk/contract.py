@@ -14,7 +14,14 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .messages import worded
 from .types import Capability, Command
+
+#: Ids and names that end up in MQTT topics, events and file names.
+ID_PATTERN = worded(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+    "1 to 63 letters, digits, '_', '.' or '-', starting with a letter or digit",
+)
 
 
 class DeviceConfig(BaseModel):
@@ -26,7 +33,7 @@ class DeviceConfig(BaseModel):
         description="Which driver speaks to this device; subclasses pin it with a Literal."
     )
     id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        pattern=ID_PATTERN,
         description="Unique device id; used in MQTT topics.",
     )
     name: str | None = Field(default=None, description="Human-friendly name shown in the CLI.")

@@ -1,6 +1,7 @@
 """Pydantic's error messages in our words: what a validator raised, without the `Value error, `
-prefix pydantic puts before it. Shared by command arguments, driver profile files and the config
-loader, so an engineer or HQ reads the same sentence wherever a value is refused."""
+prefix pydantic puts before it, and what a `pattern` asks for instead of the regular expression.
+Shared by command arguments, driver profile files and the config loader, so an engineer or HQ
+reads the same sentence wherever a value is refused."""
 
 from __future__ import annotations
 
@@ -10,13 +11,27 @@ from typing import Any
 # Pydantic puts these before the message of a validator's ValueError / AssertionError; the
 # message after them is ours, written for the reader.
 _PREFIXES = {"value_error": "Value error, ", "assertion_error": "Assertion failed, "}
+# pattern -> what it asks for, in words (see `worded`)
+_PATTERN_WORDS: dict[str, str] = {}
+
+
+def worded(pattern: str, words: str) -> str:
+    """`pattern`, for `Field(pattern=...)`, with what it asks for in words: a value that does not
+    match is refused with "Input should be WORDS" rather than with the regular expression."""
+    known = _PATTERN_WORDS.setdefault(pattern, words)
+    if known != words:
+        raise ValueError(f"pattern {pattern!r} is already worded as {known!r}")
+    return pattern
 
 
 def validation_message(err: Mapping[str, Any], plain: Mapping[str, str] | None = None) -> str:
     """The message of one `ValidationError.errors()` entry: `plain[type]` when given for its
-    type, else pydantic's own with the validator prefix taken off."""
+    type, a worded pattern's words, else pydantic's own with the validator prefix taken off."""
     kind, msg = str(err.get("type", "")), str(err.get("msg", ""))
     if plain is not None and kind in plain:
         return plain[kind]
+    if kind == "string_pattern_mismatch":
+        words = _PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern", "")))
+        return f"Input should be {words}" if words else msg
     prefix = _PREFIXES.get(kind)
     return msg[len(prefix) :] if prefix and msg.startswith(prefix) else msg

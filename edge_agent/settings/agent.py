@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from drivers.sdk import ID_PATTERN
 
 from .paths import UsablePath
 
@@ -13,11 +16,11 @@ class AgentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     branch_id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        pattern=ID_PATTERN,
         description="Branch id, part of every MQTT topic.",
     )
     agent_id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        pattern=ID_PATTERN,
         description="This gateway's id within the branch.",
     )
     data_dir: UsablePath = Field(
@@ -26,7 +29,7 @@ class AgentSettings(BaseModel):
     control_socket: UsablePath = Field(
         default=Path("/run/edge-agent/control.sock"), description="Unix socket for the CLI."
     )
-    log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     watchdog_interval_s: float = Field(
         default=5.0, gt=0, description="sd_notify WATCHDOG=1 period when systemd asks for none."
     )

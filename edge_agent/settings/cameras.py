@@ -21,11 +21,12 @@ from pydantic import (
     model_validator,
 )
 
+from drivers.sdk import ID_PATTERN
+
 from .detection import DetectorSettings, FaceSettings, MotionSettings
 from .paths import path_problem
 
 Point = tuple[float, float]
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https")  # what vision.capture opens as a stream
 
 
@@ -47,7 +48,7 @@ class LineSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=ID_PATTERN)
     points: list[Point] = Field(
         min_length=2, max_length=2, description="[[ax, ay], [bx, by]], normalised."
     )
@@ -104,7 +105,7 @@ class ZoneSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=ID_PATTERN)
     kind: Literal["area", "queue"] = "area"
     points: Polygon
     grace_s: float = Field(
@@ -183,7 +184,7 @@ class DebugSettings(BaseModel):
 class CameraSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=ID_PATTERN)
     source: str = Field(description="rtsp://..., /dev/videoN or a video file path.")
     credentials_file: Path | None = Field(
         default=None,

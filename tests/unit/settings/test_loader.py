@@ -260,6 +260,41 @@ def test_messages_are_ours_without_pydantic_prefixes_or_class_names(tmp_path: Pa
     ]
 
 
+PATTERN_WORDS = """\
+agent: {branch_id: wf 001, agent_id: a-1, data_dir: ./var, log_level: verbose}
+devices:
+  - {id: "kiosk#1", driver: kiosk, base_url: "http://192.0.2.5", health_path: health}
+  - id: tags
+    driver: ble_beacons
+    adapter: bt0
+    beacons: [{id: a-1, ibeacon: {uuid: 8f0c0b4e-3f4a-4e5e-9b7b-6f1c2a3d4e5f, major: 1, minor: 2}}]
+  - id: meter
+    driver: modbus
+    host: 192.0.2.9
+    units: [{name: Main, unit_id: 1, points: [{name: V, address: 0, function: input}]}]
+"""
+
+
+def test_a_value_of_the_wrong_form_is_refused_in_words_not_as_a_regular_expression(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, PATTERN_WORDS)
+    with pytest.raises(ConfigError) as info:
+        load(path, environ={})
+    ident = "1 to 63 letters, digits, '_', '.' or '-', starting with a letter or digit"
+    assert messages(info.value) == [
+        f"{path}:1:9: agent.branch_id: Input should be {ident}",
+        f"{path}:1:60: agent.log_level: Input should be 'debug', 'info', 'warning' or 'error'",
+        f"{path}:3:6: devices.0.id: Input should be {ident}",
+        f"{path}:3:66: devices.0.health_path: Input should be a path starting with '/'",
+        f"{path}:6:5: devices.1.adapter: Input should be hciN, e.g. hci0",
+        f"{path}:11:14: devices.2.units.0.name: Input should be 1 to 63 lower-case letters, "
+        "digits, '_' or '-', starting with a letter or digit",
+        f"{path}:11:48: devices.2.units.0.points.0.name: Input should be 1 to 63 lower-case "
+        "letters, digits or '_', starting with a letter",
+    ]
+
+
 def test_plain_message_strips_the_assertion_prefix_too() -> None:
     from pydantic import BaseModel, ValidationError, field_validator
 
