@@ -28,6 +28,7 @@ from .. import __version__
 from ..aio import cancel_and_wait
 from ..settings.errors import ConfigError
 from ..settings.loader import config_hash, load
+from ..settings.local import local_warnings
 from ..settings.root import Settings
 from ..store import Store, StoreError
 from ..store.items import DEVICE_TOMBSTONE, ItemClass, NewItem
@@ -154,6 +155,7 @@ class Agent:
             if self.uplink is not None:
                 self.uplink.config_changed(self.config_hash)
             log.info("reload_applied", config_hash=self.config_hash, **changes)
+            await self._warn_local()
             return {"applied": True, "config_hash": self.config_hash, **changes}
 
     # --- health / status ---------------------------------------------------------------------
@@ -327,6 +329,7 @@ class Agent:
                     cameras=len(self.settings.cameras),
                     config_hash=self.config_hash,
                 )
+                await self._warn_local()
             await self._stop.wait()
             notify("STOPPING=1")
             log.info("agent_stopping")
@@ -338,6 +341,12 @@ class Agent:
             raise StartupError(f"{type(failed).__name__}: {failed}") from failed
         log.info("agent_stopped")
         return 0
+
+    async def _warn_local(self) -> None:
+        """What the config names that this PC lacks (a camera file, a serial port), in the journal
+        at start and after each reload: the daemon runs anyway, and `config check` says the same."""
+        for warning in await asyncio.to_thread(local_warnings, self.config_path):
+            log.warning("config_warning", issue=str(warning))
 
     async def _reload_on_sighup(self) -> None:
         """`systemctl reload`: the result goes to the journal (reload logs it), no caller waits."""

@@ -217,3 +217,28 @@ def test_agent_reload_from_the_cli_shows_what_changed_and_exits_3_on_a_rejected_
     assert rejected.returncode == 3, rejected.stdout + rejected.stderr  # as `edge-agent reload`
     assert "unknown driver 'nosuch'" in rejected.stdout
     assert "rejected" in rejected.stdout
+
+
+def test_the_journal_names_a_serial_port_this_pc_lacks_at_start_and_after_a_reload(
+    tmp_path: Path,
+) -> None:
+    port = tmp_path / "ttyUSB-unplugged"
+    meter = (
+        "  - {id: meter, driver: modbus, transport: rtu, "
+        f"serial_port: {port}, poll_interval_s: 1, units: "
+        "[{name: main, unit_id: 1, points: [{name: v, address: 0, function: input}]}]}\n"
+    )
+    cfg = write_config(tmp_path, SCREEN + meter)
+    d = Daemon(cfg).start()
+    said = f"devices.1.serial_port: serial port {port} does not exist on this PC"
+    try:
+        wait_for(lambda: "config_warning" in d.log() and said in d.log())
+        assert d.status()["agent"]["branch_id"] == "t-001", "the daemon runs anyway"
+        assert cli("reload", "--config", str(cfg)).returncode == 0
+        wait_for(lambda: d.log().count(said) == 2)  # the port is still missing after a reload
+        port.touch()  # the adapter is plugged in
+        assert cli("reload", "--config", str(cfg)).returncode == 0
+        wait_for(lambda: "reload_applied" in d.log().split(said)[-1])
+        assert d.log().count(said) == 2, "no warning once the port is there"
+    finally:
+        assert d.stop() == 0
