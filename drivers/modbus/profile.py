@@ -189,11 +189,23 @@ class Profile(BaseModel):
         return self
 
 
+# Pydantic's words for a hand-written file's commonest slips, in the config loader's words.
+_PLAIN = {
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+    "too_short": "give at least one",
+}
+
+
 def _describe(exc: ValidationError, data: Any) -> str:
     """One line per problem, naming the point by name rather than by list index."""
     lines = []
-    for err in exc.errors():
+    errors = exc.errors()
+    bad_points = any(len(e["loc"]) > 1 and e["loc"][0] == "points" for e in errors)
+    for err in errors:
         loc = list(err["loc"])
+        if bad_points and loc == ["points"] and err["type"] == "too_short":
+            continue  # points were given, each refused above: "give at least one" would mislead
         where = ".".join(str(p) for p in loc) or "profile"
         if len(loc) >= 2 and loc[0] == "points" and isinstance(loc[1], int):
             points = data.get("points") if isinstance(data, dict) else None
@@ -202,7 +214,7 @@ def _describe(exc: ValidationError, data: Any) -> str:
             name = name if isinstance(name, str) else None  # a 0x number too long to print, say
             field = ".".join(str(p) for p in loc[2:])
             where = f"point {name or '#' + str(loc[1] + 1)!r}" + (f" {field}" if field else "")
-        lines.append(f"{where}: {validation_message(err)}")
+        lines.append(f"{where}: {validation_message(err, _PLAIN)}")
     return "; ".join(lines)
 
 

@@ -121,3 +121,21 @@ def test_any_profile_file_loads_or_gives_a_profile_error_naming_it(
         assert str(path) in exc.message, exc.message
         return
     assert isinstance(profile, Profile) and profile.points
+
+
+def test_a_hand_written_profiles_slips_read_as_the_config_loaders_words(tmp_path: Path) -> None:
+    path = tmp_path / "meter.yaml"
+    path.write_text(
+        "name: meter\nregisters: []\n"
+        "points:\n  - {name: voltage, function: input, type: float32, scal: 0.1}\n"
+    )
+    with pytest.raises(ProfileError) as info:
+        load_profile(str(path))
+    assert info.value.message == (
+        f"profile {path}: point 'voltage' address: required key is missing; "
+        "point 'voltage' scal: unknown key; registers: unknown key"
+    )
+    path.write_text("name: meter\npoints: []\n")
+    with pytest.raises(ProfileError) as info:
+        load_profile(str(path))
+    assert info.value.message == f"profile {path}: points: give at least one"
