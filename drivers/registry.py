@@ -7,7 +7,7 @@ or bleak are imported inside the driver's methods, so only configured drivers pa
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, cast
 
 from .sdk.contract import DeviceConfig, Driver
@@ -29,13 +29,27 @@ class UnknownDriver(LookupError):
     """No built-in or installed driver has this name."""
 
 
-def _plugins() -> dict[str, str]:
-    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+class DriverUnavailable(LookupError):
+    """An installed driver that cannot be used: its module fails to import, or what its entry
+    point names is not a driver. The message says which package provides it and why."""
+
+
+def _plugins() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def names() -> list[str]:
     """Every driver name a config may use: built-ins first, then installed plugins."""
     return sorted({**_plugins(), **BUILTIN})
+
+
+def provider(name: str) -> str:
+    """Who provides driver `name`, for messages: "built in" or the plugin's package and version."""
+    if name in BUILTIN:
+        return "built in"
+    ep = _plugins().get(name)
+    dist = ep.dist if ep is not None else None
+    return f"{dist.name} {dist.version}" if dist is not None else "an installed plugin"
 
 
 def import_string(target: str) -> Any:
@@ -45,13 +59,31 @@ def import_string(target: str) -> Any:
 
 
 def load(name: str) -> type[Driver]:
-    """The driver class for `name`. Built-ins win over plugins of the same name."""
-    target = BUILTIN.get(name) or _plugins().get(name)
+    """The driver class for `name`. Built-ins win over plugins of the same name.
+
+    Raises UnknownDriver, or DriverUnavailable for a driver that is installed but broken: a
+    plugin's import may raise anything, and says so here rather than as a traceback.
+    """
+    plugin = _plugins().get(name)
+    target = BUILTIN.get(name) or (plugin.value if plugin is not None else None)
     if target is None:
         raise UnknownDriver(name)
-    return cast("type[Driver]", import_string(target))
+    try:
+        cls = import_string(target)
+    except Exception as exc:  # third-party code: any error there means unusable
+        raise DriverUnavailable(
+            f"driver {name!r} ({provider(name)}, {target}) cannot be loaded: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    model = getattr(cls, "config_model", None)
+    if not (isinstance(model, type) and issubclass(model, DeviceConfig)):
+        raise DriverUnavailable(
+            f"driver {name!r} ({provider(name)}, {target}) is not a driver: "
+            "it has no config_model that extends drivers.sdk.DeviceConfig"
+        )
+    return cast("type[Driver]", cls)
 
 
 def config_model(name: str) -> type[DeviceConfig]:
-    """The pydantic config model of driver `name`."""
+    """The pydantic config model of driver `name` (raises as `load` does)."""
     return load(name).config_model

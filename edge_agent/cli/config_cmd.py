@@ -105,4 +105,7 @@ def show(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the config (commit it as config/schema.json for editors)."""
-    typer.echo(json.dumps(json_schema(), indent=2))
+    skipped: list[str] = []
+    typer.echo(json.dumps(json_schema(skipped), indent=2))
+    for why in skipped:  # on stderr, so the schema on stdout stays whole
+        err_console.print(f"[yellow]left out:[/] {escape(why)}")

@@ -18,6 +18,14 @@ from .common import ConfigOption, load_or_exit
 from .output import console, err_console, table
 
 
+def _emulator_class(target: str) -> Any:
+    """The emulator's class; a plugin's module that fails to import is a DriverError here."""
+    try:
+        return registry.import_string(target)
+    except Exception as exc:  # third-party code: any error there means unusable
+        raise DriverError(f"cannot load {target}: {type(exc).__name__}: {exc}") from exc
+
+
 async def start_emulators(
     config: Path, failed: list[tuple[str, str]] | None = None
 ) -> list[tuple[str, Any]]:
@@ -30,7 +38,7 @@ async def start_emulators(
         if target is None:
             continue
         try:  # one emulator that cannot start must not stop the rest
-            emulator = registry.import_string(target)(device)
+            emulator = _emulator_class(target)(device)
             await emulator.start()
         except (DriverError, OSError) as exc:
             err_console.print(

@@ -235,7 +235,13 @@ def _validate_devices(
             )
         elif isinstance(device_id, str):
             seen[device_id] = i
-        model = registry.config_model(driver)
+        try:
+            model = registry.config_model(driver)
+        except registry.DriverUnavailable as exc:
+            line, col = position(tree, ("devices", i, "driver"))
+            hint = "reinstall or fix the package that provides it, or remove this device"
+            issues.append(ConfigIssue(file, line, col, f"devices.{i}.driver: {exc}", hint))
+            continue
         try:
             devices.append(model.model_validate(entry))
         except ValidationError as exc:

@@ -14,9 +14,16 @@ from .store import StoreSettings
 from .uplink import UplinkSettings
 
 
-def json_schema() -> dict[str, Any]:
-    """Built from every driver the registry knows, so editors can complete device keys."""
-    models = tuple(registry.config_model(name) for name in registry.names())
+def json_schema(skipped: list[str] | None = None) -> dict[str, Any]:
+    """Built from every driver the registry knows, so editors can complete device keys. An
+    installed driver that cannot be loaded is left out, and why is added to `skipped`."""
+    models: tuple[type[BaseModel], ...] = ()
+    for name in registry.names():
+        try:
+            models += (registry.config_model(name),)
+        except registry.DriverUnavailable as exc:
+            if skipped is not None:
+                skipped.append(str(exc))
     device = Annotated[Union[models], Field(discriminator="driver")]  # type: ignore[valid-type]  # noqa: UP007
 
     class EdgeAgentConfig(BaseModel):

@@ -15,9 +15,18 @@ REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "edge_agent"]
 
 
-def cli(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, timeout: float = 20, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`edge-agent ARGS` from the checkout; `env` adds to this process's environment."""
     return subprocess.run(
-        [*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+        env={**os.environ, **env} if env else None,
     )
 
 

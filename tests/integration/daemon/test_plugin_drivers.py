@@ -1,0 +1,119 @@
+"""A driver from another package, found through the `edge_agent.drivers` entry-point group: the
+way a vendor or an integrator adds a device type without touching this repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.daemon import Daemon, agent_config, cli, wait_for
+
+RELAY = """\
+from typing import Any, ClassVar, Literal, Mapping
+from pydantic import BaseModel
+from drivers.sdk import Capability, Command, DeviceConfig, DriverContext
+
+class RelayConfig(DeviceConfig):
+    driver: Literal["acme_relay"]
+    channels: int = 4
+
+class Relay:
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.POWER})
+    config_model: ClassVar[type[DeviceConfig]] = RelayConfig
+    extra_actions: ClassVar[Mapping[str, type[BaseModel]]] = {}
+    emulator: ClassVar[str | None] = None
+
+    def __init__(self, config: RelayConfig, ctx: DriverContext) -> None:
+        self.state = {"power": "off", "channels": config.channels}
+
+    async def start(self) -> None: ...
+    async def poll(self) -> Mapping[str, Any]: return dict(self.state)
+    async def execute(self, command: Command) -> Mapping[str, Any]:
+        self.state["power"] = command.args["state"]
+        return dict(self.state)
+    async def probe(self) -> Mapping[str, Any]: return {"model": "ACME relay"}
+    async def stop(self) -> None: ...
+
+class RelayWithEmulator(Relay):
+    emulator: ClassVar[str | None] = "acme_relay_emulator:build"  # not installed
+"""
+
+
+RELAY_1 = "  - {id: relay-1, driver: acme_relay}\n"
+
+
+def install_plugin(root: Path, entry_points: str) -> dict[str, str]:
+    """An installed distribution as pip leaves one (a module and its dist-info); the environment
+    that puts it on the path of the daemon and the CLI."""
+    root.mkdir()
+    (root / "acme_relay.py").write_text(RELAY)
+    (root / "acme_broken.py").write_text('raise RuntimeError("licence server unreachable")\n')
+    info = root / "acme_relay-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-relay\nVersion: 1.2\n")
+    (info / "entry_points.txt").write_text(f"[edge_agent.drivers]\n{entry_points}")
+    return {"PYTHONPATH": str(root)}
+
+
+def test_a_driver_from_another_package_is_configured_run_and_commanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = install_plugin(tmp_path / "site", "acme_relay = acme_relay:Relay\n")
+    monkeypatch.syspath_prepend(env["PYTHONPATH"])  # the test's own config load sees it too
+    cfg = agent_config(tmp_path, "  - {id: relay-1, driver: acme_relay, channels: 8}\n")
+    checked = cli("config", "check", str(cfg), env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    schema = cli("config", "schema", env=env)
+    assert schema.returncode == 0, schema.stderr
+    assert "acme_relay" in json.dumps(json.loads(schema.stdout)), "editors complete its keys"
+    d = Daemon(cfg, env=env).start()
+    try:
+        wait_for(lambda: d.device("relay-1")["online"])
+        assert d.device("relay-1")["state"] == {"power": "off", "channels": 8}
+        out = cli("devices", "cmd", "relay-1", "power", "on", "--json", "--config", str(cfg))
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert json.loads(out.stdout)["result"]["power"] == "on"
+    finally:
+        assert d.stop() == 0
+
+
+def test_a_broken_plugin_is_named_with_its_package_and_error_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    env = install_plugin(
+        tmp_path / "site",
+        "acme_broken = acme_broken:Relay\nacme_config = acme_relay:RelayConfig\n"
+        "acme_relay = acme_relay:RelayWithEmulator\n",
+    )
+    cfg = agent_config(
+        tmp_path,
+        "  - {id: relay-1, driver: acme_broken}\n"
+        "  - {id: relay-2, driver: acme_config}\n"
+        "  - {id: screen, driver: simulated_display}\n",
+    )
+    checked = cli("config", "check", str(cfg), env=env)
+    assert checked.returncode == 3, checked.stdout + checked.stderr
+    said = " ".join((checked.stdout + checked.stderr).split())
+    assert (
+        f"{cfg}:4:19: devices.0.driver: driver 'acme_broken' (acme-relay 1.2, "
+        "acme_broken:Relay) cannot be loaded: RuntimeError: licence server unreachable" in said
+    )
+    assert (
+        f"{cfg}:5:19: devices.1.driver: driver 'acme_config' (acme-relay 1.2, "
+        "acme_relay:RelayConfig) is not a driver" in said
+    )
+    assert "2 problem(s)" in said and "Traceback" not in said
+    schema = cli("config", "schema", env=env)
+    assert schema.returncode == 0, schema.stderr
+    assert "simulated_display" in json.dumps(json.loads(schema.stdout)), "the rest is whole"
+    assert "left out: driver 'acme_broken'" in " ".join(schema.stderr.split())
+    assert "Traceback" not in schema.stderr
+    simulated = cli("simulate", "--config", str(agent_config(tmp_path, RELAY_1)), env=env)
+    assert simulated.returncode == 1, simulated.stdout + simulated.stderr
+    assert (
+        "emulator relay-1 did not start: cannot load acme_relay_emulator:build: "
+        "ModuleNotFoundError" in " ".join(simulated.stderr.split())
+    )
+    assert "Traceback" not in simulated.stderr
