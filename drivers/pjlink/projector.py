@@ -22,7 +22,9 @@ from .values import (
     encode_mute,
 )
 
-_CLASS2_ONLY = frozenset({"SNUM", "SVER", "INNM", "FREZ", "SVOL", "MVOL"})
+_CLASS2_ONLY = frozenset(
+    {"SNUM", "SVER", "INNM", "FREZ", "SVOL", "MVOL", "IRES", "RRES", "FILT", "RLMP", "RFIL"}
+)
 _MUTE_SET = {"10", "11", "20", "21", "30", "31"}
 
 
@@ -61,6 +63,13 @@ class ProjectorModel:
     freeze: bool = False
     speaker_volume: int = 10
     mic_volume: int = 10
+    #: IRES: the input signal as `<h>x<v>`, "-" for no signal, "*" for one it cannot measure.
+    signal: str = "1920x1080"
+    recommended_resolution: str = "1920x1200"
+    #: FILT: filter hours; None for a model without a filter (it answers ERR1).
+    filter_hours: int | None = 350
+    lamp_models: list[str] = field(default_factory=lambda: ["EMU-LMP1"])
+    filter_models: list[str] = field(default_factory=lambda: ["EMU-FLT1"])
     clock: Callable[[], float] = time.monotonic
     #: Called with (command, param) whenever a status worth notifying changes.
     on_change: Callable[[str, str], None] | None = None
@@ -228,3 +237,24 @@ class ProjectorModel:
             return "ERR2"
         self.mic_volume = level
         return "OK"
+
+    # Class 2 status queries (spec §4.18-4.22): real class 2 projectors answer all five.
+
+    def _cmd_ires(self, _pjclass: int, param: str) -> str:
+        if param != "?":
+            return "ERR2"
+        return self.signal if self._is_on() else "ERR3"
+
+    def _cmd_rres(self, _pjclass: int, param: str) -> str:
+        return self._text(self.recommended_resolution, param)
+
+    def _cmd_filt(self, _pjclass: int, param: str) -> str:
+        if self.filter_hours is None:
+            return "ERR1"
+        return self._text(str(self.filter_hours), param)
+
+    def _cmd_rlmp(self, _pjclass: int, param: str) -> str:
+        return self._text(" ".join(self.lamp_models), param)
+
+    def _cmd_rfil(self, _pjclass: int, param: str) -> str:
+        return self._text(" ".join(self.filter_models), param)

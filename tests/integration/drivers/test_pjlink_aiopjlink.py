@@ -14,6 +14,7 @@ from aiopjlink.projector import (
     PJLinkERR2,
     PJLinkERR3,
     PJLinkPassword,
+    PJLinkProjectorError,
     Power,
     Sources,
 )
@@ -119,3 +120,31 @@ async def test_aiopjlink_connects_to_projector_without_auth(loopback_port: int) 
             assert await link.power.get() == Power.State.OFF
     finally:
         await emulator.stop()
+
+
+async def test_aiopjlink_reads_class2_signal_filter_and_replacement_parts(
+    emu: PJLinkEmulator,
+) -> None:
+    emu.model.power = "on"
+    async with _link(emu) as link:
+        signal = await link.sources.resolution()
+        recommended = await link.sources.recommended_resolution()
+        filter_hours = await link.filter.hours()
+        lamp_models = await link.lamps.replacement_models()
+        filter_models = await link.filter.replacement_models()
+    assert signal == (1920, 1080)
+    assert recommended == (1920, 1200)
+    assert filter_hours == 350
+    assert lamp_models == ["EMU-LMP1"]
+    assert filter_models == ["EMU-FLT1"]
+
+
+async def test_aiopjlink_hears_no_signal_and_no_filter(emu: PJLinkEmulator) -> None:
+    emu.model.power = "on"
+    emu.model.signal = "-"
+    emu.model.filter_hours = None
+    async with _link(emu) as link:
+        with pytest.raises(PJLinkProjectorError, match="no signal"):
+            await link.sources.resolution()
+        with pytest.raises(PJLinkERR1, match="no filter"):
+            await link.filter.hours()
