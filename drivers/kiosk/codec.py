@@ -45,15 +45,20 @@ def build_wol(mac: bytes) -> bytes:
 
 
 def parse_wol(packet: bytes) -> bytes:
-    """Magic packet (optionally with a 4- or 6-byte SecureOn password) -> the MAC it wakes."""
-    if len(packet) not in (102, 106, 108):
-        raise WakePacketError(f"magic packet has {len(packet)} bytes, want 102 (+4/6 password)")
-    if packet[:6] != _SYNC:
-        raise WakePacketError("magic packet does not start with 6 x 0xFF")
-    mac = packet[6:12]
-    if packet[6:102] != mac * 16:
-        raise WakePacketError("magic packet does not repeat one MAC 16 times")
-    return bytes(mac)
+    """The MAC a datagram wakes: 6 x 0xFF then one MAC 16 times, anywhere in the payload.
+
+    A NIC scans the whole frame for that pattern, so a packet with bytes before it or after it (a
+    SecureOn password, a sender's own header or padding) wakes the machine all the same.
+    """
+    start = packet.find(_SYNC)
+    if start < 0:
+        raise WakePacketError("no magic packet: no 6 x 0xFF sync stream in the datagram")
+    while start >= 0:
+        mac = packet[start + 6 : start + 12]
+        if len(mac) == 6 and packet[start + 6 : start + 102] == mac * 16:
+            return bytes(mac)
+        start = packet.find(_SYNC, start + 1)
+    raise WakePacketError("magic packet does not repeat one MAC 16 times after 6 x 0xFF")
 
 
 def _no_constant(name: str) -> Any:

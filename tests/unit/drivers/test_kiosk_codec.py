@@ -44,6 +44,10 @@ def test_packet_with_secureon_password_still_names_the_mac() -> None:
     assert parse_wol(build_wol(MAC) + b"\x01\x02\x03\x04\x05\x06") == MAC
 
 
+def test_magic_packet_with_bytes_around_it_still_names_the_mac() -> None:
+    assert parse_wol(b"\x00header\xff" + build_wol(MAC) + b"\x00" * 30) == MAC
+
+
 def test_packet_mixing_two_macs_is_rejected() -> None:
     packet = bytearray(build_wol(MAC))
     packet[-1] ^= 0xFF
