@@ -107,6 +107,8 @@ class ModbusEmulator:
                 framer=FramerType.RTU,
                 port=device_side,
                 ignore_missing_devices=True,
+                # Address 0 on RS-485 is a broadcast: every unit executes the write, none answers.
+                broadcast_enable=True,
                 trace_packet=self._trace_packet,
                 baudrate=self.baudrate,
                 parity=self.parity,
