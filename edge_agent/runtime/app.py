@@ -18,7 +18,7 @@ import signal
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -37,6 +37,9 @@ from .handlers import control_handlers
 from .router import Router
 from .sdnotify import notify, watchdog_interval_s
 from .supervisor import TASK_STOP_S, Supervisor
+
+if TYPE_CHECKING:
+    from ..uplink import Uplink  # imported in run() only when enabled: it loads aiomqtt
 
 log = structlog.get_logger("edge_agent.runtime")
 
@@ -70,7 +73,7 @@ class Agent:
             self.store,
             agent_actions={"ping": self._ping, "reload": self._reload_action},
         )
-        self.uplink: Any = None
+        self.uplink: Uplink | None = None
         self.cameras: dict[str, Any] = {}
         self._camera_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: asyncio.TaskGroup | None = None
