@@ -55,7 +55,10 @@ class Presence:
 
     async def read_stats(self) -> BacklogStats:
         """Ask the store for the backlog now, and keep the answer."""
-        stats = await self._store.stats()
+        return self.keep_stats(await self._store.stats())
+
+    def keep_stats(self, stats: BacklogStats) -> BacklogStats:
+        """The backlog as just read elsewhere (a `sync now` drain), and when."""
         self.stats, self.stats_at = stats, self._clock()
         return stats
 

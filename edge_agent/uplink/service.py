@@ -147,9 +147,7 @@ class Uplink:
         return {"republished": True, "session": self._sessions.session}
 
     async def _sync_now_cmd(self, args: dict[str, Any]) -> dict[str, Any]:
-        if (
-            self._sessions.link is None
-        ):  # nothing can be sent: say so, as `rebirth` and `sync now` do
+        if self._sessions.link is None:  # nothing can be sent: say so, as `rebirth` does
             raise LinkDown("not connected")
         remaining = (await self._store.stats()).depth
         self._spawn(self._drain_quietly(), "uplink.sync_now")
@@ -201,5 +199,5 @@ class Uplink:
         drain = self.sender.drain_now(lambda: self._sessions.link is not None)
         async with contextlib.aclosing(drain):  # a caller that stops early lifts the unlimit now
             async for stats, progress in drain:
-                self.presence.stats = stats
+                self.presence.keep_stats(stats)
                 yield progress

@@ -154,7 +154,10 @@ async def test_sync_now_drains_past_the_rate_limit_and_reports_progress(
         await branch.put(events(500), age_s=HOUR)
         async with running_uplink(settings, branch) as run:
             await run.wait_connected()
+            began = time.time()
             progress = [p async for p in run.uplink.sync_now()]
+            backlog = run.uplink.status()["backlog"]  # what `edge-agent sync status` shows
+        assert backlog["depth"] == 0 and backlog["as_of"] >= began, "figures of the drain, dated"
         assert progress[-1]["remaining"] == 0 and progress[-1]["done"]
         assert progress[-1]["sent"] > 0
         assert await branch.depth() == 0
