@@ -39,7 +39,9 @@ from .sdnotify import notify, watchdog_interval_s
 from .supervisor import TASK_STOP_S, Supervisor
 
 if TYPE_CHECKING:
+    from ..control.server import ControlServer
     from ..uplink import Uplink  # imported in run() only when enabled: it loads aiomqtt
+    from ..vision.service import CameraService  # imported only when a camera is configured
 
 log = structlog.get_logger("edge_agent.runtime")
 
@@ -74,7 +76,7 @@ class Agent:
             agent_actions={"ping": self._ping, "reload": self._reload_action},
         )
         self.uplink: Uplink | None = None
-        self.cameras: dict[str, Any] = {}
+        self.cameras: dict[str, CameraService] = {}
         self._camera_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: asyncio.TaskGroup | None = None
         self._spawned: set[asyncio.Task[None]] = set()
@@ -244,7 +246,7 @@ class Agent:
         return on_state
 
     @staticmethod
-    async def _keep_camera(camera_id: str, service: Any) -> None:
+    async def _keep_camera(camera_id: str, service: CameraService) -> None:
         """A bug in the camera service must not leave a camera dark: log it, start it again."""
         while True:
             try:
@@ -355,7 +357,7 @@ class Agent:
         """`systemctl reload`: the result goes to the journal (reload logs it), no caller waits."""
         await self.reload()
 
-    async def _shutdown(self, control: Any) -> None:
+    async def _shutdown(self, control: ControlServer) -> None:
         """Goodbye on MQTT first (the link is healthiest now), then devices, cameras, store."""
         deadline = time.monotonic() + SHUTDOWN_BUDGET_S
         await control.stop()
