@@ -27,6 +27,9 @@ CONTENT_TYPE_JSON = "application/json"
 CONTENT_TYPE_ZSTD_BATCH = "application/json; edge-encoding=zstd"
 #: A decompressed batch may not exceed this, so a hostile payload cannot balloon memory.
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+#: A command larger than this is refused unread: every command is audited in the store, whose
+#: size cap counts the audit, so a few huge ones would push accepted items out of the outbox.
+MAX_COMMAND_BYTES = 64 * 1024
 
 
 def dump(model: BaseModel, *, exclude_none: bool = False) -> bytes:
@@ -119,6 +122,10 @@ def _unpack(text: str) -> Any:
 
 def parse_command(payload: bytes) -> CommandPayload:
     """A `cmd/{device}` payload, or PayloadError saying what is wrong with it."""
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise PayloadError(
+            f"too large: {len(payload)} bytes (a command may have at most {MAX_COMMAND_BYTES})"
+        )
     return _validate(CommandPayload, _loads(payload, strict=True))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable, Mapping
 
 from pydantic import ValidationError
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 from drivers.sdk import Logger
 from edge_agent.commands import CommandError, CommandErrorCode, CommandRequest, CommandResult
 
-from .codec import CONTENT_TYPE_JSON, dump, parse_command
+from .codec import CONTENT_TYPE_JSON, MAX_COMMAND_BYTES, dump, parse_command
 from .errors import PayloadError, PublishRefused
 from .link import Incoming, Link, Outgoing
 from .payloads import CommandResultPayload
@@ -33,8 +34,15 @@ def _error(command_id: str, code: CommandErrorCode, message: str, ts: float) -> 
     )
 
 
+_HEAD_ID = re.compile(rb'^\s*\{\s*"id"\s*:\s*"([^"\\]{1,128})"')
+
+
 def _best_effort_id(payload: bytes) -> str:
-    """The request id of a payload that failed validation, so HQ can still match the answer."""
+    """The request id of a payload that failed validation, so HQ can still match the answer.
+    Of a payload too large to parse, only a leading `{"id": "..."` is read."""
+    if len(payload) > MAX_COMMAND_BYTES:
+        head = _HEAD_ID.match(payload[:256])
+        return head.group(1).decode(errors="replace") if head else ""
     try:
         raw = json.loads(payload)
     except (ValueError, RecursionError):
