@@ -15,6 +15,7 @@ from ..control.client import call
 from .common import ConfigOption, SocketOption, daemon, load_or_exit, socket_path
 from .devices_cmd import device_rows, reason_text
 from .output import Exit, JsonOption, ago, console, fail, plain, print_json, show, styled, table
+from .sync_cmd import refused
 
 
 def _uplink_line(up: dict[str, Any], depth: int) -> str:
@@ -100,6 +101,8 @@ def status(
                 f"({st.get('held_in_memory', 0)} items held in memory, retrying)"
             )
         uplink = _uplink_line(up, st["depth"])
+        for line in refused(up):
+            uplink += f"\n[bold red]broker refuses[/] {escape(line)}"
         console.print(Panel(Group(head, store, uplink), title="edge-agent"))
         console.print(
             table(

@@ -30,6 +30,21 @@ def _link(up: dict[str, Any]) -> str:
     return str(state)
 
 
+def refused(up: dict[str, Any]) -> list[str]:
+    """One line per topic the broker refuses (its ACL): why, since when, when it is tried again.
+    The link is up, so without these a growing backlog would have no reason beside it."""
+    lines = []
+    for r in up.get("refused") or []:
+        retry = r.get("retry_in_s")
+        lines.append(
+            f"{r.get('topic')}: {r.get('reason')} (reason code {r.get('reason_code')}), "
+            f"since {ago(r.get('since'))}"
+            + (f", tried again in {retry:.0f} s" if isinstance(retry, int | float) else "")
+            + "; its items wait in the store"
+        )
+    return lines
+
+
 @app.command("status")
 def status(
     config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption
@@ -56,6 +71,7 @@ def status(
             ),
             ("broker", up.get("broker", "-")),
             ("link", _link(up)),
+            *(("broker refuses", line) for line in refused(up)),
             ("last PUBACK", ago(up.get("last_puback_at"))),
             ("sent/s", up.get("sent_per_s")),
             ("bytes today", up.get("bytes_sent_today")),

@@ -20,7 +20,7 @@ import jsonschema  # type: ignore[import-untyped]
 
 from tests.integration.uplink.hq import schema_for
 from tests.support.daemon import Daemon, cli
-from tests.support.mosquitto import AGENT_PASSWORD, AGENT_USER, HQ_PASSWORD, HQ_USER
+from tests.support.mosquitto import AGENT_PASSWORD, AGENT_USER, HQ_PASSWORD, HQ_USER, Mosquitto
 
 ROOT = "edge/v1/wf-001/ipc-1"
 KEEPALIVE_S = 5
@@ -43,6 +43,16 @@ def write_config(
         f"devices:\n{devices}"
     )
     return cfg
+
+
+def deny_agent(broker: Mosquitto, topic: str) -> None:
+    """Restart the broker with an ACL that refuses the agent's publishes on `topic`."""
+    (broker.root / "acl").write_text(
+        f"user {AGENT_USER}\ntopic deny {topic}\ntopic readwrite edge/#\n\n"
+        f"user {HQ_USER}\ntopic readwrite edge/#\n"
+    )
+    broker.stop()
+    broker.start()
 
 
 def _auth(port: int) -> list[str]:

@@ -8,24 +8,21 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.integration.mqtt_e2e.site import ROOT, _auth, database, sync_status, write_config
+from tests.integration.mqtt_e2e.site import (
+    ROOT,
+    _auth,
+    database,
+    deny_agent,
+    sync_status,
+    write_config,
+)
 from tests.integration.uplink.hq import HQ
 from tests.support.daemon import Daemon, wait_for
-from tests.support.mosquitto import AGENT_USER, HQ_USER, Mosquitto
+from tests.support.mosquitto import Mosquitto
 
 SENSOR = "  - {id: co2, driver: simulated_sensor, poll_interval_s: 0.5, readings_per_poll: 10}\n"
 SCREEN = "  - {id: screen, driver: simulated_display, poll_interval_s: 1}\n"
 RESULT = f"{ROOT}/cmd/screen/result"
-
-
-def deny_readings(broker: Mosquitto) -> None:
-    """The broker's ACL refuses the agent's readings, so they stay in the store, unsent."""
-    (broker.root / "acl").write_text(
-        f"user {AGENT_USER}\ntopic deny {ROOT}/events/reading\ntopic readwrite edge/#\n\n"
-        f"user {HQ_USER}\ntopic readwrite edge/#\n"
-    )
-    broker.stop()
-    broker.start()
 
 
 def pub_file(broker: Mosquitto, topic: str, body: bytes, tmp_path: Path) -> None:
@@ -42,7 +39,7 @@ def pub_file(broker: Mosquitto, topic: str, body: bytes, tmp_path: Path) -> None
 def test_commands_of_megabytes_are_refused_and_drop_no_accepted_reading(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
-    deny_readings(broker)
+    deny_agent(broker, f"{ROOT}/events/reading")  # readings stay in the store, unsent
     cfg = write_config(tmp_path, broker.port, SENSOR + SCREEN)
     cfg.write_text(cfg.read_text() + "store: {max_size_mb: 2}\n")
     daemon = Daemon(cfg).start()
