@@ -34,6 +34,7 @@ class ControlServer:
         self._path = socket_path
         self._handlers = dict(handlers)
         self._server: asyncio.Server | None = None
+        self._stopped = False
 
     async def start(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +46,30 @@ class ControlServer:
         os.chmod(self._path, 0o660)
         log.info("control_listening", socket=str(self._path))
 
+    async def watch(self, interval_s: float = 2.0) -> None:
+        """Listen again when the socket file is removed under us (a cleanup of /run, an `rm`):
+        the daemon keeps running, and without this every CLI command would say it was not."""
+        while not self._stopped:
+            await asyncio.sleep(interval_s)
+            here = os.path.lexists(self._path)  # noqa: ASYNC240 - one lstat in /run, every 2 s
+            if self._stopped or here:
+                continue
+            if self._server is not None:
+                self._server.close()  # stop accepting; open connections (a `tail -f`) go on
+                self._server = None
+            try:
+                await self.start()
+            except OSError as exc:
+                log.error(  # noqa: TRY400 - strerror says why; no traceback
+                    "control_socket_lost", socket=str(self._path), error=exc.strerror
+                )
+                continue
+            log.warning(
+                "control_socket_recreated", socket=str(self._path), detail="the file was removed"
+            )
+
     async def stop(self) -> None:
+        self._stopped = True
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):

@@ -297,6 +297,7 @@ class Agent:
         failed: Exception | None = None
         async with asyncio.TaskGroup() as tasks:
             self._tasks = tasks
+            self.spawn(control.watch(), "control.watch")
             if self.settings.uplink.enabled:
                 from ..uplink import Uplink  # aiomqtt loads only when the uplink is on
 

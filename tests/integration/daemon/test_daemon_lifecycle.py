@@ -106,6 +106,19 @@ def test_cli_says_clearly_when_the_daemon_is_not_running(tmp_path: Path) -> None
     assert "Traceback" not in out.stderr + out.stdout
 
 
+def test_a_removed_control_socket_comes_back_and_the_cli_finds_the_daemon_again(
+    daemon: Daemon,
+) -> None:
+    daemon.start()
+    sock = Path(daemon.socket)
+    sock.unlink()  # a cleanup of /run, or an engineer's `rm`, while the daemon runs
+    assert cli("status", "--socket", daemon.socket).returncode == 4
+    wait_for(lambda: cli("status", "--json", "--socket", daemon.socket).returncode == 0)
+    assert stat.S_IMODE(os.stat(sock).st_mode) == 0o660
+    assert '"control_socket_recreated"' in daemon.log()
+    assert daemon.device("screen")["online"]
+
+
 def test_reload_says_which_changes_wait_for_a_restart(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, SCREEN)
     d = Daemon(cfg).start()
