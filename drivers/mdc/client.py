@@ -31,6 +31,11 @@ from .config import MDCConfig
 from .messages import Cmd
 from .secure import BANNER, client_handshake
 
+#: Noise a request may read before it gives up at once. Line noise on RS-232 is a few bytes;
+#: more is a peer that streams something else (a camera or web port given by mistake), which
+#: would otherwise keep the daemon's CPU busy reading it until `timeout_s`.
+NOISE_MAX = 64 * 1024
+
 _CLOSED = object()
 
 
@@ -90,6 +95,7 @@ class MDCClient:
         self._decoder = FrameDecoder()
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
         self._closed_reason = "not connected"
+        self._noise = False
 
     @property
     def connected(self) -> bool:
@@ -111,6 +117,7 @@ class MDCClient:
         self._decoder.clear()
         self._inbox = asyncio.Queue()
         self._closed_reason = "connection closed by the display"
+        self._noise = False
         self._pump = asyncio.create_task(
             self._read_loop(reader), name=f"mdc[{self._config.id}].reader"
         )
@@ -144,16 +151,29 @@ class MDCClient:
                 if BANNER in self._decoder.junk:
                     self._decoder.junk.clear()
                     self._inbox.put_nowait(_secured_required())
+                if self._decoder.discarded > NOISE_MAX:  # a stream, not a display: stop reading
+                    self._noise = True
+                    self._closed_reason = (
+                        f"sent over {NOISE_MAX} bytes that are not MDC frames "
+                        "(is this port a display's MDC port?)"
+                    )
+                    break
         except OSError as exc:
             self._closed_reason = f"link to display failed: {exc.strerror or exc}"
         self._inbox.put_nowait(_CLOSED)
+
+    def _closed(self) -> DriverError:
+        """Why the link is gone: a peer that streamed noise is a protocol error, not unreachable."""
+        if self._noise:
+            return ProtocolError(f"{self._config.endpoint()} {self._closed_reason}")
+        return Unreachable(f"{self._config.endpoint()}: {self._closed_reason}")
 
     def _flush(self) -> None:
         """Forget replies that arrived after an earlier request gave up on them."""
         while not self._inbox.empty():
             item = self._inbox.get_nowait()
             if item is _CLOSED:
-                raise Unreachable(f"{self._config.endpoint()}: {self._closed_reason}")
+                raise self._closed()
             if isinstance(item, AuthFailed):
                 raise item
         self._decoder.clear()
@@ -182,7 +202,7 @@ class MDCClient:
 
     def _write(self, wire: bytes) -> None:
         if self._writer is None or not self.connected:
-            raise Unreachable(f"{self._config.endpoint()}: {self._closed_reason}")
+            raise self._closed()
         self._flush()
         self._writer.write(wire)
 
@@ -208,7 +228,7 @@ class MDCClient:
             except TimeoutError:
                 raise self._timeout_error(cmd) from None
             if item is _CLOSED:
-                raise Unreachable(f"{self._config.endpoint()}: {self._closed_reason}")
+                raise self._closed()
             if isinstance(item, DriverError):
                 raise item
             assert isinstance(item, Frame)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -183,3 +184,26 @@ async def test_command_waits_for_a_running_poll_instead_of_interleaving(
     )
     assert results[1]["volume"] == 60
     assert all(r["power"] == "on" for r in results)
+
+
+async def test_a_port_that_streams_something_else_is_a_protocol_error_at_once() -> None:
+    """A camera or web port given by mistake: the request gives up after a little noise, not
+    after reading (and burning CPU on) everything the peer sends until `timeout_s`."""
+
+    async def stream(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while True:
+                w.write(b"A" * 65536)
+                await w.drain()
+
+    server = await asyncio.start_server(stream, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    drv = driver_for(port, timeout_s=30)
+    try:
+        await drv.start()
+        with pytest.raises(ProtocolError) as err:
+            await asyncio.wait_for(drv.poll(), 10)
+    finally:
+        await drv.stop()
+        server.close()
+    assert "not MDC frames" in str(err.value) and err.value.reason is Reason.PROTOCOL_ERROR
