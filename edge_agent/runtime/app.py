@@ -103,9 +103,7 @@ class Agent:
     # --- callbacks from the supervisor -------------------------------------------------------
     def _device_state(self, status: DeviceStatus) -> None:
         payload = status.payload(time.time())
-        self.spawn(
-            self.store.save_device_state(status.id, payload), f"device[{status.id}].save_state"
-        )
+        self.spawn(self._save_state(status.id, payload), f"device[{status.id}].save_state")
         if self.uplink is not None:
             self.uplink.device_state_changed(status.id, payload)
 
@@ -113,11 +111,19 @@ class Agent:
         # A tombstone, not a delete: the uplink clears the retained state (even after a restart)
         # and then deletes the row.
         self.spawn(
-            self.store.save_device_state(device_id, dict(DEVICE_TOMBSTONE)),
-            f"device[{device_id}].forget",
+            self._save_state(device_id, dict(DEVICE_TOMBSTONE)), f"device[{device_id}].forget"
         )
         if self.uplink is not None:
             self.uplink.device_removed(device_id)
+
+    async def _save_state(self, device_id: str, state: dict[str, Any]) -> None:
+        """Keep a device's last known state. On a full disk it is not kept (the store says why
+        in `status`); the live state still goes to HQ, and a removed device is forgotten at the
+        next start. A warning, not a crash: nothing accepted is lost."""
+        try:
+            await self.store.save_device_state(device_id, state)
+        except StoreError as exc:
+            log.warning("device_state_not_saved", device=device_id, error=str(exc))
 
     # --- agent actions -----------------------------------------------------------------------
     async def _ping(self, _args: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import Daemon, wait_for
+from tests.support.daemon import Daemon, cli, wait_for
 
 
 @pytest.mark.disk_size("4m")
@@ -49,3 +49,31 @@ devices:
     finally:
         filler.unlink(missing_ok=True)
         assert d.stop() == 0
+
+
+@pytest.mark.disk_size("2m")
+def test_a_device_state_change_on_a_full_disk_is_a_warning_not_a_crash(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(f"""\
+agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: {small_disk}/data, control_socket: ./run/c.sock}}
+uplink: {{enabled: false}}
+devices:
+  - {{id: screen, driver: simulated_display, poll_interval_s: 0.5}}
+""")
+    d = Daemon(cfg).start()
+    filler = small_disk / "filler"
+    try:
+        wait_for(lambda: d.device("screen")["online"])
+        subprocess.run(
+            ["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True, check=False
+        )
+        out = cli("devices", "cmd", "screen", "power", "on", "--socket", d.socket)
+        assert out.returncode == 0, out.stdout + out.stderr  # the command itself still runs
+        wait_for(lambda: '"device_state_not_saved"' in d.log())
+        assert d.device("screen")["state"]["power"] == "on"
+    finally:
+        filler.unlink(missing_ok=True)
+        assert d.stop() == 0
+    assert '"task_crashed"' not in d.log()
