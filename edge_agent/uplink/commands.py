@@ -118,6 +118,10 @@ class CommandService:
     async def answer(self, target: str, payload: bytes) -> CommandResult:
         """The result for one raw `cmd/{target}` payload. Never raises."""
         now = self._clock()
+        if not target:  # `cmd/` itself: answered on `cmd/_/result` (and any response topic)
+            message = "the topic names no device: publish to cmd/{device_id}"
+            self._log.warning("command_malformed", device="", error=message)
+            return _error(_best_effort_id(payload), CommandErrorCode.MALFORMED, message, now)
         try:
             parsed = parse_command(payload)
         except PayloadError as exc:

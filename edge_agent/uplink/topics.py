@@ -54,12 +54,13 @@ class Topics:
         return f"{self.root}/cmd/+"
 
     def command_target(self, topic: str) -> str | None:
-        """The device id of a `cmd/{device}` topic, or None for anything else (results, strays)."""
+        """The device id of a `cmd/{device}` topic ("" for `cmd/`, which is answered as
+        malformed), or None for anything else (results, strays)."""
         head = f"{self.root}/cmd/"
         if not topic.startswith(head):
             return None
         rest = topic[len(head) :]
-        return rest if rest and "/" not in rest else None
+        return rest if "/" not in rest else None
 
     def command_result(self, device_id: str) -> str:
         return f"{self.root}/cmd/{topic_segment(device_id)}/result"

@@ -97,6 +97,12 @@ async def test_errors_come_back_as_typed_results_and_the_agent_keeps_running(
             assert res["ok"] is False and res["error"]["code"] == code, res  # type: ignore[index]
         [bad] = await result_for(hq, "lobby-display", "")
         assert bad["error"]["code"] == "malformed"  # type: ignore[index]
+        await asyncio.to_thread(pub, broker, "", json.dumps({"id": "e7", "action": "ping"}))
+        [nameless] = await result_for(hq, "_", "e7")  # `cmd/` names no device: answered as `_`
+        assert nameless["error"] == {
+            "code": "malformed",
+            "message": "the topic names no device: publish to cmd/{device_id}",
+        }
         await asyncio.to_thread(pub, broker, "_agent", json.dumps({"id": "p1", "action": "ping"}))
         [pong] = await result_for(hq, "_agent", "p1")
         assert pong["ok"] and run.uplink.status()["connected"]
