@@ -55,7 +55,7 @@ async def main(config: Path = CONFIG) -> int:
     try:
         code = await Agent(config, settings).run()
     except StartupError as exc:
-        console.print(f"[red]cannot start:[/] {exc}")
+        console.print(f"[red]cannot start:[/] {exc} ({exc.hint})")
         return 1
     finally:
         _quiet_bus_teardown(asyncio.get_running_loop())

@@ -67,12 +67,7 @@ def run(config: Path = ConfigOption) -> None:
     try:
         code = asyncio.run(Agent(config, settings).run())
     except StartupError as exc:
-        fail(
-            str(exc),
-            Exit.FAILED,
-            hint="is another edge-agent running on this data_dir? does the service user own agent.data_dir "
-            "and the control socket's directory?",
-        )
+        fail(str(exc), Exit.FAILED, hint=exc.hint)
     raise typer.Exit(code)
 
 

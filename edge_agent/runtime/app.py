@@ -30,7 +30,7 @@ from ..settings.errors import ConfigError
 from ..settings.loader import config_hash, load
 from ..settings.local import local_warnings
 from ..settings.root import Settings
-from ..store import Store, StoreError
+from ..store import Store, StoreError, StoreErrorReason
 from ..store.items import DEVICE_TOMBSTONE, ItemClass, NewItem
 from .device import DeviceStatus
 from .handlers import control_handlers
@@ -52,7 +52,15 @@ UPLINK_GOODBYE_S = 2.0  # the most of SHUTDOWN_BUDGET_S the MQTT goodbye may tak
 
 
 class StartupError(Exception):
-    """The daemon cannot start (store locked or unwritable, socket path unusable); says why."""
+    """The daemon cannot start (store locked or unwritable, socket path unusable); says why, and
+    `hint` what to do about it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint or (
+            "is another edge-agent running on this data_dir? does the service user own "
+            "agent.data_dir and the control socket's directory?"
+        )
 
 
 class Agent:
@@ -267,7 +275,10 @@ class Agent:
         try:
             await self.store.open()
         except StoreError as exc:
-            raise StartupError(f"cannot open the store at {self.store.path}: {exc}") from exc
+            raise StartupError(
+                f"cannot open the store at {self.store.path}: {exc}",
+                _store_hint(exc, self.store.path),
+            ) from exc
         except OSError as exc:
             raise StartupError(
                 f"cannot open the store at {self.store.path}: {exc.strerror}"
@@ -399,3 +410,17 @@ class Agent:
 
 def _state(ok: bool) -> str:
     return "ok" if ok else "degraded"
+
+
+def _store_hint(exc: StoreError, path: Path) -> str | None:
+    """What to do about a store that will not open, by its reason; None: the general hint."""
+    folder = path.parent
+    if exc.reason is StoreErrorReason.DISK_FULL:
+        return f"the disk holding {folder} is full: free space there (`df -h {folder}`), then start again"
+    if exc.reason is StoreErrorReason.LOCKED:
+        return "stop the other edge-agent first (`systemctl status edge-agent`), or give this one its own data_dir"
+    if exc.reason is StoreErrorReason.SCHEMA_TOO_NEW:
+        return "a newer edge-agent wrote this store: run that version again, or move the file aside to start afresh"
+    if exc.reason is StoreErrorReason.CORRUPT:
+        return f"move {path.name} aside (keep it for support) and start again with an empty store"
+    return None

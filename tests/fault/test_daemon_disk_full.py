@@ -77,3 +77,27 @@ devices:
         filler.unlink(missing_ok=True)
         assert d.stop() == 0
     assert '"task_crashed"' not in d.log()
+
+
+@pytest.mark.disk_size("2m")
+def test_a_daemon_started_on_a_full_disk_says_the_disk_is_full_and_what_to_do(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(f"""\
+agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: {small_disk}/data, control_socket: ./run/c.sock}}
+uplink: {{enabled: false}}
+devices: []
+""")
+    (small_disk / "data").mkdir()
+    subprocess.run(
+        ["dd", "if=/dev/zero", f"of={small_disk}/filler", "bs=64k"],
+        capture_output=True,
+        check=False,
+    )
+    out = cli("run", "--config", str(cfg))
+    said = " ".join(out.stderr.split())
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert f"the disk holding {small_disk}/data is full: free space there" in said, said
+    assert "another edge-agent" not in said, "not the hint for a locked store"
+    assert "Traceback" not in out.stdout + out.stderr
