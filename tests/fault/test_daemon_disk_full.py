@@ -13,18 +13,27 @@ import pytest
 from tests.support.daemon import Daemon, cli, wait_for
 
 
+def config_on(disk: Path, tmp_path: Path, devices: str) -> Path:
+    """A branch whose store lives on `disk`, with the uplink off and these `devices:` lines."""
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(
+        f"agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: {disk}/data, "
+        "control_socket: ./run/c.sock}\n"
+        f"uplink: {{enabled: false}}\ndevices:\n{devices}"
+    )
+    return cfg
+
+
 @pytest.mark.disk_size("4m")
 def test_full_disk_is_reported_the_daemon_keeps_serving_and_held_items_land_later(
     small_disk: Path, tmp_path: Path
 ) -> None:
-    cfg = tmp_path / "edge.yaml"
-    cfg.write_text(f"""\
-agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: {small_disk}/data, control_socket: ./run/c.sock}}
-uplink: {{enabled: false}}
-devices:
-  - {{id: firehose, driver: simulated_sensor, poll_interval_s: 0.05, readings_per_poll: 50}}
-  - {{id: screen, driver: simulated_display, poll_interval_s: 0.5}}
-""")
+    cfg = config_on(
+        small_disk,
+        tmp_path,
+        "  - {id: firehose, driver: simulated_sensor, poll_interval_s: 0.05, readings_per_poll: 50}\n"
+        "  - {id: screen, driver: simulated_display, poll_interval_s: 0.5}\n",
+    )
     d = Daemon(cfg).start()
     filler = small_disk / "filler"
     try:
@@ -55,13 +64,9 @@ devices:
 def test_a_device_state_change_on_a_full_disk_is_a_warning_not_a_crash(
     small_disk: Path, tmp_path: Path
 ) -> None:
-    cfg = tmp_path / "edge.yaml"
-    cfg.write_text(f"""\
-agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: {small_disk}/data, control_socket: ./run/c.sock}}
-uplink: {{enabled: false}}
-devices:
-  - {{id: screen, driver: simulated_display, poll_interval_s: 0.5}}
-""")
+    cfg = config_on(
+        small_disk, tmp_path, "  - {id: screen, driver: simulated_display, poll_interval_s: 0.5}\n"
+    )
     d = Daemon(cfg).start()
     filler = small_disk / "filler"
     try:
@@ -83,12 +88,7 @@ devices:
 def test_a_daemon_started_on_a_full_disk_says_the_disk_is_full_and_what_to_do(
     small_disk: Path, tmp_path: Path
 ) -> None:
-    cfg = tmp_path / "edge.yaml"
-    cfg.write_text(f"""\
-agent: {{branch_id: t-001, agent_id: ipc-1, data_dir: {small_disk}/data, control_socket: ./run/c.sock}}
-uplink: {{enabled: false}}
-devices: []
-""")
+    cfg = config_on(small_disk, tmp_path, "  []\n")
     (small_disk / "data").mkdir()
     subprocess.run(
         ["dd", "if=/dev/zero", f"of={small_disk}/filler", "bs=64k"],
