@@ -25,6 +25,12 @@ class CommandErrorCode(StrEnum):
     INTERNAL = "internal"
 
 
+#: A command larger than this is refused before it runs: every command is audited in the store,
+#: whose size cap counts the audit, so a few huge ones would push accepted items out of the outbox.
+#: MQTT payloads are refused unread past it; the CLI's arguments, as JSON, likewise.
+MAX_COMMAND_BYTES = 64 * 1024
+
+
 class CommandRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

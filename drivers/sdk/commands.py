@@ -9,7 +9,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidArgument, Unsupported
-from .messages import validation_message
+from .messages import validation_text
 from .types import CAPABILITY_ACTIONS, UNIVERSAL_ACTIONS, Capability, Command
 
 
@@ -71,10 +71,7 @@ def build_command(
     try:
         parsed = model.model_validate(dict(args or {}))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {validation_message(e)}"
-            for e in exc.errors()
-        )
+        problems = validation_text(exc, "args")
         raise InvalidArgument(f"bad arguments for {action!r}: {problems}") from None
     return Command(action=action, args=parsed.model_dump(mode="json"))
 

@@ -6,7 +6,10 @@ reads the same sentence wherever a value is refused."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 # Pydantic puts these before the message of a validator's ValueError / AssertionError; the
 # message after them is ours, written for the reader.
@@ -35,3 +38,12 @@ def validation_message(err: Mapping[str, Any], plain: Mapping[str, str] | None =
         return f"Input should be {words}" if words else msg
     prefix = _PREFIXES.get(kind)
     return msg[len(prefix) :] if prefix and msg.startswith(prefix) else msg
+
+
+def validation_text(exc: ValidationError, whole: str = "value") -> str:
+    """Every problem of a ValidationError on one line: `where: message; ...` (`whole` names a
+    problem with the value as a whole)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or whole}: {validation_message(e)}"
+        for e in exc.errors()
+    )

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from drivers.sdk import DriverError, InvalidArgument, positional_to_args
+from pydantic import ValidationError
 
-from ..commands import CommandRequest
+from drivers.sdk import DriverError, InvalidArgument, positional_to_args
+from drivers.sdk.messages import validation_text
+
+from ..commands import MAX_COMMAND_BYTES, CommandRequest
 from ..control.server import Handler, HandlerError
 from ..store.items import StoredItem
 from .device import DeviceOffline
@@ -71,13 +75,23 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
                     args = positional_to_args(model, [str(w) for w in p["words"]])
                 except InvalidArgument as exc:
                     raise HandlerError("invalid_argument", exc.message) from None
-        request = CommandRequest(
-            id=str(p.get("command_id") or uuid.uuid4()),
-            device=device,
-            action=action,
-            args=args,
-            source="cli",
-        )
+        size = len(json.dumps(args, default=str))
+        if size > MAX_COMMAND_BYTES:  # audited like every command: see MAX_COMMAND_BYTES
+            raise HandlerError(
+                "invalid_argument",
+                f"arguments too large: {size} bytes (a command may have at most "
+                f"{MAX_COMMAND_BYTES})",
+            )
+        try:
+            request = CommandRequest(
+                id=str(p.get("command_id") or uuid.uuid4()),
+                device=device,
+                action=action,
+                args=args,
+                source="cli",
+            )
+        except ValidationError as exc:  # an action name or id longer than any there is
+            raise HandlerError("invalid_argument", validation_text(exc)) from None
         return (await agent.router.execute(request)).model_dump(mode="json")
 
     async def devices_probe(p: dict[str, Any]) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from edge_agent.commands import MAX_COMMAND_BYTES
 from edge_agent.store.items import StoredItem
 
 from .errors import PayloadError
@@ -27,9 +28,6 @@ CONTENT_TYPE_JSON = "application/json"
 CONTENT_TYPE_ZSTD_BATCH = "application/json; edge-encoding=zstd"
 #: A decompressed batch may not exceed this, so a hostile payload cannot balloon memory.
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
-#: A command larger than this is refused unread: every command is audited in the store, whose
-#: size cap counts the audit, so a few huge ones would push accepted items out of the outbox.
-MAX_COMMAND_BYTES = 64 * 1024
 
 
 def dump(model: BaseModel, *, exclude_none: bool = False) -> bytes:

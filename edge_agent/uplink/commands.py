@@ -16,9 +16,16 @@ from collections.abc import Callable, Mapping
 from pydantic import ValidationError
 
 from drivers.sdk import Logger
-from edge_agent.commands import CommandError, CommandErrorCode, CommandRequest, CommandResult
+from drivers.sdk.messages import validation_text
+from edge_agent.commands import (
+    MAX_COMMAND_BYTES,
+    CommandError,
+    CommandErrorCode,
+    CommandRequest,
+    CommandResult,
+)
 
-from .codec import CONTENT_TYPE_JSON, MAX_COMMAND_BYTES, dump, parse_command
+from .codec import CONTENT_TYPE_JSON, dump, parse_command
 from .errors import PayloadError, PublishRefused
 from .link import Incoming, Link, Outgoing
 from .payloads import CommandResultPayload
@@ -137,7 +144,7 @@ class CommandService:
                 source="mqtt",
             )
         except ValidationError as exc:  # the topic's device id: too long for any device
-            message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            message = validation_text(exc)
             self._log.warning("command_malformed", device=target[:80], error=message)
             return _error(parsed.id, CommandErrorCode.MALFORMED, message, now)
         self._log.info("command_received", id=request.id, device=target, action=request.action)

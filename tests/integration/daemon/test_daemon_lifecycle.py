@@ -93,9 +93,16 @@ def test_arguments_that_do_not_fit_the_action_exit_2_as_bad_usage(daemon: Daemon
     assert loud.returncode == 2 and "valid integer" in loud.stderr, loud.stdout + loud.stderr
     typers_own = cli("devices", "cmd", "screen", "--config", cfg)  # no action at all
     assert typers_own.returncode == 2
+    long_action = cli("devices", "cmd", "screen", "x" * 100, "--config", cfg)
+    assert long_action.returncode == 2, long_action.stdout + long_action.stderr
+    assert "action: String should have at most 64 characters" in long_action.stderr
+    huge = cli("devices", "cmd", "screen", "input", "x" * 70_000, "--config", cfg)
+    assert huge.returncode == 2, huge.stdout + huge.stderr  # would sit in the audit trail
+    assert "arguments too large: 70014 bytes (a command may have at most 65536)" in huge.stderr
     assert daemon.device("screen")["state"].get("power") == "off", "nothing was sent"
-    for out in (extra, as_json, loud, typers_own):
+    for out in (extra, as_json, loud, typers_own, long_action, huge):
         assert "Traceback" not in out.stdout + out.stderr
+    assert "control_handler_failed" not in daemon.log()
 
 
 def test_cli_says_clearly_when_the_daemon_is_not_running(tmp_path: Path) -> None:
