@@ -15,7 +15,7 @@ from ..control.client import call
 from .common import ConfigOption, SocketOption, daemon, load_or_exit, socket_path
 from .devices_cmd import device_rows, reason_text
 from .output import Exit, JsonOption, ago, console, fail, plain, print_json, show, styled, table
-from .sync_cmd import refused
+from .sync_cmd import client_id_in_use, refused
 
 
 def _uplink_line(up: dict[str, Any], depth: int) -> str:
@@ -98,6 +98,8 @@ def status(
         uplink = _uplink_line(up, st["depth"])
         for line in refused(up):
             uplink += f"\n[bold red]broker refuses[/] {escape(line)}"
+        if (taken := client_id_in_use(up)) is not None:
+            uplink += f"\n[bold red]client id in use?[/] {escape(taken)}"
         console.print(Panel(Group(head, store, uplink), title="edge-agent"))
         console.print(
             table(

@@ -45,6 +45,24 @@ def refused(up: dict[str, Any]) -> list[str]:
     return lines
 
 
+def client_id_in_use(up: dict[str, Any]) -> str | None:
+    """The warning when the broker keeps ending our sessions right after connect: another
+    client probably uses our client id, and the config keys to change. None when all is well."""
+    c = up.get("client_id_in_use")
+    if not c:
+        return None
+    keys = " / ".join(c.get("config_keys") or ["uplink.mqtt.client_id"])
+    why = (
+        "the broker says the session was taken over"
+        if c.get("reason_code") == 0x8E
+        else f"the broker ended {c.get('sessions_cut')} sessions within seconds of connecting"
+    )
+    return (
+        f"another client may be connecting as {c.get('client_id')}: {why}, "
+        f"since {ago(c.get('since'))}; give each gateway its own {keys}"
+    )
+
+
 @app.command("status")
 def status(
     config: Path = ConfigOption, socket: Path | None = SocketOption, as_json: bool = JsonOption
@@ -71,6 +89,7 @@ def status(
             ),
             ("broker", up.get("broker", "-")),
             ("link", _link(up)),
+            *(("client id in use?", line) for line in [client_id_in_use(up)] if line),
             *(("broker refuses", line) for line in refused(up)),
             ("last PUBACK", ago(up.get("last_puback_at"))),
             ("sent/s", up.get("sent_per_s")),

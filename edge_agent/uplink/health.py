@@ -15,12 +15,14 @@ from edge_agent.store.items import BacklogStats
 from .counters import Counters
 from .payloads import (
     BacklogHealth,
+    ClientIdInUse,
     HealthPayload,
     HostHealth,
     RefusedTopic,
     SubsystemHealth,
     UplinkHealth,
 )
+from .takeover import REASON as REASON_CLIENT_ID_IN_USE
 
 
 class HostProbe:
@@ -52,6 +54,7 @@ def build_health(
     stats: BacklogStats,
     counters: Counters,
     refused: list[dict[str, Any]],
+    client_id_in_use: dict[str, Any] | None,
     host: HostProbe,
     session: int,
     ts: float,
@@ -70,6 +73,10 @@ def build_health(
         sent_per_s=counters.sent_per_s(),
         last_puback_at=counters.last_puback_at,
         refused=[RefusedTopic.model_validate(r) for r in refused],
+        reason="ok" if client_id_in_use is None else REASON_CLIENT_ID_IN_USE,
+        client_id_in_use=None
+        if client_id_in_use is None
+        else ClientIdInUse.model_validate(client_id_in_use),
     )
     base: dict[str, Any] = {
         "session": session,

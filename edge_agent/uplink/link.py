@@ -65,6 +65,12 @@ class Incoming:
 class Link(Protocol):
     """One live broker session."""
 
+    @property
+    def disconnect_reason(self) -> int | None:
+        """The reason code of the DISCONNECT the broker sent (MQTT 5), e.g. 0x8E *Session taken
+        over*; None while the session is up, or when the connection just dropped."""
+        ...
+
     async def publish(self, message: Outgoing) -> None:
         """Return once the broker acknowledged (PUBACK). Raise PublishRefused when the broker
         refused this message, LinkDown when the session is gone."""
@@ -140,12 +146,14 @@ class _AiomqttLink:
         self,
         client: Any,
         refused: dict[int, ReasonCode],
+        disconnects: list[int],
         log: Logger,
         *,
         v5: bool,
         publish_timeout_s: float,
     ) -> None:
         self._client, self._refused, self._log = client, refused, log
+        self._disconnects = disconnects
         self._v5 = v5
         self._timeout = publish_timeout_s
         self.clean = False
@@ -169,6 +177,10 @@ class _AiomqttLink:
             refusal = self._refused.pop(mids[0], None) if mids else None
         if refusal is not None:
             raise PublishRefused(message.topic, int(refusal.value), refusal.getName())
+
+    @property
+    def disconnect_reason(self) -> int | None:
+        return self._disconnects[0] if self._disconnects else None
 
     def leave_cleanly(self) -> None:
         self.clean = True
@@ -275,14 +287,16 @@ class MqttConnector:
         )
         client.pending_calls_threshold = 1_000_000  # pipelining is intended, not a leak
         refused: dict[int, ReasonCode] = {}
+        disconnects: list[int] = []
         _track_mids(client._client)
         _note_refusals(client._client, refused)
+        _note_disconnects(client._client, disconnects)
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as exc:
             raise LinkDown(str(exc)) from exc
         link = _AiomqttLink(
-            client, refused, self._log, v5=v5, publish_timeout_s=s.publish_timeout_s
+            client, refused, disconnects, self._log, v5=v5, publish_timeout_s=s.publish_timeout_s
         )
         try:
             yield link
@@ -315,6 +329,21 @@ def _note_refusals(paho: Any, refused: dict[int, ReasonCode]) -> None:
         confirm(c, userdata, mid, reason_code, properties)
 
     paho.on_publish = on_publish
+
+
+def _note_disconnects(paho: Any, reasons: list[int]) -> None:
+    """Keep the reason code of a DISCONNECT the broker sends (MQTT 5): aiomqtt only words it in
+    an exception, and a dropped socket (no DISCONNECT) maps to the same "Unspecified error"."""
+    on_disconnect = paho.on_disconnect
+
+    def noted(c: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any = None) -> None:
+        if getattr(flags, "is_disconnect_packet_from_server", False) and hasattr(
+            reason_code, "value"
+        ):
+            reasons.append(int(reason_code.value))
+        on_disconnect(c, userdata, flags, reason_code, properties)
+
+    paho.on_disconnect = noted
 
 
 def client_id_for(settings: MQTTSettings, branch_id: str, agent_id: str) -> str:

@@ -103,6 +103,23 @@ class RefusedTopic(BaseModel):
     retry_in_s: float = Field(ge=0, description="Seconds until the next attempt on this topic.")
 
 
+class ClientIdInUse(BaseModel):
+    """The broker keeps ending this agent's sessions right after connect: another client
+    (e.g. a gateway cloned from the same disk image) probably connects with the same client id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str
+    config_keys: list[str] = Field(description="The config keys the client id is made of.")
+    since: float = Field(description="Unix seconds the agent began to suspect it.")
+    sessions_cut: int = Field(ge=0, description="Sessions the broker ended early since then.")
+    last_session_s: float = Field(ge=0, description="How long the last of them lasted.")
+    reason_code: int | None = Field(
+        description="The broker's DISCONNECT reason: 142 (0x8E) Session taken over, 128 "
+        "unspecified, null when it sent none (mosquitto 2.0 just closes the connection)."
+    )
+
+
 class UplinkHealth(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -113,6 +130,14 @@ class UplinkHealth(BaseModel):
     last_puback_at: float | None
     refused: list[RefusedTopic] = Field(
         default_factory=list, description="Topics the broker refuses; the rest keep flowing."
+    )
+    reason: str = Field(
+        default="ok",
+        description="ok, or client_id_in_use while another client seems to use this agent's "
+        "client id (see client_id_in_use).",
+    )
+    client_id_in_use: ClientIdInUse | None = Field(
+        default=None, description="Set while reason is client_id_in_use."
     )
 
 

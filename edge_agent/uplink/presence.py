@@ -23,6 +23,7 @@ from .payloads import AgentState, StatusPayload
 from .ports import UplinkStore
 from .refusals import Refusals
 from .states import DeviceStates
+from .takeover import Takeover
 from .topics import Topics
 
 
@@ -35,6 +36,7 @@ class Presence:
         states: DeviceStates,
         counters: Counters,
         refusals: Refusals,
+        takeover: Takeover,
         report: Callable[[], dict[str, Any]],
         host: HostProbe,
         interval_s: float,
@@ -44,7 +46,7 @@ class Presence:
         log: Logger,
     ) -> None:
         self._topics, self._store, self._states = topics, store, states
-        self._counters, self._refusals = counters, refusals
+        self._counters, self._refusals, self._takeover = counters, refusals, takeover
         self._report, self._host, self._interval_s = report, host, interval_s
         self.config_hash, self._version = config_hash, version
         self._clock, self._log = clock, log
@@ -99,6 +101,7 @@ class Presence:
             stats=await self.read_stats(),
             counters=self._counters,
             refused=self._refusals.report(),
+            client_id_in_use=self._takeover.report(),
             host=self._host,
             session=session,
             ts=self._clock(),

@@ -29,6 +29,7 @@ from .presence import Presence
 from .sender import Sender
 from .session import SessionLoop
 from .states import DeviceStates
+from .takeover import Takeover, config_keys
 from .topics import Topics
 
 
@@ -55,8 +56,10 @@ class Uplink:
         self._log = log or _default_log()
         agent, up = settings.agent, settings.uplink
         self.topics = Topics.for_agent(up.mqtt.topic_prefix, agent.branch_id, agent.agent_id)
-        mqtt = MqttConnector(
-            up.mqtt, client_id_for(up.mqtt, agent.branch_id, agent.agent_id), self._log
+        client_id = client_id_for(up.mqtt, agent.branch_id, agent.agent_id)
+        mqtt = MqttConnector(up.mqtt, client_id, self._log)
+        self.takeover = Takeover(
+            client_id, config_keys(bool(up.mqtt.client_id)), self._log, clock=clock
         )
         self.counters = Counters(store, clock)
         self.sender = Sender(store, self.topics, up.sync, self.counters, self._log, clock=clock)
@@ -74,6 +77,7 @@ class Uplink:
             states=self.states,
             counters=self.counters,
             refusals=self.sender.refusals,
+            takeover=self.takeover,
             report=health,
             host=HostProbe(agent.data_dir),
             interval_s=up.health_interval_s,
@@ -93,6 +97,7 @@ class Uplink:
             sender=self.sender,
             states=self.states,
             counters=self.counters,
+            takeover=self.takeover,
             clock=clock,
             log=self._log,
         )
@@ -171,6 +176,9 @@ class Uplink:
             "reconnect_attempts": outage.attempts,
             "disconnected_for_s": round(outage.down_for_s(), 1) if outage.active else None,
             "broker": sessions.broker,
+            "client_id": self.takeover.client_id,
+            # set while another client seems to use our client id (takeover.py)
+            "client_id_in_use": self.takeover.report(),
             "since": sessions.connected_since,
             "session": sessions.session,
             "last_error": sessions.last_error,

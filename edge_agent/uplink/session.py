@@ -4,6 +4,8 @@ Each session runs its work as named tasks in a TaskGroup; when any of them sees 
 the whole session ends and the loop reconnects after a jittered backoff capped at
 `reconnect_max_s`, so a returning broker is reached again within about two seconds. The outage
 is logged once, then as one `uplink_buffering` line a minute (outage.py), not once per attempt.
+Sessions the broker keeps ending right after connect mean another client uses our client id
+(takeover.py): one warning then, not a connect and a disconnect line per session.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .ports import UplinkStore
 from .presence import Presence
 from .sender import Sender
 from .states import DeviceStates
+from .takeover import Takeover
 from .topics import Topics
 
 _META_SESSION = "uplink.session"
@@ -48,7 +51,8 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 class SessionLoop:
     """Connects, births, runs the session's tasks, and reconnects; says goodbye on `stop`.
 
-    `link`, `session`, `connected_since`, `last_error` and `outage` are for reading (status).
+    `link`, `session`, `connected_since`, `last_error`, `outage` and `takeover` are for reading
+    (status).
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class SessionLoop:
         sender: Sender,
         states: DeviceStates,
         counters: Counters,
+        takeover: Takeover,
         clock: Callable[[], float],
         log: Logger,
     ) -> None:
@@ -76,6 +81,8 @@ class SessionLoop:
         self.connected_since: float | None = None
         self.last_error: str | None = None
         self.outage = Outage()
+        self.takeover = takeover
+        self._ended: Link | None = None  # the link of the session that just ended, if it connected
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._work: list[asyncio.Task[None]] = []  # the session's publishers, halted on stop
@@ -120,7 +127,15 @@ class SessionLoop:
         reason = classify(leaves[0]) if leaves else "disconnected"
         self.last_error = reason
         error = str(leaves[0]) if leaves else ""
+        ended, self._ended = self._ended, None
+        if ended is None:
+            self.takeover.connect_failed()
+        else:
+            by_broker = all(isinstance(e, LinkDown) for e in leaves)
+            self.takeover.ended(by_broker=by_broker, reason_code=ended.disconnect_reason)
         say = self.outage.failed()
+        if say is Say.FIRST and self.takeover.suspicion is not None:
+            say = Say.NOTHING  # its warning said it; not one more line per session taken over
         if say is Say.FIRST:
             if all(isinstance(e, LinkDown) for e in leaves):
                 self._log.warning(
@@ -150,6 +165,7 @@ class SessionLoop:
             return None
 
     async def _one_session(self, backoff: Backoff) -> None:
+        self._ended = None
         session = await self._next_session()
         will = self._presence.status_message(AgentState.OFFLINE, session)
         try:
@@ -166,9 +182,13 @@ class SessionLoop:
             self._log.warning("uplink_session_not_saved", session=session, reason=exc.reason.value)
         self.session, self.link, self.connected_since = session, link, self._clock()
         self.last_error = None
+        self._ended = link
+        self.takeover.connected()
         backoff.reset()
         ended = self.outage.recovered()
-        if ended is None:
+        if self.takeover.suspicion is not None:
+            self._log.debug("uplink_connected", broker=self.broker, session=session)
+        elif ended is None:
             self._log.info("uplink_connected", broker=self.broker, session=session)
         else:
             self._log.info(
@@ -186,6 +206,7 @@ class SessionLoop:
                 tg.create_task(self._sender.run(link), name="uplink.sender"),
                 tg.create_task(self._presence.health_loop(link, session), name="uplink.health"),
                 tg.create_task(self._states.run(link), name="uplink.states"),
+                tg.create_task(self._settled(link, session), name="uplink.settled"),
             ]
             tg.create_task(self._watch_stop(), name="uplink.stop")
 
@@ -230,6 +251,13 @@ class SessionLoop:
             self._log.warning("uplink_stop_unannounced", error=error, fallback="will")
             return False
         return True
+
+    async def _settled(self, link: Link, session: int) -> None:
+        """Once this session has lasted, nobody is taking it over: clear a suspicion, and
+        republish health so HQ's retained copy stops saying so."""
+        await asyncio.sleep(self.takeover.short_s)
+        if self.takeover.lasted():
+            await self._presence.publish_health(link, session)
 
     async def _watch_stop(self) -> None:
         await self._stop.wait()

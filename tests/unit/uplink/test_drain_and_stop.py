@@ -46,6 +46,7 @@ class FakeLink:
         self.published: list[Outgoing] = []
         self.frozen, self.deny = frozen, set(deny)
         self.clean = False
+        self.disconnect_reason: int | None = None  # no DISCONNECT from the broker
 
     async def publish(self, message: Outgoing) -> None:
         if self.frozen:
