@@ -184,7 +184,10 @@ class SessionLoop:
         self.last_error = None
         self._ended = link
         self.takeover.connected()
-        backoff.reset()
+        if self.takeover.suspicion is None:
+            backoff.reset()
+        # else the twin and we would kick each other off several times a second, each time
+        # flipping HQ's retained status: the backoff grows to `reconnect_max_s` instead.
         ended = self.outage.recovered()
         if self.takeover.suspicion is not None:
             self._log.debug("uplink_connected", broker=self.broker, session=session)

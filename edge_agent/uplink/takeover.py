@@ -14,7 +14,9 @@ them apart is the rhythm:
 
 So `STREAK` sessions in a row that the broker ended within `SHORT_SESSION_S` of connecting, with
 no refused connect between them, raise the suspicion (a DISCONNECT 0x8E raises it at once); a
-session that lasts `SHORT_SESSION_S` clears it. Reconnect timing is not touched.
+session that lasts `SHORT_SESSION_S` clears it. While it lasts, the session loop does not reset
+its backoff on connect, so the two agents take turns every `reconnect_max_s` or so rather than
+several times a second; a broker restart, which raises no suspicion, is reconnected as fast as ever.
 """
 
 from __future__ import annotations

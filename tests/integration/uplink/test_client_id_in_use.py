@@ -66,8 +66,11 @@ async def test_two_agents_with_the_same_ids_are_told_another_client_uses_their_c
                 assert shown["config_keys"] == ["agent.branch_id", "agent.agent_id"]
                 assert shown["reason_code"] is None  # mosquitto 2.0.11 just closes the socket
             await hq.wait_for(lambda ms: "client_id_in_use" in health_reasons(ms))
-            await asyncio.sleep(1.0)  # they go on kicking each other: still one warning each
+            before = a.uplink.status()["session"]
+            await asyncio.sleep(3.0)  # they go on kicking each other: still one warning each
             assert len(warned(logs)) == 2, warned(logs)
+            # ...but no longer several times a second: each waits out its backoff (<= 1.5 s)
+            assert a.uplink.status()["session"] - before <= 5
             assert {w["client_id"] for w in warned(logs)} == {CLIENT_ID}
         # The clone is gone: the first agent's next session lasts, and it says so.
         await wait_until(lambda: a.uplink.status()["client_id_in_use"] is None, timeout=10)
