@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -42,7 +43,7 @@ class Router:
         self._store = store
         self._agent_actions = dict(agent_actions)
         self._clock = clock
-        self._inflight: dict[str, asyncio.Future[CommandResult]] = {}
+        self._inflight: dict[str, tuple[CommandRequest, asyncio.Future[CommandResult]]] = {}
         self._unrecorded: OrderedDict[str, tuple[CommandRequest, CommandResult]] = OrderedDict()
         self._catch_up: asyncio.Task[None] | None = None
 
@@ -52,18 +53,28 @@ class Router:
     async def execute(self, request: CommandRequest) -> CommandResult:
         """Idempotent by `request.id`: a repeat gets the stored result and never acts twice.
 
+        Ids are agent-wide. A repeat must be the same command (device, action and args; a new
+        `expires_at` is a retry of it): an id reused for another command is refused as
+        `malformed` and does not act, rather than answered with the first command's result.
         The in-flight future is registered before the first await, so a second copy arriving
         while the first is still being checked or run waits for it instead of acting again.
         """
         running = self._inflight.get(request.id)
         if running is not None:
-            return (await asyncio.shield(running)).model_copy(update={"replayed": True})
+            first, pending = running
+            if not _same_command(first.model_dump(mode="json"), request):
+                return self._reused(request, first.model_dump(mode="json"))
+            return (await asyncio.shield(pending)).model_copy(update={"replayed": True})
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
-        self._inflight[request.id] = future
+        self._inflight[request.id] = (request, future)
         try:
             stored = await self._stored(request.id)
             if stored is not None:
-                result = stored.model_copy(update={"replayed": True})
+                first_request, first_result = stored
+                if first_request is not None and not _same_command(first_request, request):
+                    result = self._reused(request, first_request)
+                else:
+                    result = first_result.model_copy(update={"replayed": True})
                 future.set_result(result)
                 return result
             result = await self._run(request)
@@ -87,12 +98,43 @@ class Router:
         finally:
             self._inflight.pop(request.id, None)
 
-    async def _stored(self, command_id: str) -> CommandResult | None:
+    def _reused(self, request: CommandRequest, first: Mapping[str, Any]) -> CommandResult:
+        """The answer to an id that already named another command: refused, not run, not
+        audited (the id stays with its first command)."""
+        log.warning(
+            "command_id_reused",
+            id=request.id,
+            device=request.device,
+            action=request.action,
+            first_device=first.get("device"),
+            first_action=first.get("action"),
+        )
+        args = json.dumps(first.get("args") or {})
+        if len(args) > 200:
+            args = args[:200] + "…"
+        return self._fail(
+            request,
+            CommandErrorCode.MALFORMED,
+            f"id {request.id!r} was already used for another command "
+            f"({first.get('device')} {first.get('action')} {args}); "
+            "a repeat must be the same device, action and args: use a new id",
+        )
+
+    async def _stored(
+        self, command_id: str
+    ) -> tuple[Mapping[str, Any] | None, CommandResult] | None:
+        """The first request under this id (None if the audit row has none) and its result."""
         kept = self._unrecorded.get(command_id)
         if kept is not None:
-            return kept[1]
+            return kept[0].model_dump(mode="json"), kept[1]
         stored = await self._store.command_get(command_id)
-        return None if stored is None else CommandResult.model_validate(stored["result"])
+        if stored is None:
+            return None
+        request = stored.get("request")
+        return (
+            request if isinstance(request, Mapping) else None,
+            CommandResult.model_validate(stored["result"]),
+        )
 
     async def _record(self, request: CommandRequest, result: CommandResult) -> None:
         """Audit a command that has run. When the store cannot write now (a full disk), the
@@ -212,3 +254,13 @@ class Router:
             )
             return self._fail(request, CommandErrorCode.DEVICE_ERROR, f"{request.action}: {exc}")
         return CommandResult(id=request.id, ok=True, result=result, ts=self._clock())
+
+
+def _same_command(first: Mapping[str, Any], request: CommandRequest) -> bool:
+    """Whether `request` repeats the command first audited under its id. `expires_at` and the
+    source do not count: a retry may carry a new deadline."""
+    return (
+        first.get("device") == request.device
+        and first.get("action") == request.action
+        and (first.get("args") or {}) == request.model_dump(mode="json")["args"]
+    )

@@ -65,6 +65,43 @@ async def test_same_command_id_twice_acts_once(broker: Mosquitto, hq: HQ, tmp_pa
     assert second["result"] == first["result"]  # the stored answer comes back
 
 
+async def test_an_id_reused_for_another_command_is_refused_not_answered_with_the_first_result(
+    broker: Mosquitto, hq: HQ, tmp_path: Path
+) -> None:
+    """Command ids are agent-wide. HQ reusing one for a different command (another device, or
+    another action or arguments) must not get the first command's stored answer as if this one
+    had run (`ok: true` on `cmd/lobby-display/result` for a power command that never ran)."""
+    async with running_uplink(make_settings(broker, tmp_path, devices=DISPLAYS)) as run:
+        await run.wait_connected()
+        await asyncio.to_thread(pub, broker, "_agent", json.dumps({"id": "n1", "action": "ping"}))
+        [pong] = await result_for(hq, "_agent", "n1")
+        power = {"id": "n1", "action": "power", "args": {"state": "on"}}
+        await asyncio.to_thread(pub, broker, "lobby-display", json.dumps(power))
+        [other_device] = await result_for(hq, "lobby-display", "n1")
+        vol = {"id": "n2", "action": "volume", "args": {"level": 30}}
+        await asyncio.to_thread(pub, broker, "lobby-display", json.dumps(vol))
+        [first] = await result_for(hq, "lobby-display", "n2")
+        vol["args"] = {"level": 70}
+        await asyncio.to_thread(pub, broker, "lobby-display", json.dumps(vol))
+        _, other_args = await result_for(hq, "lobby-display", "n2", count=2)
+        vol["args"], vol["expires_at"] = {"level": 30}, time.time() + 60  # a retry: same command
+        await asyncio.to_thread(pub, broker, "lobby-display", json.dumps(vol))
+        *_, retry = await result_for(hq, "lobby-display", "n2", count=3)
+        now = await run.cli("lobby-display", "mute", state="off")
+        audited = {a["id"]: a for a in await run.store.audit()}
+    assert pong["ok"] is True and first["ok"] is True
+    assert now.result is not None and now.result["power"] != "on"  # the reused id did not act
+    assert now.result["volume"] == 30
+    for refused in (other_device, other_args):
+        assert refused["ok"] is False and refused["replayed"] is False
+        assert refused["error"]["code"] == "malformed"  # type: ignore[index]
+        assert "already used" in refused["error"]["message"]  # type: ignore[index]
+    assert "_agent ping" in other_device["error"]["message"]  # type: ignore[index]
+    assert retry["ok"] is True and retry["replayed"] is True and retry["result"] == first["result"]
+    assert audited["n1"]["request"]["device"] == "_agent"  # the first use keeps the id
+    assert audited["n2"]["request"]["args"] == {"level": 30}
+
+
 async def test_errors_come_back_as_typed_results_and_the_agent_keeps_running(
     broker: Mosquitto, hq: HQ, tmp_path: Path
 ) -> None:
