@@ -45,24 +45,32 @@ def make_batches(
 ) -> list[Batch]:
     """Group `items` by topic, keeping their order, cutting a message before it passes the cap.
 
-    A single record larger than the cap still travels, alone in its message.
+    The messages come out in the order of their first record, so the store's order (summaries,
+    then events, then readings) holds across messages: a class whose records fill several
+    messages does not overtake the small ones of a class before it, whose messages are sealed
+    only at the end. A single record larger than the cap still travels, alone in its message.
     """
-    open_batches: dict[str, Batch] = {}
-    done: list[Batch] = []
-    for item in items:
+    open_batches: dict[str, tuple[int, Batch]] = {}
+    done: list[tuple[int, Batch]] = []
+    for index, item in enumerate(items):
         topic = topics.batch(item.cls, item.kind)
         record = record_json(item)
-        batch = open_batches.get(topic)
-        if batch is not None and batch.records and batch.size + 1 + len(record) > max_batch_bytes:
-            done.append(batch.seal(historical=historical, compression=compression))
-            batch = None
-        if batch is None:
-            batch = open_batches[topic] = Batch(topic)
+        opened = open_batches.get(topic)
+        if opened is not None:
+            first, batch = opened
+            if batch.records and batch.size + 1 + len(record) > max_batch_bytes:
+                done.append((first, batch.seal(historical=historical, compression=compression)))
+                opened = None
+        if opened is None:
+            opened = open_batches[topic] = (index, Batch(topic))
+        batch = opened[1]
         batch.ids.append(item.id)
         batch.keys.add(topics.outbox_key(item.cls, item.kind))
         batch.records.append(record)
         batch.size += len(record) + 1
     done.extend(
-        b.seal(historical=historical, compression=compression) for b in open_batches.values()
+        (first, b.seal(historical=historical, compression=compression))
+        for first, b in open_batches.values()
     )
-    return done
+    done.sort(key=lambda pair: pair[0])
+    return [batch for _, batch in done]

@@ -161,3 +161,34 @@ async def test_sync_now_drains_past_the_rate_limit_and_reports_progress(
         assert progress[-1]["remaining"] == 0 and progress[-1]["done"]
         assert progress[-1]["sent"] > 0
         assert await branch.depth() == 0
+
+
+async def test_backlog_sends_summaries_then_events_then_readings_when_readings_fill_messages(
+    broker: Mosquitto, hq: HQ, tmp_path: Path
+) -> None:
+    """docs/mqtt.md: "summaries first, then events, then readings". A backlog page whose readings
+    fill several messages used to send every full readings message first and the (small, never
+    full) summary and event messages last, so after an outage HQ got the minute summaries only
+    after the whole page of readings."""
+    settings = make_settings(broker, tmp_path, sync={"max_batch_bytes": 2_000})
+    async with open_branch(settings) as branch:
+        # All accepted during an outage an hour ago, readings first (older), then the rest.
+        readings = await branch.put(
+            events(200, kind="temperature", cls=ItemClass.READING), age_s=HOUR
+        )
+        evs = await branch.put(events(3, kind="queue_alert"), age_s=HOUR - 1)
+        summaries = await branch.put(
+            events(2, kind="footfall", cls=ItemClass.SUMMARY), age_s=HOUR - 2
+        )
+        every = {i.id for i in readings + evs + summaries}
+        async with running_uplink(settings, branch):
+            await hq.wait_for(lambda _: every <= set(hq.event_ids()))
+    batches = [m for m in hq.snapshot() if "/events/" in m.topic or "/summaries/" in m.topic]
+    assert all(decode_batch(m.payload).historical for m in batches)
+    classes = [
+        "summary" if "/summaries/" in m.topic else
+        "reading" if m.topic.endswith("/events/reading") else "event"
+        for m in batches
+    ]  # fmt: skip
+    assert classes.count("reading") > 3  # the readings took several messages
+    assert classes == sorted(classes, key=["summary", "event", "reading"].index), classes
