@@ -17,6 +17,7 @@ from ..sdk import Capability, Command, DeviceConfig, DriverContext, ProtocolErro
 from .client import Advertisement, BeaconScanner
 from .codec import EddystoneTLM, EddystoneUID, EddystoneURL, Frame, IBeacon, parse_advertisement
 from .config import BeaconConfig
+from .events import PresenceEvent
 from .tracker import PresenceChange, PresenceTracker
 
 
@@ -81,8 +82,7 @@ class BeaconDriver:
         )
 
     def _emit(self, change: PresenceChange) -> None:
-        data = {"beacon": change.beacon, "state": change.state, "rssi": change.rssi}
-        self._ctx.emit_event("presence", data)
+        PresenceEvent(beacon=change.beacon, state=change.state, rssi=change.rssi).emit(self._ctx)
         self._ctx.log.info(
             "beacon_presence", beacon=change.beacon, state=change.state, rssi=change.rssi
         )

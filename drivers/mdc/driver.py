@@ -26,6 +26,7 @@ from ..sdk import (
 )
 from .client import MDCClient
 from .config import MDCConfig
+from .events import DisplayFault, DisplayFaultCleared
 from .messages import (
     INPUTS,
     POWER_OFF,
@@ -120,10 +121,10 @@ class MDCDriver:
         # Kept in ctx.memory: a reconnect must not report the same faults again.
         known: frozenset[str] = self._ctx.memory.get("faults", frozenset())
         for name in sorted(faults - known):
-            self._ctx.emit_event("display_fault", {"fault": name})
+            DisplayFault.model_validate({"fault": name}).emit(self._ctx)
             self._ctx.log.warning("mdc_display_fault", fault=name)
         for name in sorted(known - faults):
-            self._ctx.emit_event("display_fault_cleared", {"fault": name})
+            DisplayFaultCleared.model_validate({"fault": name}).emit(self._ctx)
             self._ctx.log.info("mdc_display_fault_cleared", fault=name)
         self._ctx.memory["faults"] = faults
 

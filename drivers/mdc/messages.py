@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Literal
 
 from ..sdk import ProtocolError
 
@@ -158,8 +159,11 @@ def encode_status(status: Status) -> bytes:
     )
 
 
+#: A display health check of DISPLAY_STATUS; `no_sync` is no signal on the current input.
+DisplayCheck = Literal["lamp", "temperature", "brightness_sensor", "no_sync", "fan"]
+
 #: DISPLAY_STATUS (0x0D) condition -> (byte index, value meaning "fault").
-_FAULT_BYTES: dict[str, tuple[int, int]] = {
+_FAULT_BYTES: dict[str, tuple[int, int]] = {  # keys: every DisplayCheck
     "lamp": (0, 0x01),
     "temperature": (1, 0x01),
     "brightness_sensor": (2, 0x01),

@@ -28,6 +28,7 @@ from . import inputs
 from .client import PJLinkClient
 from .codec import expect_ok
 from .config import PJLinkConfig
+from .events import ProjectorFault
 from .udp import NotificationListener
 from .values import (
     Mute,
@@ -251,9 +252,9 @@ class PJLinkDriver:
         for category, level in errors.items():
             before = previous.get(category, "ok")
             if level != before:
-                self._ctx.emit_event(
-                    "projector_fault", {"category": category, "level": level, "previous": before}
-                )
+                ProjectorFault.model_validate(
+                    {"category": category, "level": level, "previous": before}
+                ).emit(self._ctx)
                 # `status`, not `level`: structlog owns the `level` key.
                 self._ctx.log.warning(
                     "pjlink_error_status_changed", category=category, status=level, previous=before

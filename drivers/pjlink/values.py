@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from ..sdk.errors import ProtocolError
 from .codec import parse_response
@@ -19,9 +19,11 @@ POWER: dict[str, PowerState] = {"0": "off", "1": "on", "2": "cooling", "3": "war
 POWER_CODES: dict[PowerState, str] = {v: k for k, v in POWER.items()}
 
 #: ERST digit order (spec §4.7): fan, lamp, temperature, cover open, filter, other.
-ERROR_CATEGORIES = ("fan", "lamp", "temperature", "cover", "filter", "other")
-ERROR_LEVELS = {"0": "ok", "1": "warning", "2": "error"}
-ERROR_LEVEL_CODES = {v: k for k, v in ERROR_LEVELS.items()}
+ErrorCategory = Literal["fan", "lamp", "temperature", "cover", "filter", "other"]
+ErrorLevel = Literal["ok", "warning", "error"]
+ERROR_CATEGORIES: tuple[ErrorCategory, ...] = get_args(ErrorCategory)
+ERROR_LEVELS: dict[str, ErrorLevel] = {"0": "ok", "1": "warning", "2": "error"}
+ERROR_LEVEL_CODES: dict[str, str] = {v: k for k, v in ERROR_LEVELS.items()}
 
 #: Input type digit (spec §4.3); 6 (internal) is class 2 only.
 INPUT_TYPES = {

@@ -19,6 +19,7 @@ import structlog
 from pydantic import BaseModel
 
 from drivers.sdk import Command, DeviceConfig, Driver, DriverError, Reason, supported_actions
+from drivers.sdk.events import Reading
 from drivers.sdk.secret_file import read_secret_file
 
 from ..aio import wait_event
@@ -57,7 +58,9 @@ class DeviceStatus:
     next_retry_at: float | None = None
 
     def payload(self, now: float) -> dict[str, Any]:
-        """The `devices/{id}/state` payload of the MQTT contract."""
+        """The `devices/{id}/state` payload of the MQTT contract, and the `state` event's `data`
+        (uplink.payloads.DeviceStatePayload; a plain dict so a daemon without an uplink never
+        imports it)."""
         return {
             "online": self.online,
             "reason": self.reason.value,
@@ -104,9 +107,7 @@ class DeviceContext:
     def emit_reading(
         self, name: str, value: float | int | bool | str, unit: str | None = None
     ) -> None:
-        data: dict[str, Any] = {"name": name, "value": value}
-        if unit is not None:
-            data["unit"] = unit
+        data = Reading(name=name, value=value, unit=unit).data()
         self._submit(NewItem(ItemClass.READING, "reading", self.device_id, self._clock(), data))
 
     def emit_event(self, kind: str, data: Mapping[str, Any]) -> None:
