@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from drivers.ble.codec import EddystoneTLM, EddystoneUID, IBeacon
+from drivers.ble.emulator import BluezMockEmulator, EmulatedBeacon
 from drivers.modbus.emulator import ModbusEmulator, from_config
 from drivers.sdk.pty import PtyPair
+from tests.integration.drivers.ble_support import BADGE, TAG, UUID
 from tests.integration.drivers.modbus_support import tcp_config
 
 
@@ -32,3 +35,27 @@ async def modbus_emulator(loopback_port: int) -> AsyncIterator[ModbusEmulator]:
     await emu.start()
     yield emu
     await emu.stop()
+
+
+@pytest.fixture
+async def bluez(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BluezMockEmulator]:
+    """The two beacons of `ble_support.config()` (the tag with battery telemetry), advertising
+    every 50 ms on a BlueZ stand-in that this test's process uses as its system bus."""
+    emu = BluezMockEmulator(
+        [
+            EmulatedBeacon(BADGE, IBeacon(UUID, 7, 1, -59), rssi=-55),
+            EmulatedBeacon(
+                TAG,
+                EddystoneUID("edd1ebeac04e5defa017", "0badc0ffee01", -20),
+                rssi=-65,
+                tlm=EddystoneTLM(battery_mv=2950, temperature_c=21.0, adv_count=5, uptime_s=60),
+            ),
+        ],
+        interval_s=0.05,
+    )
+    await emu.start()
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", emu.bus_address)
+    try:
+        yield emu
+    finally:
+        await emu.stop()

@@ -3,71 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from drivers.ble.codec import EddystoneTLM, EddystoneUID, IBeacon, parse_advertisement
-from drivers.ble.config import BeaconConfig
 from drivers.ble.driver import BeaconDriver
-from drivers.ble.emulator import BluezMockEmulator, EmulatedBeacon, from_config
+from drivers.ble.emulator import BluezMockEmulator, from_config
 from drivers.sdk import DeviceReportedError, Reason, Unreachable
 from drivers.sdk.testing import RecordingContext
-
-UUID = "b9407f30-f5f8-466e-aff9-25556b57fe6d"
-BADGE = "AA:BB:CC:00:00:07"
-TAG = "AA:BB:CC:00:00:08"
-
-
-def config(**extra: object) -> BeaconConfig:
-    return BeaconConfig.model_validate(
-        {
-            "id": "lobby-ble",
-            "driver": "ble_beacons",
-            "timeout_s": 5,
-            "leave_after_s": 5,
-            "beacons": [
-                {"id": "staff-badge-7", "ibeacon": {"uuid": UUID, "major": 7, "minor": 1}},
-                {
-                    "id": "asset-tag-1",
-                    "eddystone_uid": {
-                        "namespace": "edd1ebeac04e5defa017",
-                        "instance": "0badc0ffee01",
-                    },
-                },
-            ],
-            **extra,
-        }
-    )
-
-
-@pytest.fixture
-async def bluez(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BluezMockEmulator]:
-    emu = BluezMockEmulator(
-        [
-            EmulatedBeacon(BADGE, IBeacon(UUID, 7, 1, -59), rssi=-55),
-            EmulatedBeacon(
-                TAG,
-                EddystoneUID("edd1ebeac04e5defa017", "0badc0ffee01", -20),
-                rssi=-65,
-                tlm=EddystoneTLM(battery_mv=2950, temperature_c=21.0, adv_count=5, uptime_s=60),
-            ),
-        ],
-        interval_s=0.05,
-    )
-    await emu.start()
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", emu.bus_address)
-    try:
-        yield emu
-    finally:
-        await emu.stop()
-
-
-async def until(check: Callable[[], bool], seconds: float = 10) -> None:
-    """Wait (bounded) for a condition the emulator makes true within a few advert rounds."""
-    async with asyncio.timeout(seconds):
-        while not check():
-            await asyncio.sleep(0.05)
+from tests.integration.drivers.ble_support import BADGE, TAG, UUID, config, until
 
 
 async def test_bleak_scanner_hears_the_emulated_beacons(bluez: BluezMockEmulator) -> None:

@@ -72,7 +72,9 @@ def test_kill9_and_broker_restarts_lose_no_accepted_reading_and_only_repeat_whol
             }
         wait_for(lambda: set(stored) <= set(hq.event_ids()), timeout=30)
         got = records(hq)
-        assert hq.validate_all() > 0  # every batch matches docs/schemas/event-batch.json
+        # Every batch matches docs/schemas/event-batch.json, and every reading's and device state
+        # event's `data` reading.json and event-state.json.
+        assert hq.validate_all(records=True) > 0
     finally:
         if daemon is not None:
             daemon.stop()

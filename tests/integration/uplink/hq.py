@@ -1,7 +1,8 @@
 """Headquarters' side in tests: an independent paho-mqtt subscriber that records everything.
 
 Every message it receives is checked against the committed JSON Schemas (docs/schemas) by topic,
-so each test also proves that what really went over the wire matches the documented contract.
+so each test also proves that what really went over the wire matches the documented contract. A
+test whose records come from real producers (not made-up `data`) checks each record's `data` too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +23,39 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_agent.uplink.codec import decode_batch
+from edge_agent.uplink.schemas import record_data_models
 from tests.support.mosquitto import HQ_PASSWORD, HQ_USER, Mosquitto
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 
 
+@cache
 def _schema(name: str) -> dict[str, Any]:
     schema: dict[str, Any] = json.loads((SCHEMAS / f"{name}.json").read_text())
     return schema
+
+
+def data_schema_for(topic: str, kind: str) -> str | None:
+    """Which schema a batch record's `data` must match (None: a kind the contract does not
+    describe, such as a test's own or a third-party driver's)."""
+    prefix = "summary-" if "/summaries/" in topic else "event-"
+    name = "reading" if kind == "reading" else f"{prefix}{kind}".replace("_", "-")
+    return name if name in record_data_models() else None
+
+
+def validate_message(topic: str, payload: bytes, *, records: bool = False) -> bool:
+    """Check one message against docs/schemas, and with `records` each batch record's `data`
+    against its kind's schema; False: not ours to check."""
+    name = schema_for(topic, payload)
+    if name is None:
+        return False
+    jsonschema.validate(json.loads(payload), _schema(name))
+    if records and name.startswith("event-batch"):
+        for record in decode_batch(payload).events:
+            data_name = data_schema_for(topic, record.kind)
+            if data_name is not None:
+                jsonschema.validate(record.data, _schema(data_name))
+    return True
 
 
 def schema_for(topic: str, payload: bytes) -> str | None:
@@ -133,16 +160,10 @@ class HQ:
                 ids.extend(e.id for e in decode_batch(m.payload).events)
         return ids
 
-    def validate_all(self) -> int:
-        """Check every received payload against its schema; return how many were checked."""
-        checked = 0
-        for m in self.snapshot():
-            name = schema_for(m.topic, m.payload)
-            if name is None:
-                continue
-            jsonschema.validate(m.json(), _schema(name))
-            checked += 1
-        return checked
+    def validate_all(self, *, records: bool = False) -> int:
+        """Check every received payload against its schema (with `records`, every batch record's
+        `data` too: only for records real producers made); return how many were checked."""
+        return sum(validate_message(m.topic, m.payload, records=records) for m in self.snapshot())
 
     def close(self) -> None:
         self._client.disconnect()  # first, so the network thread ends at once instead of in 1 s
