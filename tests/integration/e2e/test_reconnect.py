@@ -33,8 +33,12 @@ def test_unplugged_devices_go_unreachable_and_come_back_ok(tmp_path: Path) -> No
             host.stop(device_id)
 
         def offline() -> dict[str, str]:
-            reasons = {i: daemon.device(i)["reason"] for i in UNPLUGGED}
-            return reasons if not any(daemon.device(i)["online"] for i in UNPLUGGED) else {}
+            shown = {
+                i: daemon.device(i) for i in UNPLUGGED
+            }  # one read each: online and reason agree
+            if any(d["online"] for d in shown.values()):
+                return {}
+            return {i: d["reason"] for i, d in shown.items()}
 
         assert wait_for(offline, timeout=20) == dict.fromkeys(UNPLUGGED, "unreachable")
         down = {i: daemon.device(i) for i in UNPLUGGED}
