@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from drivers.sdk import Command, DeviceConfig, Driver, DriverError, Reason, supported_actions
 from drivers.sdk.events import Reading
+from drivers.sdk.messages import validation_text
 from drivers.sdk.secret_file import read_secret_file
 
 from ..aio import wait_event
 from ..backoff import Backoff
 from ..logging import register_secret
-from ..store.errors import StoreError
+from ..store.errors import StoreError, StoreErrorReason
 from ..store.items import ItemClass, NewItem
 from ..store.records import dumps as strict_json
 
@@ -100,6 +101,7 @@ class DeviceContext:
         self.log = structlog.get_logger("drivers").bind(device=device_id)
         self._submit = submit
         self._clock = clock
+        self._refused: set[str] = set()  # reading names and `event:KIND`s logged as refused
 
     def now(self) -> float:
         return self._clock()
@@ -107,11 +109,28 @@ class DeviceContext:
     def emit_reading(
         self, name: str, value: float | int | bool | str, unit: str | None = None
     ) -> None:
-        data = Reading(name=name, value=value, unit=unit).data()
+        """One reading; one whose value JSON cannot carry (NaN, an overflow to inf, None) is
+        dropped and logged once per name: one bad sample must not take the device offline."""
+        try:
+            data = Reading(name=name, value=value, unit=unit).data()
+        except ValidationError as exc:
+            if name not in self._refused:
+                self._refused.add(name)
+                self.log.warning("reading_refused", name=name, error=validation_text(exc))
+            return
         self._submit(NewItem(ItemClass.READING, "reading", self.device_id, self._clock(), data))
 
     def emit_event(self, kind: str, data: Mapping[str, Any]) -> None:
-        self._submit(NewItem(ItemClass.EVENT, kind, self.device_id, self._clock(), dict(data)))
+        """One event; one whose `data` is not plain JSON (a NaN, a set) is dropped by the store's
+        check and logged once per kind, like a bad reading."""
+        try:
+            self._submit(NewItem(ItemClass.EVENT, kind, self.device_id, self._clock(), dict(data)))
+        except StoreError as exc:
+            if exc.reason is not StoreErrorReason.INVALID_ITEM:
+                raise
+            if f"event:{kind}" not in self._refused:
+                self._refused.add(f"event:{kind}")
+                self.log.warning("event_refused", kind=kind, error=exc.message)
 
     def read_secret(self, path: Path) -> str:
         value = read_secret_file(path)
