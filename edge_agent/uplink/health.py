@@ -85,13 +85,21 @@ def build_health(
         "host": host.sample(),
         "uplink": uplink,
     }
+    # The link itself, next to the runtime's subsystems, for dashboards that key on those.
+    link = SubsystemHealth(
+        state="ok" if client_id_in_use is None else "degraded", reason=uplink.reason
+    )
     try:
         raw = report()
         parts = {k: raw.get(k, {}) for k in ("subsystems", "devices", "cameras")}
+        parts["subsystems"] = {**parts["subsystems"], "uplink": link}
         return HealthPayload.model_validate({**base, **parts})
     except (ValidationError, AttributeError, TypeError) as exc:
         log.warning("health_report_invalid", error=str(exc)[:300])
     except Exception as exc:  # noqa: BLE001 - the runtime's callback must not stop health reporting
         log.error("health_report_failed", error=repr(exc))  # noqa: TRY400 - no traceback in health
-    flagged = {"runtime": SubsystemHealth(state="degraded", reason="health_report_invalid")}
+    flagged = {
+        "runtime": SubsystemHealth(state="degraded", reason="health_report_invalid"),
+        "uplink": link,
+    }
     return HealthPayload.model_validate({**base, "subsystems": flagged})

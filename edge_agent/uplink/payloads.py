@@ -131,10 +131,10 @@ class UplinkHealth(BaseModel):
     refused: list[RefusedTopic] = Field(
         default_factory=list, description="Topics the broker refuses; the rest keep flowing."
     )
-    reason: str = Field(
+    reason: Literal["ok", "client_id_in_use"] = Field(
         default="ok",
         description="ok, or client_id_in_use while another client seems to use this agent's "
-        "client id (see client_id_in_use).",
+        "client id (see client_id_in_use; subsystems.uplink says the same).",
     )
     client_id_in_use: ClientIdInUse | None = Field(
         default=None, description="Set while reason is client_id_in_use."

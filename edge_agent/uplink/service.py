@@ -19,6 +19,7 @@ import structlog
 from drivers.sdk import Logger
 from edge_agent.settings.root import Settings
 
+from . import takeover
 from .commands import CommandService
 from .counters import Counters
 from .errors import LinkDown
@@ -59,7 +60,13 @@ class Uplink:
         client_id = client_id_for(up.mqtt, agent.branch_id, agent.agent_id)
         mqtt = MqttConnector(up.mqtt, client_id, self._log)
         self.takeover = Takeover(
-            client_id, config_keys(bool(up.mqtt.client_id)), self._log, clock=clock
+            client_id,
+            config_keys(bool(up.mqtt.client_id)),
+            self._log,
+            # A twin's session lasts until our backoff (held at its cap while suspected) runs
+            # out: "cut short" must outlast that, or a raised cap would clear and raise it by turns.
+            short_s=max(takeover.SHORT_SESSION_S, 2 * up.mqtt.reconnect_max_s),
+            clock=clock,
         )
         self.counters = Counters(store, clock)
         self.sender = Sender(store, self.topics, up.sync, self.counters, self._log, clock=clock)

@@ -209,7 +209,7 @@ class SessionLoop:
                 tg.create_task(self._sender.run(link), name="uplink.sender"),
                 tg.create_task(self._presence.health_loop(link, session), name="uplink.health"),
                 tg.create_task(self._states.run(link), name="uplink.states"),
-                tg.create_task(self._settled(link, session), name="uplink.settled"),
+                tg.create_task(self._settled(link, session, backoff), name="uplink.settled"),
             ]
             tg.create_task(self._watch_stop(), name="uplink.stop")
 
@@ -255,11 +255,13 @@ class SessionLoop:
             return False
         return True
 
-    async def _settled(self, link: Link, session: int) -> None:
-        """Once this session has lasted, nobody is taking it over: clear a suspicion, and
+    async def _settled(self, link: Link, session: int, backoff: Backoff) -> None:
+        """Once this session has lasted, nobody is taking it over: clear a suspicion, reset the
+        backoff the suspicion kept growing (the next outage is retried at once again), and
         republish health so HQ's retained copy stops saying so."""
         await asyncio.sleep(self.takeover.short_s)
         if self.takeover.lasted():
+            backoff.reset()
             await self._presence.publish_health(link, session)
 
     async def _watch_stop(self) -> None:

@@ -216,7 +216,10 @@ async def test_status_and_health_say_so_while_the_broker_says_session_taken_over
 ) -> None:
     monkeypatch.setattr(takeover, "SHORT_SESSION_S", 0.5)  # so the last session settles soon
     settings = Settings.model_validate(
-        {"agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)}}
+        {
+            "agent": {"branch_id": "wf-001", "agent_id": "ipc-1", "data_dir": str(tmp_path)},
+            "uplink": {"mqtt": {"reconnect_max_s": 0.2}},  # the backoff it waits out meanwhile
+        }
     )
     connector = TakenOver(kicks=4)
     async with opened(tmp_path, [0.0]) as store:
@@ -240,6 +243,15 @@ async def test_status_and_health_say_so_while_the_broker_says_session_taken_over
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
     assert "client_id_in_use" in health(connector)  # a birth after the first takeover carried it
+    subsystems = {
+        m["uplink"]["reason"]: m["subsystems"]["uplink"]
+        for link in connector.links
+        for m in (json.loads(p.payload) for p in link.published if p.topic.endswith("/health"))
+    }
+    assert subsystems == {  # for dashboards that key on subsystems
+        "client_id_in_use": {"state": "degraded", "reason": "client_id_in_use"},
+        "ok": {"state": "ok", "reason": "ok"},
+    }
     assert len(warnings(logs)) == 1
     # one warning, not one uplink_disconnected line per session taken over
     assert sum(e["event"] == "uplink_disconnected" for e in logs) == 0
