@@ -415,12 +415,17 @@ def _state(ok: bool) -> str:
 def _store_hint(exc: StoreError, path: Path) -> str | None:
     """What to do about a store that will not open, by its reason; None: the general hint."""
     folder = path.parent
+    # The WAL holds the newest accepted items: a .db moved without it loses them for good.
+    set_aside = f"move {path.name}, {path.name}-wal and {path.name}-shm aside together"
     if exc.reason is StoreErrorReason.DISK_FULL:
         return f"the disk holding {folder} is full: free space there (`df -h {folder}`), then start again"
     if exc.reason is StoreErrorReason.LOCKED:
         return "stop the other edge-agent first (`systemctl status edge-agent`), or give this one its own data_dir"
     if exc.reason is StoreErrorReason.SCHEMA_TOO_NEW:
-        return "a newer edge-agent wrote this store: run that version again, or move the file aside to start afresh"
+        return (
+            f"a newer edge-agent wrote this store: run that version again, or {set_aside} to "
+            "start afresh"
+        )
     if exc.reason is StoreErrorReason.CORRUPT:
-        return f"move {path.name} aside (keep it for support) and start again with an empty store"
+        return f"{set_aside} (keep them for support) and start again with an empty store"
     return None

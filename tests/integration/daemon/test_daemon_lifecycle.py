@@ -262,3 +262,17 @@ def test_the_journal_names_a_serial_port_this_pc_lacks_at_start_and_after_a_relo
         assert d.log().count(said) == 2, "no warning once the port is there"
     finally:
         assert d.stop() == 0
+
+
+def test_a_damaged_store_says_to_set_it_aside_with_its_wal(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, SCREEN)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "edge-agent.db").write_bytes(b"not a database, just bytes" * 400)
+    out = cli("run", "--config", str(cfg))
+    said = " ".join(out.stderr.split())
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "SQLITE_NOTADB" in said
+    assert (  # the -wal holds the newest accepted items: it must go along
+        "move edge-agent.db, edge-agent.db-wal and edge-agent.db-shm aside together" in said
+    )
+    assert "Traceback" not in out.stdout + out.stderr
