@@ -48,7 +48,9 @@ class ControlServer:
 
     async def watch(self, interval_s: float = 2.0) -> None:
         """Listen again when the socket file is removed under us (a cleanup of /run, an `rm`):
-        the daemon keeps running, and without this every CLI command would say it was not."""
+        the daemon keeps running, and without this every CLI command would say it was not.
+        A failure to listen again is logged once as an error, then at debug until it works."""
+        failing = False
         while not self._stopped:
             await asyncio.sleep(interval_s)
             here = os.path.lexists(self._path)  # noqa: ASYNC240 - one lstat in /run, every 2 s
@@ -60,10 +62,14 @@ class ControlServer:
             try:
                 await self.start()
             except OSError as exc:
-                log.error(  # noqa: TRY400 - strerror says why; no traceback
-                    "control_socket_lost", socket=str(self._path), error=exc.strerror
-                )
+                say = log.debug if failing else log.error
+                say("control_socket_lost", socket=str(self._path), error=exc.strerror)
+                failing = True
                 continue
+            if self._stopped:  # stop() ran while we were listening again: leave nothing behind
+                await self.stop()
+                return
+            failing = False
             log.warning(
                 "control_socket_recreated", socket=str(self._path), detail="the file was removed"
             )

@@ -119,7 +119,7 @@ def test_a_removed_control_socket_comes_back_and_the_cli_finds_the_daemon_again(
     daemon.start()
     sock = Path(daemon.socket)
     sock.unlink()  # a cleanup of /run, or an engineer's `rm`, while the daemon runs
-    assert cli("status", "--socket", daemon.socket).returncode == 4
+    # (no check that the CLI fails meanwhile: the daemon may already be back when it looks)
     wait_for(lambda: cli("status", "--json", "--socket", daemon.socket).returncode == 0)
     assert stat.S_IMODE(os.stat(sock).st_mode) == 0o660
     assert '"control_socket_recreated"' in daemon.log()

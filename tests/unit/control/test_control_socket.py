@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from edge_agent.control.client import ControlFailed, NotRunning, call, stream
 from edge_agent.control.server import ControlServer, HandlerError
@@ -97,3 +98,31 @@ async def test_garbage_lines_get_malformed_and_the_socket_keeps_working(
         "error": None,
         "more": False,
     }
+
+
+async def test_a_socket_that_cannot_be_made_again_is_said_once_then_it_comes_back(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    srv = ControlServer(run / "control.sock", HANDLERS)
+    await srv.start()
+    watcher = asyncio.create_task(srv.watch(interval_s=0.01))
+    try:
+        with capture_logs() as logs:
+            (run / "control.sock").unlink()
+            run.rmdir()
+            run.write_text("a file where the socket's folder was")  # listening cannot work
+            await asyncio.sleep(0.3)
+            lost = [e["log_level"] for e in logs if e["event"] == "control_socket_lost"]
+            assert lost[0] == "error" and len(lost) > 3, lost
+            assert set(lost[1:]) == {"debug"}, "said once, not every 2 s for ever"
+            run.unlink()  # the engineer puts the folder back
+            for _ in range(300):
+                if any(e["event"] == "control_socket_recreated" for e in logs):
+                    break
+                await asyncio.sleep(0.01)
+        assert (await call(run / "control.sock", "echo", {"x": 1}))["echo"] == {"x": 1}
+    finally:
+        await srv.stop()
+        watcher.cancel()
+    assert not (run / "control.sock").exists()
