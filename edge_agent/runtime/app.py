@@ -174,7 +174,7 @@ class Agent:
             if self.uplink is not None:
                 self.uplink.config_changed(self.config_hash)
             log.info("reload_applied", config_hash=self.config_hash, **changes)
-            await self._warn_local()
+            self.spawn(self._warn_local(), "config_warnings")
             return {"applied": True, "config_hash": self.config_hash, **changes}
 
     # --- health / status ---------------------------------------------------------------------
@@ -352,7 +352,7 @@ class Agent:
                     cameras=len(self.settings.cameras),
                     config_hash=self.config_hash,
                 )
-                await self._warn_local()
+                self.spawn(self._warn_local(), "config_warnings")
             await self._stop.wait()
             notify("STOPPING=1")
             log.info("agent_stopping")
@@ -367,7 +367,8 @@ class Agent:
 
     async def _warn_local(self) -> None:
         """What the config names that this PC lacks (a camera file, a serial port), in the journal
-        at start and after each reload: the daemon runs anyway, and `config check` says the same."""
+        at start and after each reload: the daemon runs anyway, and `config check` says the same.
+        Spawned, so a failure here is logged (`task_crashed`) and never stops a start or reload."""
         for warning in await asyncio.to_thread(local_warnings, self.config_path):
             log.warning("config_warning", issue=str(warning))
 

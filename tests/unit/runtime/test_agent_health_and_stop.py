@@ -102,3 +102,41 @@ async def test_a_failure_while_starting_is_a_startup_error_after_a_clean_stop(
     again = Store(tmp_path / "data" / "edge-agent.db", settings.store)
     await again.open()  # the store was closed: its lock is free
     await again.close()
+
+
+async def test_a_failure_of_the_config_warnings_is_logged_and_the_daemon_runs_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from structlog.testing import capture_logs
+
+    from edge_agent.runtime import app
+
+    settings = Settings.model_validate(
+        {
+            "agent": {
+                "branch_id": "t-001",
+                "agent_id": "ipc-1",
+                "data_dir": str(tmp_path / "data"),
+                "control_socket": str(tmp_path / "run" / "c.sock"),
+            },
+            "uplink": {"enabled": False},
+        }
+    )
+    agent = Agent(tmp_path / "edge.yaml", settings)
+
+    def unreadable(_path: Path) -> list[Any]:
+        raise PermissionError(13, "Permission denied")  # the file became unreadable after load
+
+    monkeypatch.setattr(app, "local_warnings", unreadable)
+    with capture_logs() as logs:
+        running = asyncio.create_task(agent.run())
+        for _ in range(500):
+            if any(e["event"] == "task_crashed" for e in logs):
+                break
+            await asyncio.sleep(0.01)
+        assert not running.done(), "still running after the warnings failed"
+        agent._stop.set()
+        assert await asyncio.wait_for(running, 10) == 0
+    crashed = [e for e in logs if e["event"] == "task_crashed"]
+    assert [e["task"] for e in crashed] == ["config_warnings"]
+    assert any(e["event"] == "agent_started" for e in logs)
