@@ -64,8 +64,10 @@ def load(name: str) -> type[Driver]:
     Raises UnknownDriver, or DriverUnavailable for a driver that is installed but broken: a
     plugin's import may raise anything, and says so here rather than as a traceback.
     """
-    plugin = _plugins().get(name)
-    target = BUILTIN.get(name) or (plugin.value if plugin is not None else None)
+    target = BUILTIN.get(name)
+    if target is None:  # only then read the installed plugins' entry points (a few ms)
+        plugin = _plugins().get(name)
+        target = plugin.value if plugin is not None else None
     if target is None:
         raise UnknownDriver(name)
     try:

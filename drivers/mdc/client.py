@@ -165,7 +165,7 @@ class MDCClient:
     def _closed(self) -> DriverError:
         """Why the link is gone: a peer that streamed noise is a protocol error, not unreachable."""
         if self._noise:
-            return ProtocolError(f"{self._config.endpoint()} {self._closed_reason}")
+            return ProtocolError(f"{self._config.endpoint()}: {self._closed_reason}")
         return Unreachable(f"{self._config.endpoint()}: {self._closed_reason}")
 
     def _flush(self) -> None:

@@ -20,10 +20,9 @@ _PATTERN_WORDS: dict[str, str] = {}
 
 def worded(pattern: str, words: str) -> str:
     """`pattern`, for `Field(pattern=...)`, with what it asks for in words: a value that does not
-    match is refused with "Input should be WORDS" rather than with the regular expression."""
-    known = _PATTERN_WORDS.setdefault(pattern, words)
-    if known != words:
-        raise ValueError(f"pattern {pattern!r} is already worded as {known!r}")
+    match is refused with "Input should be WORDS" rather than with the regular expression. The
+    same pattern means the same thing wherever it is used: its first words stay."""
+    _PATTERN_WORDS.setdefault(pattern, words)
     return pattern
 
 
