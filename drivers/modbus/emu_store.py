@@ -166,6 +166,17 @@ class BusStore:
                 return unit, parse_error_code(faults.error_code)
         return unit, None
 
+    async def admit(self, device_id: int) -> Any:
+        """Let the unit see a request it will refuse: None, or the exception its fault knob sets.
+
+        `emu_requests` calls this before answering a malformed request with exception 03, so an
+        absent or silenced unit stays silent and a delayed one is late, as for any request.
+        """
+        from pymodbus.constants import ExcCodes
+
+        _unit, error = await self._gate(device_id)
+        return None if error is None else ExcCodes(error)
+
     async def async_getValues(
         self, device_id: int, func_code: int, address: int, count: int = 1
     ) -> Any:

@@ -1,8 +1,9 @@
 """A real Modbus peer: a pymodbus TCP or RTU server whose units are filled from profiles.
 
-pymodbus does the framing; `emu_store.BusStore` decides the answers. Fault knobs: `faults`
-(whole bus/endpoint) and `unit(name).faults` (one unit): delay, silent, garbage, disconnect and
-`error_code` (a Modbus exception code such as "2" or "device_failure").
+pymodbus does the framing; `emu_store.BusStore` decides the answers, and `emu_requests` answers a
+malformed request (bad quantity, byte count or coil value) with exception 03, as the spec says.
+Fault knobs: `faults` (whole bus/endpoint) and `unit(name).faults` (one unit): delay, silent,
+garbage, disconnect and `error_code` (a Modbus exception code such as "2" or "device_failure").
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ class ModbusEmulator:
         from pymodbus.server import ModbusSerialServer, ModbusTcpServer
         from pymodbus.simulator import SimData, SimDevice
 
+        from .emu_requests import REQUESTS
+
         placeholder = SimDevice(0, simdata=[SimData(0, values=0)])  # replaced by our store below
         if self.transport == "tcp":
             self._server = ModbusTcpServer(
@@ -95,6 +98,7 @@ class ModbusEmulator:
                 address=(self.host, self.port),
                 ignore_missing_devices=True,
                 trace_packet=self._trace_packet,
+                custom_pdu=REQUESTS,
             )
         else:
             device_side = str(self.serial_port)
@@ -110,6 +114,7 @@ class ModbusEmulator:
                 # Address 0 on RS-485 is a broadcast: every unit executes the write, none answers.
                 broadcast_enable=True,
                 trace_packet=self._trace_packet,
+                custom_pdu=REQUESTS,
                 baudrate=self.baudrate,
                 parity=self.parity,
                 stopbits=self.stopbits,
