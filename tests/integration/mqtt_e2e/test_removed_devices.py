@@ -43,6 +43,7 @@ def test_removed_while_stopped_or_offline_is_cleared_once_the_link_is_back(
             "store": True,
             "devices": True,
             "cameras": True,
+            "uplink": True,
         }
 
         # 2. Removed while the broker was down, and the daemon restarted before it came back.
