@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args, get_origin
 
 from .sdk.contract import DeviceConfig, Driver
 
@@ -52,6 +52,18 @@ def provider(name: str) -> str:
     return f"{dist.name} {dist.version}" if dist is not None else "an installed plugin"
 
 
+def shadowed() -> dict[str, str]:
+    """Built-in driver name -> the installed plugin that also declares it and so is never used
+    ("acme-display 0.3, acme_display.driver:Kiosk")."""
+    out = {}
+    for name, ep in _plugins().items():
+        if name in BUILTIN:
+            dist = ep.dist
+            who = f"{dist.name} {dist.version}" if dist is not None else "an installed plugin"
+            out[name] = f"{who}, {ep.value}"
+    return out
+
+
 def import_string(target: str) -> Any:
     """Resolve "package.module:attr"."""
     module_name, _, attr = target.partition(":")
@@ -83,7 +95,26 @@ def load(name: str) -> type[Driver]:
             f"driver {name!r} ({provider(name)}, {target}) is not a driver: "
             "it has no config_model that extends drivers.sdk.DeviceConfig"
         )
+    pinned = _pinned_names(model)
+    if name not in pinned:
+        said = ", ".join(repr(n) for n in pinned) if pinned else "nothing (a plain str)"
+        raise DriverUnavailable(
+            f"driver {name!r} ({provider(name)}, {target}) is not usable under this name: "
+            f"its config_model {model.__name__} pins `driver` to {said}; "
+            f'it needs `driver: Literal["{name}"]`'
+        )
     return cast("type[Driver]", cls)
+
+
+def _pinned_names(model: type[DeviceConfig]) -> tuple[str, ...]:
+    """The names a config model's `driver: Literal[...]` accepts; () when it is not pinned.
+    Configs are validated against the model and the schema's device union is discriminated on
+    `driver`, so a model that does not accept the name it is registered under cannot be used."""
+    field = model.model_fields.get("driver")
+    annotation = field.annotation if field is not None else None
+    if get_origin(annotation) is not Literal:
+        return ()
+    return tuple(str(v) for v in get_args(annotation))
 
 
 def config_model(name: str) -> type[DeviceConfig]:

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from drivers import registry
+
 from .errors import ConfigError, ConfigWarning
 from .loader import read_raw, resolve_paths
 from .paths import path_problem
@@ -34,6 +36,10 @@ def _serial_port(entry: Mapping[str, Any]) -> tuple[tuple[str, ...], Any] | None
     return None
 
 
+def _names_driver(entry: Any) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("driver"), str)
+
+
 def _enabled(entry: Any) -> bool:
     return isinstance(entry, dict) and entry.get("enabled", True) is not False
 
@@ -41,7 +47,8 @@ def _enabled(entry: Any) -> bool:
 def local_warnings(
     path: Path | str, environ: Mapping[str, str] | None = None
 ) -> list[ConfigWarning]:
-    """Camera files and devices, and serial ports, that the config names and this PC lacks.
+    """Camera files and devices, and serial ports, that the config names and this PC lacks; and
+    an installed plugin driver that a built-in of the same name hides.
 
     Looks at the file as written (with the environment's overrides), valid or not, so the
     warnings come with the errors; a file that does not parse gives none. Disabled cameras and
@@ -74,7 +81,21 @@ def local_warnings(
             )
         )
     devices = data.get("devices")
+    hidden_plugins = registry.shadowed()
     for j, entry in enumerate(devices if isinstance(devices, list) else []):
+        hidden = hidden_plugins.get(entry["driver"]) if _names_driver(entry) else None
+        if hidden is not None:
+            line, col = position(tree, ("devices", j, "driver"))
+            out.append(
+                ConfigWarning(
+                    file,
+                    line,
+                    col,
+                    f"devices.{j}.driver: {entry['driver']!r} is the built-in driver; the "
+                    f"installed plugin of that name ({hidden}) is not used",
+                    "a built-in wins; the plugin must declare its entry point under another name",
+                )
+            )
         found = _serial_port(entry) if _enabled(entry) else None
         if found is None:
             continue

@@ -38,6 +38,12 @@ class Relay:
 
 class RelayWithEmulator(Relay):
     emulator: ClassVar[str | None] = "acme_relay_emulator:build"  # not installed
+
+class PlainConfig(DeviceConfig):  # `driver` left a plain str: no Literal
+    channels: int = 4
+
+class PlainRelay(Relay):
+    config_model: ClassVar[type[DeviceConfig]] = PlainConfig
 """
 
 
@@ -117,3 +123,56 @@ def test_a_broken_plugin_is_named_with_its_package_and_error_not_a_traceback(
         "ModuleNotFoundError" in " ".join(simulated.stderr.split())
     )
     assert "Traceback" not in simulated.stderr
+
+
+def test_a_plugin_whose_config_model_does_not_pin_its_name_is_refused_by_name_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """The schema's device union is discriminated on `driver`: a model that does not pin it
+    made `config schema` end in pydantic's traceback, and one pinned to another name (the same
+    class under a second entry point) was accepted by `config check` only under that other name,
+    with an error that blamed the config."""
+    env = install_plugin(
+        tmp_path / "site",
+        "acme_relay = acme_relay:Relay\nacme_plain = acme_relay:PlainRelay\n"
+        "acme_alias = acme_relay:Relay\n",
+    )
+    cfg = agent_config(
+        tmp_path,
+        "  - {id: relay-1, driver: acme_plain}\n  - {id: relay-2, driver: acme_alias}\n",
+    )
+    checked = cli("config", "check", str(cfg), env=env)
+    assert checked.returncode == 3, checked.stdout + checked.stderr
+    said = " ".join((checked.stdout + checked.stderr).split())
+    assert (
+        f"{cfg}:4:19: devices.0.driver: driver 'acme_plain' (acme-relay 1.2, "
+        "acme_relay:PlainRelay) is not usable under this name: its config_model PlainConfig "
+        'pins `driver` to nothing (a plain str); it needs `driver: Literal["acme_plain"]`' in said
+    )
+    assert (
+        f"{cfg}:5:19: devices.1.driver: driver 'acme_alias' (acme-relay 1.2, acme_relay:Relay) "
+        "is not usable under this name: its config_model RelayConfig pins `driver` to "
+        "'acme_relay'" in said
+    )
+    schema = cli("config", "schema", env=env)
+    assert schema.returncode == 0, schema.stderr
+    assert "Traceback" not in schema.stderr
+    assert "acme_relay" in json.dumps(json.loads(schema.stdout)), "the usable one is there"
+    left_out = " ".join(schema.stderr.split())
+    assert "left out: driver 'acme_alias'" in left_out
+    assert "left out: driver 'acme_plain'" in left_out
+
+
+def test_a_plugin_hidden_by_a_built_in_of_the_same_name_is_a_config_check_warning(
+    tmp_path: Path,
+) -> None:
+    env = install_plugin(tmp_path / "site", "simulated_display = acme_relay:Relay\n")
+    cfg = agent_config(tmp_path, "  - {id: screen, driver: simulated_display}\n")
+    checked = cli("config", "check", str(cfg), env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    said = " ".join((checked.stdout + checked.stderr).split())
+    assert (
+        f"{cfg}:4:18: warning: devices.0.driver: 'simulated_display' is the built-in driver; "
+        "the installed plugin of that name (acme-relay 1.2, acme_relay:Relay) is not used" in said
+    )
+    assert "1 warning(s)" in said
