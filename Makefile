@@ -41,7 +41,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 schema: venv
-	$(BIN)/edge-agent config schema > config/schema.json
+	$(BIN)/edge-agent config schema --builtin-only > config/schema.json
 
 test: sysdeps venv models media
 	$(BIN)/ruff check .

@@ -103,9 +103,16 @@ def show(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of the config (commit it as config/schema.json for editors)."""
+def schema(
+    builtin_only: bool = typer.Option(
+        False,
+        "--builtin-only",
+        help="Only the built-in drivers, not the plugins installed here (`make schema` for "
+        "the repository's config/schema.json).",
+    ),
+) -> None:
+    """Print the JSON Schema of the config, with every installed driver, for editors."""
     skipped: list[str] = []
-    typer.echo(json.dumps(json_schema(skipped), indent=2))
+    typer.echo(json.dumps(json_schema(skipped, builtin_only=builtin_only), indent=2))
     for why in skipped:  # on stderr, so the schema on stdout stays whole
         err_console.print(f"[yellow]left out:[/] {escape(why)}")

@@ -14,11 +14,13 @@ from .store import StoreSettings
 from .uplink import UplinkSettings
 
 
-def json_schema(skipped: list[str] | None = None) -> dict[str, Any]:
+def json_schema(skipped: list[str] | None = None, *, builtin_only: bool = False) -> dict[str, Any]:
     """Built from every driver the registry knows, so editors can complete device keys. An
-    installed driver that cannot be loaded is left out, and why is added to `skipped`."""
+    installed driver that cannot be loaded is left out, and why is added to `skipped`.
+    `builtin_only` leaves the installed plugins out: the repository's config/schema.json must
+    not change with what happens to be installed in the venv that writes it."""
     models: tuple[type[BaseModel], ...] = ()
-    for name in registry.names():
+    for name in sorted(registry.BUILTIN) if builtin_only else registry.names():
         try:
             models += (registry.config_model(name),)
         except registry.DriverUnavailable as exc:

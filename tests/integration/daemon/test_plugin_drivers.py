@@ -74,6 +74,11 @@ def test_a_driver_from_another_package_is_configured_run_and_commanded(
     schema = cli("config", "schema", env=env)
     assert schema.returncode == 0, schema.stderr
     assert "acme_relay" in json.dumps(json.loads(schema.stdout)), "editors complete its keys"
+    repo_schema = cli("config", "schema", "--builtin-only", env=env)  # what `make schema` writes
+    assert repo_schema.returncode == 0, repo_schema.stderr
+    assert json.loads(repo_schema.stdout) == json.loads(
+        (Path(__file__).parents[3] / "config" / "schema.json").read_text()
+    ), "a plugin installed in the developer's venv does not end up in the repository's schema"
     d = Daemon(cfg, env=env).start()
     try:
         wait_for(lambda: d.device("relay-1")["online"])
