@@ -17,3 +17,8 @@ BUILTIN_EVENTS: tuple[type[EventData], ...] = (
     DisplayFault,
     DisplayFaultCleared,
 )
+
+
+def builtin_kinds() -> frozenset[str]:
+    """The event kinds of the built-in drivers: a plugin driver may not send under them."""
+    return frozenset(model.KIND for model in BUILTIN_EVENTS)

@@ -7,6 +7,7 @@ own events live in its package (`drivers/pjlink/events.py`, ...).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,13 +15,47 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .contract import DriverContext
 
+#: Event kinds the daemon sends itself on `events/{kind}`: a device state change, every reading,
+#: and the cameras' events. A driver's event under one of these would reach HQ on that topic in
+#: a shape its schema does not describe, so the daemon refuses it.
+DAEMON_EVENT_KINDS: frozenset[str] = frozenset({"state", "reading", "camera_state", "queue_alert"})
+
+#: What an event kind looks like: one MQTT topic level and a schema file name, as is.
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+def event_kind_problem(kind: object) -> str | None:
+    """Why `kind` cannot name a driver's event, or None when it can."""
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+        return (
+            f"event kind {kind!r} is not 1 to 63 lower-case letters, digits or '_' starting "
+            "with a letter (it is the `events/{kind}` topic level)"
+        )
+    if kind in DAEMON_EVENT_KINDS:
+        hint = "; emit readings with ctx.emit_reading" if kind == "reading" else ""
+        return (
+            f"event kind {kind!r} is the daemon's own (`events/{kind}`){hint}; "
+            "name your events after your driver (`acme_overheat`)"
+        )
+    return None
+
 
 class EventData(BaseModel):
-    """The `data` of one event kind (`KIND`, its `events/{kind}` topic)."""
+    """The `data` of one event kind (`KIND`, its `events/{kind}` topic).
+
+    A `KIND` that cannot name an event (see `event_kind_problem`) is refused when the class is
+    defined, so the driver's module fails to import and `edge-agent config check` says why."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     KIND: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "KIND" in cls.__dict__:  # a base class of several events may leave it out
+            problem = event_kind_problem(cls.__dict__["KIND"])
+            if problem is not None:
+                raise TypeError(f"{cls.__module__}.{cls.__name__}.KIND: {problem}")
 
     def data(self) -> dict[str, Any]:
         """The record's `data`, as JSON sends it."""

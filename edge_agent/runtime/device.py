@@ -18,8 +18,9 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from drivers.registry import BUILTIN
 from drivers.sdk import Command, DeviceConfig, Driver, DriverError, Reason, supported_actions
-from drivers.sdk.events import Reading
+from drivers.sdk.events import Reading, event_kind_problem
 from drivers.sdk.messages import validation_text
 from drivers.sdk.secret_file import read_secret_file
 
@@ -95,8 +96,10 @@ class DeviceContext:
         submit: Callable[[NewItem], None],
         clock: Callable[[], float],
         memory: dict[str, Any] | None = None,
+        taken_kinds: frozenset[str] = frozenset(),
     ) -> None:
         self.device_id = device_id
+        self._taken_kinds = taken_kinds  # other drivers' event kinds (built-ins', for a plugin)
         self.memory: dict[str, Any] = {} if memory is None else memory
         self.log = structlog.get_logger("drivers").bind(device=device_id)
         self._submit = submit
@@ -122,15 +125,27 @@ class DeviceContext:
 
     def emit_event(self, kind: str, data: Mapping[str, Any]) -> None:
         """One event; one whose `data` is not plain JSON (a NaN, a set) is dropped by the store's
-        check and logged once per kind, like a bad reading."""
-        try:
-            self._submit(NewItem(ItemClass.EVENT, kind, self.device_id, self._clock(), dict(data)))
-        except StoreError as exc:
-            if exc.reason is not StoreErrorReason.INVALID_ITEM:
-                raise
-            if f"event:{kind}" not in self._refused:
-                self._refused.add(f"event:{kind}")
-                self.log.warning("event_refused", kind=kind, error=exc.message)
+        check and logged once per kind, like a bad reading. So is one whose kind cannot name an
+        event (`drivers.sdk.events.event_kind_problem`: the daemon's own `state` or `reading`,
+        a topic level it would have to rewrite) or is a built-in driver's, for a plugin: HQ
+        reads `events/{kind}` with that kind's schema."""
+        problem = event_kind_problem(kind)
+        if problem is None and kind in self._taken_kinds:
+            problem = (
+                f"event kind {kind!r} belongs to a built-in driver (docs/schemas/); "
+                "name your events after your driver (`acme_overheat`)"
+            )
+        if problem is None:
+            try:
+                item = NewItem(ItemClass.EVENT, kind, self.device_id, self._clock(), dict(data))
+                self._submit(item)
+            except StoreError as exc:
+                if exc.reason is not StoreErrorReason.INVALID_ITEM:
+                    raise
+                problem = exc.message
+        if problem is not None and f"event:{kind}" not in self._refused:
+            self._refused.add(f"event:{kind}")
+            self.log.warning("event_refused", kind=kind, error=problem)
 
     def read_secret(self, path: Path) -> str:
         value = read_secret_file(path)
@@ -163,6 +178,12 @@ class DeviceRunner:
         self._backoff = backoff or Backoff()
         self._driver: Driver | None = None
         self._memory: dict[str, Any] = {}  # the drivers' own, across sessions (ctx.memory)
+        # A plugin may not send under a built-in driver's event kind (their schemas are HQ's).
+        self._taken_kinds: frozenset[str] = frozenset()
+        if self.status.driver not in BUILTIN:
+            from drivers.events import builtin_kinds  # the built-in drivers' event models
+
+            self._taken_kinds = builtin_kinds()
         self._wake = asyncio.Event()  # poll now (after a command)
         self._retry_now = asyncio.Event()  # reconnect now (after an offline action)
         self._last_emit = 0.0
@@ -170,6 +191,11 @@ class DeviceRunner:
         self._drifted = False  # only volatile keys changed since the last state event
         self._held: asyncio.TimerHandle | None = None  # sends a held-back change when it is due
         self.log = structlog.get_logger("edge_agent.device").bind(device=config.id)
+
+    def _context(self) -> DeviceContext:
+        return DeviceContext(
+            self.config.id, self._submit, self._clock, self._memory, self._taken_kinds
+        )
 
     @property
     def watchdog_s(self) -> float:
@@ -284,9 +310,7 @@ class DeviceRunner:
                     self._emit(self._clock())
 
     async def _session(self) -> tuple[Reason, str]:
-        driver = self.driver_cls(
-            self.config, DeviceContext(self.config.id, self._submit, self._clock, self._memory)
-        )
+        driver = self.driver_cls(self.config, self._context())
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancel of a stop or a
         # reload that lands as the driver answers, and the supervisor then waits out its 3 s.
         try:
@@ -339,9 +363,7 @@ class DeviceRunner:
             return result
         if command.action not in getattr(self.driver_cls, "offline_actions", frozenset()):
             raise DeviceOffline(f"{self.config.id} is offline ({self.status.reason.value})")
-        temporary = self.driver_cls(
-            self.config, DeviceContext(self.config.id, self._submit, self._clock, self._memory)
-        )
+        temporary = self.driver_cls(self.config, self._context())
         try:
             result = await self._execute_on(temporary, command)
         finally:

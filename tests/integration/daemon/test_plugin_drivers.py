@@ -39,6 +39,16 @@ class Relay:
 class RelayWithEmulator(Relay):
     emulator: ClassVar[str | None] = "acme_relay_emulator:build"  # not installed
 
+class ChattyRelay(Relay):  # events under its own kind, the daemon's and a built-in driver's
+    def __init__(self, config: RelayConfig, ctx: DriverContext) -> None:
+        super().__init__(config, ctx)
+        self.ctx = ctx
+
+    async def poll(self) -> Mapping[str, Any]:
+        for kind in ("acme_relay_tick", "reading", "state", "presence"):
+            self.ctx.emit_event(kind, {"channels": self.state["channels"]})
+        return dict(self.state)
+
 class PlainConfig(DeviceConfig):  # `driver` left a plain str: no Literal
     channels: int = 4
 
@@ -181,3 +191,29 @@ def test_a_plugin_hidden_by_a_built_in_of_the_same_name_is_a_config_check_warnin
         "the installed plugin of that name (acme-relay 1.2, acme_relay:Relay) is not used" in said
     )
     assert "1 warning(s)" in said
+
+
+def test_a_plugins_event_under_the_daemons_or_a_built_in_drivers_kind_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`events/reading` and `events/state` are the daemon's, `events/presence` the beacon
+    driver's: HQ reads each with its schema, so a plugin's event there was a malformed record."""
+    env = install_plugin(tmp_path / "site", "acme_relay = acme_relay:ChattyRelay\n")
+    monkeypatch.syspath_prepend(env["PYTHONPATH"])
+    cfg = agent_config(tmp_path, "  - {id: relay-1, driver: acme_relay, poll_interval_s: 0.2}\n")
+    d = Daemon(cfg, env=env).start()
+    try:
+        wait_for(lambda: "acme_relay_tick" in cli("events", "tail", "--config", str(cfg)).stdout)
+        tail = cli("events", "tail", "-n", "200", "--json", "--config", str(cfg))
+        kinds = {json.loads(line)["kind"] for line in tail.stdout.splitlines()}
+        assert kinds == {"acme_relay_tick", "state"}, tail.stdout
+        state_events = [
+            json.loads(line)["data"]
+            for line in tail.stdout.splitlines()
+            if json.loads(line)["kind"] == "state"
+        ]
+        assert all("online" in data for data in state_events), "only the daemon's own"
+    finally:
+        assert d.stop() == 0
+    refused = [json.loads(line) for line in d.log().splitlines() if '"event_refused"' in line]
+    assert sorted(r["kind"] for r in refused) == ["presence", "reading", "state"], "once each"

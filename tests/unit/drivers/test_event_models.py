@@ -55,3 +55,25 @@ def test_a_reading_keeps_its_value_type_and_omits_a_missing_unit() -> None:
 def test_a_reading_no_json_consumer_could_parse_is_refused(value: object) -> None:
     with pytest.raises(ValidationError):
         Reading(name="x", value=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["reading", "state", "acme/overheat", "Acme", "x" * 64])
+def test_an_event_model_whose_kind_cannot_name_an_event_is_refused_where_it_is_defined(
+    kind: str,
+) -> None:
+    # So a plugin's module fails to import and `config check` names the class, rather than the
+    # daemon dropping every such event at run time.
+    from typing import ClassVar
+
+    from drivers.sdk.events import EventData
+
+    with pytest.raises(TypeError, match=r"\.Bad\.KIND: event kind "):
+
+        class Bad(EventData):
+            KIND: ClassVar[str] = kind
+
+
+def test_every_built_in_event_kind_is_one_a_driver_may_use() -> None:
+    from drivers.sdk.events import event_kind_problem
+
+    assert [m.KIND for m in BUILTIN_EVENTS if event_kind_problem(m.KIND)] == []

@@ -39,3 +39,38 @@ def test_an_event_the_store_refuses_is_dropped_and_said_once_and_the_rest_go_on(
             ctx.emit_event("presence", {"beacon": "b", "state": "enter", "rssi": -60.0})
     assert [i.data["beacon"] for i in sent] == ["b", "b"]
     assert [e["kind"] for e in logs if e["event"] == "event_refused"] == ["presence"]
+
+
+def test_an_event_under_the_daemons_own_kind_or_no_topic_safe_kind_is_dropped_and_said_once() -> (
+    None
+):
+    # `events/reading` carries readings and `events/state` state changes: a driver's event there
+    # reached HQ in a shape neither schema describes; `acme/overheat` was rewritten into a topic
+    # level `acme_overheat` that another kind may hold too.
+    sent: list[NewItem] = []
+    ctx = DeviceContext("sign", submit=sent.append, clock=lambda: 100.0)
+    with capture_logs() as logs:
+        for _ in range(2):
+            for kind in ("reading", "state", "queue_alert", "acme/overheat", "Overheat", ""):
+                ctx.emit_event(kind, {"temperature_c": 80.0})
+            ctx.emit_event("acme_overheat", {"temperature_c": 80.0})
+    assert [i.kind for i in sent] == ["acme_overheat", "acme_overheat"]
+    refused = {e["kind"]: e["error"] for e in logs if e["event"] == "event_refused"}
+    assert list(refused) == ["reading", "state", "queue_alert", "acme/overheat", "Overheat", ""]
+    assert "emit readings with ctx.emit_reading" in refused["reading"]
+    assert "is the daemon's own (`events/state`)" in refused["state"]
+    assert "lower-case letters, digits or '_'" in refused["acme/overheat"]
+
+
+def test_a_built_in_drivers_event_kind_is_refused_where_it_is_taken() -> None:
+    sent: list[NewItem] = []
+    plugin = DeviceContext("sign", sent.append, lambda: 100.0, taken_kinds=frozenset({"presence"}))
+    built_in = DeviceContext("tags", sent.append, lambda: 100.0)
+    with capture_logs() as logs:
+        plugin.emit_event("presence", {"who": "x"})
+        built_in.emit_event("presence", {"beacon": "b", "state": "enter", "rssi": -60.0})
+    assert [i.device for i in sent] == ["tags"]
+    assert [e["error"] for e in logs if e["event"] == "event_refused"] == [
+        "event kind 'presence' belongs to a built-in driver (docs/schemas/); "
+        "name your events after your driver (`acme_overheat`)"
+    ]
