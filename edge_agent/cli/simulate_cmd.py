@@ -37,17 +37,23 @@ async def start_emulators(
         target = registry.load(str(device.driver)).emulator
         if target is None:
             continue
+        # A plugin's emulator is third-party code: any error in it means that one is unusable.
+        plugin = str(device.driver) not in registry.BUILTIN
         try:  # one emulator that cannot start must not stop the rest
             emulator = _emulator_class(target)(device)
             await emulator.start()
         except (DriverError, OSError) as exc:
-            err_console.print(
-                f"[red]emulator {escape(device.id)} did not start:[/] {escape(str(exc))}"
-            )
-            if failed is not None:
-                failed.append((device.id, str(exc)))
+            why = str(exc)
+        except Exception as exc:
+            if not plugin:
+                raise
+            why = f"{target}: {type(exc).__name__}: {exc}"
+        else:
+            started.append((device.id, emulator))
             continue
-        started.append((device.id, emulator))
+        err_console.print(f"[red]emulator {escape(device.id)} did not start:[/] {escape(why)}")
+        if failed is not None:
+            failed.append((device.id, why))
     return started
 
 

@@ -49,6 +49,12 @@ class ChattyRelay(Relay):  # events under its own kind, the daemon's and a built
             self.ctx.emit_event(kind, {"channels": self.state["channels"]})
         return dict(self.state)
 
+class NoConfigEmulator:  # the emulator target is called with the device's config
+    def __init__(self) -> None: ...
+
+class RelayWithBadEmulator(Relay):
+    emulator: ClassVar[str | None] = "acme_relay:NoConfigEmulator"
+
 class PlainConfig(DeviceConfig):  # `driver` left a plain str: no Literal
     channels: int = 4
 
@@ -217,3 +223,19 @@ def test_a_plugins_event_under_the_daemons_or_a_built_in_drivers_kind_is_refused
         assert d.stop() == 0
     refused = [json.loads(line) for line in d.log().splitlines() if '"event_refused"' in line]
     assert sorted(r["kind"] for r in refused) == ["presence", "reading", "state"], "once each"
+
+
+def test_a_plugin_emulator_that_raises_is_that_devices_failure_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    # Before, only a DriverError or an OSError was caught: a TypeError ended `simulate` with a
+    # traceback and no other device's emulator was served.
+    env = install_plugin(tmp_path / "site", "acme_relay = acme_relay:RelayWithBadEmulator\n")
+    simulated = cli("simulate", "--config", str(agent_config(tmp_path, RELAY_1)), env=env)
+    assert simulated.returncode == 1, simulated.stdout + simulated.stderr
+    said = " ".join(simulated.stderr.split())
+    assert (
+        "emulator relay-1 did not start: acme_relay:NoConfigEmulator: TypeError: "
+        "NoConfigEmulator.__init__() takes 1 positional argument but 2 were given" in said
+    )
+    assert "Traceback" not in simulated.stderr
