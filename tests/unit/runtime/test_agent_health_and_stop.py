@@ -79,18 +79,8 @@ async def test_a_failure_while_starting_is_a_startup_error_after_a_clean_stop(
     from edge_agent.store import Store, StoreError
     from edge_agent.store.errors import StoreErrorReason
 
-    settings = Settings.model_validate(
-        {
-            "agent": {
-                "branch_id": "t-001",
-                "agent_id": "ipc-1",
-                "data_dir": str(tmp_path / "data"),
-                "control_socket": str(tmp_path / "run" / "c.sock"),
-            },
-            "uplink": {"enabled": False},
-        }
-    )
-    agent = Agent(tmp_path / "edge.yaml", settings)
+    agent = standalone(tmp_path)
+    settings = agent.settings
 
     async def broken_disk() -> None:
         raise StoreError(StoreErrorReason.IO_ERROR, "disk I/O error")
@@ -111,18 +101,7 @@ async def test_a_failure_of_the_config_warnings_is_logged_and_the_daemon_runs_on
 
     from edge_agent.runtime import app
 
-    settings = Settings.model_validate(
-        {
-            "agent": {
-                "branch_id": "t-001",
-                "agent_id": "ipc-1",
-                "data_dir": str(tmp_path / "data"),
-                "control_socket": str(tmp_path / "run" / "c.sock"),
-            },
-            "uplink": {"enabled": False},
-        }
-    )
-    agent = Agent(tmp_path / "edge.yaml", settings)
+    agent = standalone(tmp_path)
 
     def unreadable(_path: Path) -> list[Any]:
         raise PermissionError(13, "Permission denied")  # the file became unreadable after load
@@ -140,3 +119,19 @@ async def test_a_failure_of_the_config_warnings_is_logged_and_the_daemon_runs_on
     crashed = [e for e in logs if e["event"] == "task_crashed"]
     assert [e["task"] for e in crashed] == ["config_warnings"]
     assert any(e["event"] == "agent_started" for e in logs)
+
+
+def standalone(tmp_path: Path) -> Agent:
+    """An agent of its own under `tmp_path`: store, control socket, no uplink, no devices."""
+    settings = Settings.model_validate(
+        {
+            "agent": {
+                "branch_id": "t-001",
+                "agent_id": "ipc-1",
+                "data_dir": str(tmp_path / "data"),
+                "control_socket": str(tmp_path / "run" / "c.sock"),
+            },
+            "uplink": {"enabled": False},
+        }
+    )
+    return Agent(tmp_path / "edge.yaml", settings)
