@@ -6,6 +6,7 @@ import contextlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.text import Text
@@ -15,6 +16,20 @@ from .common import ConfigOption, SocketOption, daemon, socket_path
 from .output import JsonOption, console, plain
 
 app = typer.Typer(help="Accepted events, readings and summaries.", no_args_is_help=True)
+
+#: The kind column: wide enough for every built-in kind (`display_fault_cleared`).
+KIND_W = 21
+HEADER = f"{'seq':>8} {'time':<8} {'class':<7} {'kind':<{KIND_W}} {'device':<16} data"
+
+
+def row(item: dict[str, Any]) -> Text:
+    """One item as a line under HEADER; plain text pieces, so data is never read as markup."""
+    ts = time.strftime("%H:%M:%S", time.localtime(item["ts"]))
+    return Text.assemble(
+        f"{item['seq']:>8} {ts} ",
+        (f"{item['cls']:<7}", "cyan"),
+        f" {item['kind']:<{KIND_W}} {item['device'] or '-':<16} {plain(item['data'])}",
+    )
 
 
 @app.command("tail")
@@ -41,20 +56,9 @@ def events_tail(
                 print(json.dumps(item), flush=True)  # noqa: T201 - JSON lines to stdout
             else:
                 if header:  # once, above the first item
-                    console.print(
-                        f"{'seq':>8} {'time':<8} {'class':<7} {'kind':<10} {'device':<16} data",
-                        style="bold",
-                        markup=False,
-                        highlight=False,
-                    )
+                    console.print(HEADER, style="bold", markup=False, highlight=False)
                     header = False
-                ts = time.strftime("%H:%M:%S", time.localtime(item["ts"]))
-                line = Text.assemble(  # plain text pieces: the data is never read as markup
-                    f"{item['seq']:>8} {ts} ",
-                    (f"{item['cls']:<7}", "cyan"),
-                    f" {item['kind']:<10} {item['device'] or '-':<16} {plain(item['data'])}",
-                )
-                console.print(line, highlight=False, soft_wrap=True)  # one item, one line
+                console.print(row(item), highlight=False, soft_wrap=True)  # one item, one line
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow quietly
         daemon(go(), as_json=as_json, json_lines=True)
