@@ -54,7 +54,8 @@ def client_id_in_use(up: dict[str, Any]) -> str | None:
     keys = " / ".join(c.get("config_keys") or ["uplink.mqtt.client_id"])
     why = (
         "the broker says the session was taken over"
-        if c.get("reason_code") == 0x8E
+        if c.get("reason_code")
+        == 0x8E  # uplink.takeover.SESSION_TAKEN_OVER (not imported: aiomqtt)
         else f"the broker ended {c.get('sessions_cut')} sessions within seconds of connecting"
     )
     return (

@@ -117,9 +117,7 @@ class DeviceContext:
         try:
             data = Reading(name=name, value=value, unit=unit).data()
         except ValidationError as exc:
-            if name not in self._refused:
-                self._refused.add(name)
-                self.log.warning("reading_refused", name=name, error=validation_text(exc))
+            self._refuse_once(name, "reading_refused", name=name, error=validation_text(exc))
             return
         self._submit(NewItem(ItemClass.READING, "reading", self.device_id, self._clock(), data))
 
@@ -143,9 +141,14 @@ class DeviceContext:
                 if exc.reason is not StoreErrorReason.INVALID_ITEM:
                     raise
                 problem = exc.message
-        if problem is not None and f"event:{kind}" not in self._refused:
-            self._refused.add(f"event:{kind}")
-            self.log.warning("event_refused", kind=kind, error=problem)
+        if problem is not None:
+            self._refuse_once(f"event:{kind}", "event_refused", kind=kind, error=problem)
+
+    def _refuse_once(self, key: str, event: str, **fields: Any) -> None:
+        """Say that something emitted was dropped, once per reading name or event kind."""
+        if key not in self._refused:
+            self._refused.add(key)
+            self.log.warning(event, **fields)
 
     def read_secret(self, path: Path) -> str:
         value = read_secret_file(path)
