@@ -18,6 +18,23 @@ from .output import Exit, JsonOption, ago, console, fail, plain, print_json, sho
 from .sync_cmd import client_id_in_use, refused
 
 
+def clock_lines(clock: dict[str, Any] | None) -> list[str]:
+    """The PC clock, when something is wrong with it: not synchronised, or stepped while running."""
+    out: list[str] = []
+    if not clock:
+        return out
+    if clock.get("synced") is False:
+        out.append("[yellow]clock not synchronised[/] (no NTP yet?): times sent may be off")
+    if clock.get("count"):
+        by = float(clock["last_by_s"])
+        size = f"{abs(by) / 86400:.1f} d" if abs(by) >= 86400 else f"{abs(by):.0f} s"
+        out.append(
+            f"[yellow]clock stepped {'forward' if by > 0 else 'back'} {size}[/] {ago(clock['last_at'])}"
+            f" ({clock['count']} since start): items accepted before it carry the old clock's time"
+        )
+    return out
+
+
 def _uplink_line(up: dict[str, Any], depth: int) -> str:
     """One sentence an engineer can read at a glance, buffering included."""
     if up.get("state") == "disabled":
@@ -100,7 +117,8 @@ def status(
             uplink += f"\n[bold red]broker refuses[/] {escape(line)}"
         if (taken := client_id_in_use(up)) is not None:
             uplink += f"\n[bold red]client id in use?[/] {escape(taken)}"
-        console.print(Panel(Group(head, store, uplink), title="edge-agent"))
+        lines = [head, *clock_lines(a.get("clock")), store, uplink]
+        console.print(Panel(Group(*lines), title="edge-agent"))
         console.print(
             table(
                 "devices",

@@ -31,6 +31,7 @@ from ..settings.loader import config_hash, load
 from ..settings.local import local_warnings
 from ..settings.root import Settings
 from ..store import Store, StoreError, StoreErrorReason
+from ..store.clock import kernel_synced
 from ..store.items import DEVICE_TOMBSTONE, ItemClass, NewItem
 from .device import DeviceStatus
 from .handlers import control_handlers
@@ -70,6 +71,7 @@ class Agent:
         self.config_hash = config_hash(settings)
         self.restart_needed: list[str] = []  # config sections changed on disk, not yet running
         self.started_at = time.time()
+        self._started_mono = time.monotonic()  # uptime survives the wall clock being stepped
         self.version = __version__
         self.store = Store(settings.agent.data_dir / "edge-agent.db", settings.store)
         self.supervisor = Supervisor(
@@ -133,12 +135,15 @@ class Agent:
         except StoreError as exc:
             log.warning("device_state_not_saved", device=device_id, error=str(exc))
 
+    def uptime_s(self) -> float:
+        return round(time.monotonic() - self._started_mono, 1)
+
     # --- agent actions -----------------------------------------------------------------------
     async def _ping(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {
             "pong": True,
             "version": self.version,
-            "uptime_s": round(time.time() - self.started_at, 1),
+            "uptime_s": self.uptime_s(),
         }
 
     async def _reload_action(self, _args: dict[str, Any]) -> dict[str, Any]:
@@ -217,10 +222,11 @@ class Agent:
                 "version": self.version,
                 "pid": os.getpid(),
                 "started_at": self.started_at,
-                "uptime_s": round(time.time() - self.started_at, 1),
+                "uptime_s": self.uptime_s(),
                 "config": str(self.config_path),
                 "config_hash": self.config_hash,
                 "restart_needed": self.restart_needed,
+                "clock": {"synced": kernel_synced(), **dataclasses.asdict(stats.clock_steps)},
             },
             "devices": [r.status.as_dict() for r in self.supervisor.runners()],
             "store": dataclasses.asdict(stats),

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from .clock import ClockSteps
+
 #: The device state kept for a device that left the config, until the uplink has cleared its
 #: retained MQTT state (then the row is deleted). Survives restarts, unlike an in-memory flag.
 DEVICE_TOMBSTONE: dict[str, Any] = {"removed": True}
@@ -63,3 +65,4 @@ class BacklogStats:
     held_in_memory: int = 0  # submitted but not yet committed (grows while the disk is full)
     error: str | None = None  # a StoreErrorReason value while writes are failing, else None
     error_message: str | None = None
+    clock_steps: ClockSteps = field(default_factory=ClockSteps)  # wall-clock steps seen this run

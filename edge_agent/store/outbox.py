@@ -79,6 +79,17 @@ def last_accepted_at(conn: sqlite3.Connection) -> float:
     return float(row[0]) if row else 0.0
 
 
+def shift_accepted(conn: sqlite3.Connection, by_s: float, *, from_seq: int, floor: float) -> int:
+    """Move `accepted_at` of the rows from `from_seq` on by `by_s`, to no earlier than `floor`
+    (the stamp of the row before them, so stamps still never decrease with seq). Returns how many."""
+    return int(
+        conn.execute(
+            "UPDATE outbox SET accepted_at = max(accepted_at + ?, ?) WHERE seq >= ?",
+            (by_s, floor, from_seq),
+        ).rowcount
+    )
+
+
 def pending(
     conn: sqlite3.Connection,
     limit: int,

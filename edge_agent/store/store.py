@@ -25,6 +25,7 @@ import structlog
 from ..settings.store import StoreSettings
 from . import capacity, outbox, records
 from .checks import check_item
+from .clock import boot_clock as kernel_boot_clock
 from .errors import StoreError, StoreErrorReason, as_store_error
 from .hold import Entry
 from .items import BacklogStats, ItemClass, NewItem, StoredItem
@@ -42,11 +43,19 @@ class Store:
     """The SQLite outbox plus device state, command audit and meta. The only database writer."""
 
     def __init__(
-        self, path: Path, settings: StoreSettings, *, clock: Callable[[], float] = time.time
+        self,
+        path: Path,
+        settings: StoreSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        boot_clock: Callable[[], float] | None = None,
     ) -> None:
+        """`clock` stamps and ages items. Steps of it are watched against `boot_clock`, which
+        defaults to the kernel's boot clock when `clock` is the real one (see clock.py)."""
         self.path = Path(path)
         self._settings = settings
         self._clock = clock
+        self._boot_clock = boot_clock or (kernel_boot_clock if clock is time.time else None)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: Writer | None = None
         self._reader: ThreadPoolExecutor | None = None
@@ -68,7 +77,7 @@ class Store:
             raise StoreError(StoreErrorReason.CLOSED, "a closed Store cannot be reopened")
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._take_lock)
-        writer = Writer(str(self.path), self._settings, self._clock, self)
+        writer = Writer(str(self.path), self._settings, self._clock, self, self._boot_clock)
         writer.want_items = bool(self._listeners)
         try:
             await asyncio.to_thread(writer.start)
@@ -310,6 +319,7 @@ class Store:
             held_in_memory=len(writer.held),
             error=None if error is None else error.reason.value,
             error_message=None if error is None else error.message,
+            clock_steps=writer.clock_steps,
         )
 
     def _db_size(self) -> int:

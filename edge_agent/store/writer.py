@@ -9,6 +9,11 @@ first one) or until `commit_max_items` are waiting, then go in one transaction. 
 fails (SQLITE_FULL, ENOSPC, I/O error) the items are *held* in memory per class, retried with
 backoff, and the error is published for `health`. The hold is bounded by `max_held_items`;
 beyond it the oldest items of the lowest class are dropped and counted (reason `overflow`).
+
+Clock steps: `accepted_at` is what the age policy counts from, so when the wall clock is stepped
+(NTP putting a stale clock right, see clock.py) the rows this run accepted before the step move
+with it, before anything is stamped or aged. Rows of earlier runs keep their stamps: the clock
+they were stamped by is not known to have been wrong.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import structlog
 from ..settings.store import StoreSettings
 from . import capacity, outbox, policy
 from .checks import Checked
+from .clock import ClockSteps, StepWatch
 from .errors import StoreError, StoreErrorReason, as_store_error
 from .hold import Entry, HoldQueue
 from .ids import UUIDv7
@@ -55,11 +61,17 @@ class Writer:
     """Owns the write connection. Thread-safe: `submit`, `enqueue_op`, `wake`, `stop`."""
 
     def __init__(
-        self, path: str, settings: StoreSettings, clock: Callable[[], float], events: WriterEvents
+        self,
+        path: str,
+        settings: StoreSettings,
+        clock: Callable[[], float],
+        events: WriterEvents,
+        boot_clock: Callable[[], float] | None = None,
     ) -> None:
         self._path = path
         self._settings = settings
         self._clock = clock
+        self._boot_clock = boot_clock  # None: clock steps are not watched (a test's own clock)
         self._events = events
         self.cond = threading.Condition()
         # Guarded by `cond`:
@@ -88,6 +100,10 @@ class Writer:
         self._opened = threading.Event()
         self._open_error: StoreError | None = None
         self._pending_seq: tuple[int, float] | None = None  # set by insert_now until its COMMIT
+        self._steps: StepWatch | None = None
+        self._unshifted = 0.0  # seconds of clock steps not yet applied to this run's rows
+        self._run_seq0 = 1  # the first seq this run accepts
+        self._before_run = 0.0  # accepted_at of the last row of earlier runs
         self._inflight_low: int | None = None  # oldest ticket taken, not yet committed
 
     # -- lifecycle (called from the event loop thread) -------------------------------------------
@@ -192,6 +208,9 @@ class Writer:
             migrate(conn)
             self._next_seq = outbox.last_seq(conn) + 1
             self._last_accepted = outbox.last_accepted_at(conn)
+            self._run_seq0, self._before_run = self._next_seq, self._last_accepted
+            if self._boot_clock is not None:
+                self._steps = StepWatch(self._clock, self._boot_clock)
         except BaseException:
             conn.close()
             raise
@@ -285,6 +304,7 @@ class Writer:
     def _commit(self, chunk: list[Entry]) -> list[StoredItem] | None:
         assert self._conn is not None
         assert self._db is not None
+        self._follow_clock()
         rows, now = self._rows(chunk)
         overflow = {c: n for c, n in self.overflow.items() if n}
         with self._db.atomic():
@@ -357,6 +377,7 @@ class Writer:
     def _run_op(self, op: Op, token: object) -> None:
         assert self._db is not None
         assert self._conn is not None
+        self._follow_clock()
         self._pending_seq = None
         try:
             with self._db.atomic():
@@ -391,8 +412,43 @@ class Writer:
         """A `Store.prune()` op: the age policy, then the size policy, in one transaction."""
         return policy.prune(conn, self._settings, self._clock())
 
+    @property
+    def clock_steps(self) -> ClockSteps:
+        """Clock steps seen since the store opened (read racily by stats: a stale value is fine)."""
+        return ClockSteps() if self._steps is None else self._steps.steps
+
+    def _follow_clock(self) -> None:
+        """Move this run's `accepted_at` stamps by any step of the wall clock since the last call.
+
+        In its own transaction, before the caller stamps or ages anything. If it cannot be written
+        (a full disk), the step is kept and applied on the next call.
+        """
+        if self._steps is None:
+            return
+        step = self._steps.check()
+        if step:
+            log.warning("clock_stepped", by_s=round(step, 3), now=self._clock())
+        self._unshifted += step
+        if not self._unshifted or self._next_seq == self._run_seq0:
+            self._unshifted = 0.0  # nothing of this run to move yet
+            return
+        assert self._db is not None
+        assert self._conn is not None
+        try:
+            with self._db.atomic():
+                moved = outbox.shift_accepted(
+                    self._conn, self._unshifted, from_seq=self._run_seq0, floor=self._before_run
+                )
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("store_clock_step_not_applied", error=str(exc), retry="next write")
+            return
+        log.info("store_clock_step_applied", by_s=round(self._unshifted, 3), rows=moved)
+        self._last_accepted = max(self._before_run, self._last_accepted + self._unshifted)
+        self._unshifted = 0.0
+
     def _maintain(self) -> None:
         assert self._db is not None
         assert self._conn is not None
+        self._follow_clock()
         self._next_maintenance = time.monotonic() + self._settings.maintenance_interval_s
         policy.maintain(self._db, self._conn, self._settings, self._clock())

@@ -10,12 +10,14 @@ import psutil
 from pydantic import ValidationError
 
 from drivers.sdk import Logger
+from edge_agent.store.clock import ClockSteps, kernel_synced
 from edge_agent.store.items import BacklogStats
 
 from .counters import Counters
 from .payloads import (
     BacklogHealth,
     ClientIdInUse,
+    ClockHealth,
     HealthPayload,
     HostHealth,
     RefusedTopic,
@@ -32,7 +34,7 @@ class HostProbe:
         self._data_dir = data_dir
         self._process: Any = None
 
-    def sample(self) -> HostHealth:
+    def sample(self, steps: ClockSteps | None = None) -> HostHealth:
         if self._process is None:
             self._process = psutil.Process()
             self._process.cpu_percent(None)  # the first call only primes the counter
@@ -45,7 +47,14 @@ class HostProbe:
             disk: int | None = int(psutil.disk_usage(str(self._data_dir)).free)
         except OSError:
             disk = None
-        return HostHealth(cpu_percent=cpu, rss_bytes=rss, disk_free_bytes=disk)
+        steps = steps or ClockSteps()
+        clock = ClockHealth(
+            synced=kernel_synced(),
+            steps=steps.count,
+            last_step_s=steps.last_by_s,
+            last_step_at=steps.last_at,
+        )
+        return HostHealth(cpu_percent=cpu, rss_bytes=rss, disk_free_bytes=disk, clock=clock)
 
 
 def build_health(
@@ -82,7 +91,7 @@ def build_health(
         "session": session,
         "ts": ts,
         "backlog": backlog,
-        "host": host.sample(),
+        "host": host.sample(stats.clock_steps),
         "uplink": uplink,
     }
     # The link itself, next to the runtime's subsystems, for dashboards that key on those.

@@ -82,12 +82,30 @@ class BacklogHealth(BaseModel):
     dropped_by_class: dict[str, int] = Field(default_factory=dict)
 
 
+class ClockHealth(BaseModel):
+    """The PC's clock, which every `ts` comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    synced: bool | None = Field(
+        description="The kernel holds the clock synchronised (NTP); null where it cannot tell. "
+        "While false, `ts` values may be off by however far the clock is."
+    )
+    steps: int = Field(ge=0, description="Times the clock was stepped since the agent started.")
+    last_step_s: float | None = Field(
+        description="The last step in seconds (+ forward). Items accepted before it since the "
+        "agent started carry `ts` by the old clock."
+    )
+    last_step_at: float | None = Field(description="Unix seconds just after the last step.")
+
+
 class HostHealth(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cpu_percent: float | None
     rss_bytes: int | None
     disk_free_bytes: int | None
+    clock: ClockHealth | None = Field(default=None, description="Added in 1.2.")
 
 
 class RefusedTopic(BaseModel):

@@ -9,6 +9,7 @@ import socket
 import threading
 from pathlib import Path
 
+from edge_agent.store.clock import kernel_synced
 from tests.support.daemon import Daemon, agent_config, cli, wait_for
 from tests.support.net import free_port
 
@@ -29,6 +30,8 @@ devices:
         assert status.returncode == 0, status.stderr
         assert "buffering" in status.stdout and "nothing is lost" in status.stdout
         assert "lobby-screen" in status.stdout and "online" in status.stdout
+        # a PC whose clock NTP has not set yet says so (times sent may be off); one that has, not
+        assert ("clock not synchronised" in status.stdout) == (kernel_synced() is False)
         sync = cli("sync", "status", "--config", str(cfg))
         assert sync.returncode == 0, sync.stderr
         assert "buffering" in sync.stdout

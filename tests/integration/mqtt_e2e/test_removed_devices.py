@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+from edge_agent.store.clock import kernel_synced
 from tests.integration.mqtt_e2e.site import ROOT, retained, write_config
 from tests.support.daemon import Daemon, cli, wait_for
 from tests.support.mosquitto import Mosquitto
@@ -36,6 +37,13 @@ def test_removed_while_stopped_or_offline_is_cleared_once_the_link_is_back(
         # every subsystem says its state outright, not only a reason code
         # (devices may still be coming up when it was published: state and reason agree either way)
         assert health["subsystems"]["store"] == {"state": "ok", "reason": "ok"}
+        # the PC's clock as the kernel sees it (unsynchronised in a container without NTP)
+        assert health["host"]["clock"] == {
+            "synced": kernel_synced(),
+            "steps": 0,
+            "last_step_s": None,
+            "last_step_at": None,
+        }
         assert {
             k: (v["state"] == "ok") == (v["reason"] == "ok")
             for k, v in health["subsystems"].items()

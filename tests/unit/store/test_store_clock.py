@@ -1,0 +1,142 @@
+"""The wall clock stepped under a running store (NTP putting a stale clock right, or by hand).
+
+A real on-disk store; the wall clock and the kernel's boot clock are the test's own, so a step is
+the wall clock moving while the boot clock does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from edge_agent.settings.store import StoreSettings
+from edge_agent.store import ItemClass, Store
+from tests.unit.store.store_helpers import T0, FakeClock, item
+
+DAY = 86400.0
+
+
+class Clocks:
+    """A wall clock and a boot clock: `wait` moves both, `step` only the wall clock."""
+
+    def __init__(self) -> None:
+        self.wall = FakeClock(T0)
+        self.boot = FakeClock(1000.0)
+
+    def wait(self, s: float) -> None:
+        self.wall.now += s
+        self.boot.now += s
+
+    def step(self, s: float) -> None:
+        self.wall.now += s
+
+
+@pytest.fixture
+async def clocks(tmp_path: Path) -> AsyncIterator[Any]:
+    c = Clocks()
+    opened: list[Store] = []
+
+    async def open_store(**overrides: Any) -> Store:
+        settings = StoreSettings(**{"commit_interval_ms": 2, "max_age_days": 30, **overrides})
+        store = Store(tmp_path / "edge-agent.db", settings, clock=c.wall, boot_clock=c.boot)
+        await store.open()
+        opened.append(store)
+        return store
+
+    c.open_store = open_store  # type: ignore[attr-defined]
+    yield c
+    for store in opened:
+        await store.close()
+
+
+async def test_a_stale_clock_put_right_by_40_days_ages_out_nothing_accepted_before(
+    clocks: Any,
+) -> None:
+    # A PC that spent two months in a store room boots 40 days behind; NTP steps it a minute later.
+    store = await clocks.open_store()
+    await store.put([item(ItemClass.SUMMARY, 0), item(ItemClass.READING, 1)])
+    clocks.wait(60)
+    with capture_logs() as logs:
+        clocks.step(40 * DAY)
+        await store.put([item(ItemClass.READING, 2)])
+        dropped = await store.prune()
+
+    assert dropped == {"summary": 0, "event": 0, "reading": 0}
+    assert [p.data["n"] for p in await store.pending(10)] == [0, 1, 2]
+    stats = await store.stats()
+    assert stats.oldest_age_s is not None and stats.oldest_age_s < 120  # a minute, not 40 days
+    assert (stats.clock_steps.count, stats.clock_steps.last_by_s) == (1, 40 * DAY)
+    [warning] = [e for e in logs if e["event"] == "clock_stepped"]
+    assert warning["by_s"] == 40 * DAY
+    assert not [e for e in logs if e["event"] == "store_aged_out"]
+
+
+async def test_the_age_policy_still_drops_items_that_really_are_old_after_a_step(
+    clocks: Any,
+) -> None:
+    store = await clocks.open_store()
+    await store.put([item(ItemClass.EVENT, 0)])  # stamped by a clock that was right
+    await store.close()
+    clocks.wait(29.5 * DAY)  # the PC was off; the next run starts with its clock behind
+    clocks.boot.now = 5.0  # a new boot
+    clocks.step(-1 * DAY)
+
+    again = await clocks.open_store()
+    await again.put([item(ItemClass.EVENT, 1)])
+    clocks.step(1 * DAY)  # NTP puts it right: the first item is 29.5 days old, past 30 soon
+    clocks.wait(DAY)
+    assert await again.prune() == {"summary": 0, "event": 1, "reading": 0}
+    assert [p.data["n"] for p in await again.pending(10)] == [1]
+
+
+async def test_a_clock_stepped_back_stamps_by_the_corrected_clock_and_keeps_seq_order(
+    clocks: Any,
+) -> None:
+    # An RTC an hour fast, put right by NTP: new items are stamped by the right time at once
+    # instead of waiting an hour at the stamp of the last item before the step.
+    store = await clocks.open_store()
+    await store.put([item(ItemClass.EVENT, 0)])
+    clocks.wait(10)
+    clocks.step(-3600)
+    await store.put([item(ItemClass.EVENT, 1)])
+    clocks.wait(1)
+    await store.put([item(ItemClass.EVENT, 2)])
+
+    first, second, third = await store.pending(10)
+    assert first.accepted_at == T0 - 3600
+    assert second.accepted_at == T0 + 10 - 3600
+    assert third.accepted_at == T0 + 11 - 3600
+    assert (await store.stats()).clock_steps.last_by_s == -3600
+
+
+async def test_a_step_back_never_moves_stamps_before_an_earlier_runs_last_one(
+    clocks: Any,
+) -> None:
+    store = await clocks.open_store()
+    await store.put([item(ItemClass.EVENT, 0)])
+    await store.close()
+    clocks.wait(10)
+    again = await clocks.open_store()
+    await again.put([item(ItemClass.EVENT, 1)])
+    clocks.step(-3600)
+    await again.put([item(ItemClass.EVENT, 2)])
+
+    stamps = [p.accepted_at for p in await again.pending(10)]
+    assert stamps == sorted(stamps), "accepted_at never decreases with seq (the outbox index)"
+    assert stamps[0] == T0
+
+
+async def test_drift_below_two_seconds_is_slewing_not_a_step(clocks: Any) -> None:
+    store = await clocks.open_store()
+    for _ in range(5):
+        await store.put([item(ItemClass.READING, 0)])
+        clocks.wait(60)
+        clocks.step(0.5)
+    stats = await store.stats()
+    assert stats.clock_steps.count == 0
+    stamps = [p.accepted_at for p in await store.pending(10)]
+    assert stamps == [T0 + n * 60.5 for n in range(5)], "stamps are left as they were"
