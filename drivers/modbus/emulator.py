@@ -1,7 +1,8 @@
 """A real Modbus peer: a pymodbus TCP or RTU server whose units are filled from profiles.
 
 pymodbus does the framing; `emu_store.BusStore` decides the answers, and `emu_requests` answers a
-malformed request (bad quantity, byte count or coil value) with exception 03, as the spec says.
+malformed request (bad quantity, byte count, coil value or PDU length) with exception 03, as the
+spec says.
 Fault knobs: `faults` (whole bus/endpoint) and `unit(name).faults` (one unit): delay, silent,
 garbage, disconnect and `error_code` (a Modbus exception code such as "2" or "device_failure").
 """
