@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from .cli.simulate_cmd import start_emulators
+from .cli.simulate_cmd import describe, start_emulators, stop_emulators
 from .logging import configure
 from .runtime.app import Agent, StartupError
 from .settings.errors import ConfigError
@@ -38,7 +38,7 @@ async def main(config: Path = CONFIG) -> int:
     settings.agent.data_dir.mkdir(parents=True, exist_ok=True)  # serial emulators put ptys there
     emulators = await start_emulators(config)
     for device_id, emulator in emulators:
-        console.print(f"[cyan]emulator[/] {device_id}: {emulator.describe()}", soft_wrap=True)
+        console.print(f"[cyan]emulator[/] {device_id}:", describe(emulator), soft_wrap=True)
         bus = getattr(emulator, "bus_address", "")
         if bus:  # the BLE stand-in's private bus: bleak in this process looks for BlueZ there
             os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus
@@ -59,8 +59,7 @@ async def main(config: Path = CONFIG) -> int:
         return 1
     finally:
         _quiet_bus_teardown(asyncio.get_running_loop())
-        for _, emulator in emulators:
-            await emulator.stop()
+        await stop_emulators(emulators)
     await _say_what_waits(console, settings)
     return code
 

@@ -26,6 +26,17 @@ def _emulator_class(target: str) -> Any:
         raise DriverError(f"cannot load {target}: {type(exc).__name__}: {exc}") from exc
 
 
+def _why(exc: Exception, where: str) -> str:
+    """A typed error says enough; anything else is named with the code it came from."""
+    if isinstance(exc, (DriverError, OSError)):
+        return str(exc)
+    return f"{where}: {type(exc).__name__}: {exc}"
+
+
+def _where(emulator: Any) -> str:
+    return f"{type(emulator).__module__}:{type(emulator).__qualname__}"
+
+
 async def start_emulators(
     config: Path, failed: list[tuple[str, str]] | None = None
 ) -> list[tuple[str, Any]]:
@@ -42,12 +53,10 @@ async def start_emulators(
         try:  # one emulator that cannot start must not stop the rest
             emulator = _emulator_class(target)(device)
             await emulator.start()
-        except (DriverError, OSError) as exc:
-            why = str(exc)
         except Exception as exc:
-            if not plugin:
+            if not plugin and not isinstance(exc, (DriverError, OSError)):
                 raise
-            why = f"{target}: {type(exc).__name__}: {exc}"
+            why = _why(exc, target)
         else:
             started.append((device.id, emulator))
             continue
@@ -57,13 +66,35 @@ async def start_emulators(
     return started
 
 
+def describe(emulator: Any) -> str | Text:
+    """The emulator's own line, or why it has none: it serves all the same."""
+    try:
+        return str(emulator.describe())
+    except Exception as exc:  # noqa: BLE001 - a plugin's code: the other rows must still print
+        return Text.assemble(("describe failed", "red"), f": {_why(exc, _where(emulator))}")
+
+
+async def stop_emulators(emulators: list[tuple[str, Any]]) -> int:
+    """Stop each one, even after another failed to; each failure is said on stderr. Returns how
+    many failed."""
+    failures = 0
+    for device_id, emulator in emulators:
+        try:
+            await emulator.stop()
+        except Exception as exc:  # noqa: BLE001 - a plugin's code: stop the others all the same
+            why = _why(exc, _where(emulator))
+            err_console.print(f"[red]emulator {escape(device_id)} did not stop:[/] {escape(why)}")
+            failures += 1
+    return failures
+
+
 def simulate(config: Path = ConfigOption) -> None:
     """Serve each configured device's protocol on the address the config gives it, until Ctrl-C."""
 
     async def go() -> int:
         failed: list[tuple[str, str]] = []
         emulators = await start_emulators(config, failed)
-        rows: list[list[Any]] = [[i, e.describe()] for i, e in emulators]
+        rows: list[list[Any]] = [[i, describe(e)] for i, e in emulators]
         rows += [[i, Text.assemble(("did not start", "red"), f": {why}")] for i, why in failed]
         console.print(table("emulators", ["device", "listening"], rows))
         for device_id, emulator in emulators:
@@ -86,9 +117,7 @@ def simulate(config: Path = ConfigOption) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        for _, emulator in emulators:
-            await emulator.stop()
-        return 0
+        return 1 if await stop_emulators(emulators) else 0
 
     code = asyncio.run(go())
     if code:

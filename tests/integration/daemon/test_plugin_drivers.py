@@ -4,11 +4,14 @@ way a vendor or an integrator adds a device type without touching this repositor
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import Daemon, agent_config, cli, wait_for
+from tests.support.daemon import CLI, REPO, Daemon, agent_config, cli, wait_for
 
 RELAY = """\
 from typing import Any, ClassVar, Literal, Mapping
@@ -54,6 +57,24 @@ class NoConfigEmulator:  # the emulator target is called with the device's confi
 
 class RelayWithBadEmulator(Relay):
     emulator: ClassVar[str | None] = "acme_relay:NoConfigEmulator"
+
+class FlakyEmulator:  # relay-1's describe() raises, relay-2's stop() does
+    def __init__(self, config: RelayConfig) -> None:
+        self.id = config.id
+
+    async def start(self) -> None: ...
+    def describe(self) -> str:
+        if self.id == "relay-1":
+            raise KeyError("port")
+        return f"ACME relay board {self.id}"
+
+    async def stop(self) -> None:
+        if self.id == "relay-2":
+            raise RuntimeError("board still latched")
+        print(f"{self.id} let go", flush=True)
+
+class RelayWithFlakyEmulator(Relay):
+    emulator: ClassVar[str | None] = "acme_relay:FlakyEmulator"
 
 class PlainConfig(DeviceConfig):  # `driver` left a plain str: no Literal
     channels: int = 4
@@ -239,3 +260,42 @@ def test_a_plugin_emulator_that_raises_is_that_devices_failure_not_a_traceback(
         "NoConfigEmulator.__init__() takes 1 positional argument but 2 were given" in said
     )
     assert "Traceback" not in simulated.stderr
+
+
+def test_a_plugin_emulator_whose_describe_or_stop_raises_is_named_and_the_others_are_served(
+    tmp_path: Path,
+) -> None:
+    # Before, describe() raising ended `simulate` with a traceback before any emulator was
+    # listed, and stop() raising did so at Ctrl-C, leaving the emulators after it running.
+    env = install_plugin(tmp_path / "site", "acme_relay = acme_relay:RelayWithFlakyEmulator\n")
+    relays = "".join(f"  - {{id: relay-{i}, driver: acme_relay}}\n" for i in (1, 2, 3))
+    cfg = agent_config(tmp_path, relays)
+    out, err = tmp_path / "simulate.out", tmp_path / "simulate.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        simulate = subprocess.Popen(
+            [*CLI, "simulate", "--config", str(cfg)],
+            stdout=stdout,
+            stderr=stderr,
+            cwd=REPO,
+            env={**os.environ, **env},
+        )
+    try:
+        wait_for(lambda: "board relay-3" in out.read_text() or simulate.poll() is not None)
+        simulate.send_signal(signal.SIGINT)
+        code = simulate.wait(timeout=15)
+    finally:
+        if simulate.poll() is None:
+            simulate.kill()
+            simulate.wait()
+    listed = " ".join(out.read_text().split())
+    said = " ".join(err.read_text().split())
+    assert code == 1, listed + said
+    assert "relay-1 │ describe failed: acme_relay:FlakyEmulator: KeyError: 'port'" in listed
+    assert "relay-2 │ ACME relay board relay-2" in listed
+    assert "relay-3 │ ACME relay board relay-3" in listed
+    assert (
+        "emulator relay-2 did not stop: acme_relay:FlakyEmulator: RuntimeError: "
+        "board still latched" in said
+    )
+    assert "relay-1 let go" in listed and "relay-3 let go" in listed, "the others are stopped"
+    assert "Traceback" not in said
