@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from .contract import DriverContext
@@ -84,6 +84,15 @@ class Reading(BaseModel):
         json_schema_extra=_no_default,
         description="Engineering unit (`V`, `degC`, `ppm`); absent when the driver gives none.",
     )
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _python_scalar(cls, value: Any) -> Any:
+        """A numpy scalar as the Python value it holds: np.int64(3) goes as 3 and np.bool_ as
+        true, not as 3.0 and 1.0. numpy is not imported for it (the daemon may never load it)."""
+        if any(c.__name__ == "generic" and c.__module__ == "numpy" for c in type(value).__mro__):
+            return value.item()
+        return value
 
     def data(self) -> dict[str, Any]:
         """The record's `data`: `unit` appears only when there is one."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
+import numpy as np
 from structlog.testing import capture_logs
 
 from edge_agent.runtime.device import DeviceContext
+from edge_agent.settings.store import StoreSettings
+from edge_agent.store import Store
 from edge_agent.store.checks import check_item
 from edge_agent.store.items import NewItem
 
@@ -23,6 +28,31 @@ def test_a_reading_json_cannot_carry_is_dropped_and_said_once_and_the_rest_go_on
     refused = [e for e in logs if e["event"] == "reading_refused"]
     assert [e["name"] for e in refused] == ["main.power", "main.current"], "once per name"
     assert all(e["log_level"] == "warning" and e["error"] for e in refused)
+
+
+async def test_a_numpy_scalar_reading_is_stored_as_the_python_value_it_holds(
+    tmp_path: Path,
+) -> None:
+    # Before, np.int64(3) was stored and sent as 3.0 and np.bool_(True) as 1.0: a driver that
+    # computes with numpy (a camera, a filter) changed the type HQ saw, unless it called .item().
+    store = Store(tmp_path / "edge-agent.db", StoreSettings(commit_interval_ms=2))
+    await store.open()
+    try:
+        ctx = DeviceContext("meter", submit=store.submit, clock=lambda: 100.0)
+        with capture_logs() as logs:
+            ctx.emit_reading("main.pulses", np.int64(3))
+            ctx.emit_reading("main.energy", np.uint64(2**63 + 1), "Wh")
+            ctx.emit_reading("relays.closed", np.bool_(True))
+            ctx.emit_reading("main.power", np.float32(1.5), "kW")
+            ctx.emit_reading("main.voltage", np.float32("nan"), "V")
+        await store.flush()
+        stored = {i.data["name"]: i.data["value"] for i in await store.pending(10)}
+    finally:
+        await store.close()
+    assert json.dumps(stored) == json.dumps(
+        {"main.pulses": 3, "main.energy": 2**63 + 1, "relays.closed": True, "main.power": 1.5}
+    ), "each with the JSON type of the value it holds"
+    assert [e["name"] for e in logs if e["event"] == "reading_refused"] == ["main.voltage"]
 
 
 def test_an_event_the_store_refuses_is_dropped_and_said_once_and_the_rest_go_on() -> None:
