@@ -46,6 +46,7 @@ from .zones import percentile
 CLOSE_GRACE_S = 5.0  # a minute with no frames past its end is closed this long after it ends
 WAIT_WINDOW_S = 30 * 60  # queue wait estimates look at visits that ended in the last half hour
 WAIT_MAX_VISITS = 200
+BACK_STEP_S = 300.0  # a frame or tick this long before the minute in hand: the clock was set back
 GAP_S = 5.0  # frames this far apart (or three frame intervals, if longer) leave a minute partial
 
 
@@ -133,6 +134,7 @@ class Aggregator:
         frames come to close it (frames of the next minute close it at once)."""
         if self._first_tick is None:
             self._first_tick = now
+        self._follow_clock_back(now)
         if self._cur is not None and now >= self._cur.start + 60.0 + CLOSE_GRACE_S:
             self._flush(self._cur)
             self._cur = None
@@ -153,6 +155,7 @@ class Aggregator:
         """The open minute for a frame. A frame late for a minute already sent (the worker lagged
         past the grace) counts in the next one: a minute goes upstream once, and no crossing is
         lost."""
+        self._follow_clock_back(ts)
         start = max(minute_of(ts), self._last_flushed + 60.0)
         if self._cur is not None:
             start = max(start, self._cur.start)
@@ -162,6 +165,18 @@ class Aggregator:
         if self._cur is None:
             self._cur = _Minute(start=start)
         return self._cur
+
+    def _follow_clock_back(self, t: float) -> None:
+        """The wall clock was set back (NTP putting a fast clock right): close the minute in hand
+        and go on by the new clock. Without this every frame until the clock caught up again would
+        count into the one minute in hand, sent once, hours late. HQ may then get a second record
+        for a minute it has, both partial, as after a reload: it adds them."""
+        last = max(self._last_flushed, self._cur.start if self._cur is not None else -math.inf)
+        if t >= last - BACK_STEP_S:
+            return
+        self.close()
+        self._last_flushed = minute_of(t) - 60.0
+        self._first_tick = t
 
     def _partial(self, m: _Minute) -> bool:
         """Whether the camera missed part of the minute (a minute with no frame is not partial:

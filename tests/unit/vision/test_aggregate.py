@@ -170,6 +170,32 @@ def test_frames_that_lag_the_clock_give_one_summary_per_minute_and_lose_no_cross
     assert sum(f.data["lines"]["door"]["out"] for f in foot) == 1, "the late crossing counts"
 
 
+def test_a_clock_set_back_an_hour_closes_the_minute_and_counts_on_by_the_new_clock() -> None:
+    """NTP puts a clock that ran an hour fast right while the camera counts: each minute after
+    the step still goes upstream within seconds of its end, with its own crossings."""
+    items: list[NewItem] = []
+    agg = Aggregator(cam(), items.append)
+    agg.set_state("ok", "ok")
+    for k in range(300):  # 30 s at 10 fps, then the clock is set back an hour
+        ts = T0 + k / 10
+        agg.add(frame(ts, people=1, crossings=[("door", "in", k, ts)] if k % 50 == 0 else []))
+        agg.tick(ts)
+    for k in range(1500):  # 150 s by the new clock
+        ts = T0 - 3570 + k / 10
+        agg.add(frame(ts, people=1, crossings=[("door", "out", k, ts)] if k % 50 == 0 else []))
+        agg.tick(ts)
+
+    cams = of(items, "camera")
+    assert [c.ts for c in cams] == [T0, T0 - 3600, T0 - 3540]
+    foot = of(items, "footfall")
+    assert [f.data.get("partial") for f in foot] == [True, True, None]
+    assert [f.data["lines"]["door"] for f in foot] == [
+        {"in": 6, "out": 0},
+        {"in": 0, "out": 6},
+        {"in": 0, "out": 12},
+    ]
+
+
 def test_a_camera_down_from_the_start_reports_no_minute_before_it_started() -> None:
     items: list[NewItem] = []
     agg = Aggregator(cam(), items.append)
