@@ -116,9 +116,11 @@ def retained(port: int, topic: str) -> Any:
     return json.loads(text) if text else None
 
 
-def pub(port: int, topic: str, payload: dict[str, Any]) -> None:
+def pub(port: int, topic: str, payload: dict[str, Any] | None, *, retain: bool = False) -> None:
+    """`mosquitto_pub` QoS 1; `payload=None` with `retain` clears the topic's retained message."""
+    body = ["-n"] if payload is None else ["-m", json.dumps(payload)]
     subprocess.run(
-        ["mosquitto_pub", *_auth(port), "-q", "1", "-t", topic, "-m", json.dumps(payload)],
+        ["mosquitto_pub", *_auth(port), "-q", "1", *(["-r"] if retain else []), "-t", topic, *body],
         check=True,
         capture_output=True,
         timeout=10,

@@ -65,3 +65,38 @@ def test_mqtt_power_command_turns_the_screen_on_once_and_a_repeat_gets_the_store
     with database(cfg) as db:
         rows = db.execute("SELECT source, outcome FROM commands WHERE id = 'hq-4711'").fetchall()
     assert len(rows) == 1 and rows[0][0] == "mqtt"  # audited once, as a remote command
+
+
+def test_a_retained_command_is_answered_on_every_reconnect_but_acts_only_once(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """HQ published `power on` retained (docs/mqtt.md says not to): the broker hands it over again
+    on each connect. A screen an engineer switched off must stay off through three broker
+    restarts; each delivery is answered as a replay."""
+    command = {"id": "hq-retained-1", "action": "power", "args": {"state": "on"}}
+    # a durable session, so HQ misses no answer while the broker restarts under both clients
+    hq = HQ(broker.port, topic=RESULT, client_id="hq-durable", clean=False)
+    cfg = write_config(tmp_path, broker.port, SCREEN)
+    daemon = Daemon(cfg).start()
+    try:
+        wait_for(lambda: retained_power(broker) == "off", timeout=15)
+        pub(broker.port, f"{ROOT}/cmd/screen", command, retain=True)
+        [first] = results(hq, "hq-retained-1", 1)
+        assert first["ok"] is True and first["replayed"] is False
+        local(daemon, "power", "off")
+
+        for restart in range(1, 4):
+            broker.stop()
+            broker.start()
+            answers = results(hq, "hq-retained-1", 1 + restart)
+        power = local(daemon, "mute", "off")["result"]["power"]
+        pub(broker.port, f"{ROOT}/cmd/screen", None, retain=True)  # HQ clears it
+    finally:
+        daemon.stop()
+        hq.close()
+    assert [a["replayed"] for a in answers] == [False, True, True, True]
+    assert all(a["result"] == first["result"] for a in answers)
+    assert power == "off", "a redelivered retained command switched the screen back on"
+    with database(cfg) as db:
+        rows = db.execute("SELECT count(*) FROM commands WHERE id = 'hq-retained-1'").fetchone()
+    assert rows[0] == 1
