@@ -124,6 +124,21 @@ def audit(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
     return [_command_dict(r) for r in rows]
 
 
+def last_command_rowid(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(rowid), 0) FROM commands").fetchone()[0])
+
+
+def shift_commands(conn: sqlite3.Connection, by_s: float, *, after_rowid: int) -> int:
+    """Move the times of the audit rows after `after_rowid` by `by_s` (a clock step)."""
+    return int(
+        conn.execute(
+            "UPDATE commands SET received_at = received_at + ?, finished_at = finished_at + ? "
+            "WHERE rowid > ?",
+            (by_s, by_s, after_rowid),
+        ).rowcount
+    )
+
+
 def prune_commands(conn: sqlite3.Connection, before: float) -> int:
     return max(conn.execute("DELETE FROM commands WHERE finished_at < ?", (before,)).rowcount, 0)
 

@@ -12,8 +12,10 @@ beyond it the oldest items of the lowest class are dropped and counted (reason `
 
 Clock steps: `accepted_at` is what the age policy counts from, so when the wall clock is stepped
 (NTP putting a stale clock right, see clock.py) the rows this run accepted before the step move
-with it, before anything is stamped or aged. Rows of earlier runs keep their stamps: the clock
-they were stamped by is not known to have been wrong.
+with it, before anything is stamped or aged, and so do the times of the commands this run
+audited (their ids are remembered for `max_age_days`, so a redelivered command is not run twice).
+Rows of earlier runs keep their stamps: the clock they were stamped by is not known to have been
+wrong.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import sqlite_utils
 import structlog
 
 from ..settings.store import StoreSettings
-from . import capacity, outbox, policy
+from . import capacity, outbox, policy, records
 from .checks import Checked
 from .clock import ClockSteps, StepWatch
 from .errors import StoreError, StoreErrorReason, as_store_error
@@ -104,6 +106,7 @@ class Writer:
         self._unshifted = 0.0  # seconds of clock steps not yet applied to this run's rows
         self._run_seq0 = 1  # the first seq this run accepts
         self._before_run = 0.0  # accepted_at of the last row of earlier runs
+        self._commands_before_run = 0  # rowid of the last command audited by earlier runs
         self._inflight_low: int | None = None  # oldest ticket taken, not yet committed
 
     # -- lifecycle (called from the event loop thread) -------------------------------------------
@@ -209,6 +212,7 @@ class Writer:
             self._next_seq = outbox.last_seq(conn) + 1
             self._last_accepted = outbox.last_accepted_at(conn)
             self._run_seq0, self._before_run = self._next_seq, self._last_accepted
+            self._commands_before_run = records.last_command_rowid(conn)
             if self._boot_clock is not None:
                 self._steps = StepWatch(self._clock, self._boot_clock)
         except BaseException:
@@ -429,21 +433,25 @@ class Writer:
         if step:
             log.warning("clock_stepped", by_s=round(step, 3), now=self._clock())
         self._unshifted += step
-        if not self._unshifted or self._next_seq == self._run_seq0:
-            self._unshifted = 0.0  # nothing of this run to move yet
+        if not self._unshifted:
             return
         assert self._db is not None
         assert self._conn is not None
+        by = self._unshifted
         try:
             with self._db.atomic():
                 moved = outbox.shift_accepted(
-                    self._conn, self._unshifted, from_seq=self._run_seq0, floor=self._before_run
+                    self._conn, by, from_seq=self._run_seq0, floor=self._before_run
+                )
+                audited = records.shift_commands(
+                    self._conn, by, after_rowid=self._commands_before_run
                 )
         except (sqlite3.Error, OSError) as exc:
             log.warning("store_clock_step_not_applied", error=str(exc), retry="next write")
             return
-        log.info("store_clock_step_applied", by_s=round(self._unshifted, 3), rows=moved)
-        self._last_accepted = max(self._before_run, self._last_accepted + self._unshifted)
+        log.info("store_clock_step_applied", by_s=round(by, 3), rows=moved, commands=audited)
+        if self._next_seq > self._run_seq0:  # this run's stamps moved: so does the clamp
+            self._last_accepted = max(self._before_run, self._last_accepted + by)
         self._unshifted = 0.0
 
     def _maintain(self) -> None:

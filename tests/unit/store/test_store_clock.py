@@ -140,3 +140,16 @@ async def test_drift_below_two_seconds_is_slewing_not_a_step(clocks: Any) -> Non
     assert stats.clock_steps.count == 0
     stamps = [p.accepted_at for p in await store.pending(10)]
     assert stamps == [T0 + n * 60.5 for n in range(5)], "stamps are left as they were"
+
+
+async def test_a_command_audited_before_a_step_forward_is_still_remembered_as_done(
+    clocks: Any,
+) -> None:
+    # A retained `power on` is delivered again on every reconnect: its id must still be known
+    # after NTP moves the clock on by more than max_age_days, or the screen is switched on again.
+    store = await clocks.open_store()
+    await store.command_record({"id": "hq-1"}, {"ok": True, "ts": clocks.wall.now})
+    clocks.step(40 * DAY)
+    await store.prune()
+    done = await store.command_get("hq-1")
+    assert done is not None and done["finished_at"] == T0 + 40 * DAY
