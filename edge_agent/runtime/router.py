@@ -191,7 +191,9 @@ class Router:
         now = self._clock()
         if request.expires_at is not None and request.expires_at < now:
             return self._fail(
-                request, CommandErrorCode.EXPIRED, f"expired {now - request.expires_at:.1f} s ago"
+                request,
+                CommandErrorCode.EXPIRED,
+                f"expired {now - request.expires_at:.1f} s ago by the gateway's clock",
             )
         if request.device == AGENT:
             return await self._run_agent(request)
