@@ -25,12 +25,12 @@ def clock_lines(clock: dict[str, Any] | None) -> list[str]:
         return out
     if clock.get("synced") is False:
         out.append("[yellow]clock not synchronised[/] (no NTP yet?): times sent may be off")
-    if clock.get("count"):
-        by = float(clock["last_by_s"])
+    if clock.get("steps"):
+        by = float(clock["last_step_s"])
         size = f"{abs(by) / 86400:.1f} d" if abs(by) >= 86400 else f"{abs(by):.0f} s"
         out.append(
-            f"[yellow]clock stepped {'forward' if by > 0 else 'back'} {size}[/] {ago(clock['last_at'])}"
-            f" ({clock['count']} since start): items accepted before it carry the old clock's time"
+            f"[yellow]clock stepped {'forward' if by > 0 else 'back'} {size}[/] {ago(clock['last_step_at'])}"
+            f" ({clock['steps']} since start): items accepted before it carry the old clock's time"
         )
     return out
 

@@ -229,7 +229,7 @@ class Agent:
                 "clock": {"synced": kernel_synced(), **dataclasses.asdict(stats.clock_steps)},
             },
             "devices": [r.status.as_dict() for r in self.supervisor.runners()],
-            "store": dataclasses.asdict(stats),
+            "store": {k: v for k, v in dataclasses.asdict(stats).items() if k != "clock_steps"},
             "uplink": self.uplink.status() if self.uplink is not None else {"state": "disabled"},
             "cameras": {cid: cam.snapshot_state() for cid, cam in self.cameras.items()},
         }

@@ -79,15 +79,26 @@ def last_accepted_at(conn: sqlite3.Connection) -> float:
     return float(row[0]) if row else 0.0
 
 
-def shift_accepted(conn: sqlite3.Connection, by_s: float, *, from_seq: int, floor: float) -> int:
-    """Move `accepted_at` of the rows from `from_seq` on by `by_s`, to no earlier than `floor`
-    (the stamp of the row before them, so stamps still never decrease with seq). Returns how many."""
+def shift_accepted(
+    conn: sqlite3.Connection, by_s: float, *, from_seq: int, floor: float, cap: float
+) -> int:
+    """Move `accepted_at` of the rows from `from_seq` on by `by_s`, to no later than `cap` (now)
+    and no earlier than `floor` (the stamp of the row before them): stamps still never decrease
+    with seq. Returns how many rows moved."""
     return int(
         conn.execute(
-            "UPDATE outbox SET accepted_at = max(accepted_at + ?, ?) WHERE seq >= ?",
-            (by_s, floor, from_seq),
+            "UPDATE outbox SET accepted_at = max(min(accepted_at + ?, ?), ?) WHERE seq >= ?",
+            (by_s, cap, floor, from_seq),
         ).rowcount
     )
+
+
+def accepted_before(conn: sqlite3.Connection, seq: int) -> float:
+    """`accepted_at` of the last row before `seq` (0.0 if none)."""
+    row = conn.execute(
+        "SELECT accepted_at FROM outbox WHERE seq < ? ORDER BY seq DESC LIMIT 1", (seq,)
+    ).fetchone()
+    return float(row[0]) if row else 0.0
 
 
 def pending(

@@ -128,13 +128,14 @@ def last_command_rowid(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT coalesce(max(rowid), 0) FROM commands").fetchone()[0])
 
 
-def shift_commands(conn: sqlite3.Connection, by_s: float, *, after_rowid: int) -> int:
-    """Move the times of the audit rows after `after_rowid` by `by_s` (a clock step)."""
+def shift_commands(conn: sqlite3.Connection, by_s: float, *, after_rowid: int, cap: float) -> int:
+    """Move the times of the audit rows after `after_rowid` by `by_s` (a clock step), to no
+    later than `cap` (now)."""
     return int(
         conn.execute(
-            "UPDATE commands SET received_at = received_at + ?, finished_at = finished_at + ? "
-            "WHERE rowid > ?",
-            (by_s, by_s, after_rowid),
+            "UPDATE commands SET received_at = min(received_at + ?, ?), "
+            "finished_at = min(finished_at + ?, ?) WHERE rowid > ?",
+            (by_s, cap, by_s, cap, after_rowid),
         ).rowcount
     )
 

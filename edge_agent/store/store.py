@@ -25,7 +25,7 @@ import structlog
 from ..settings.store import StoreSettings
 from . import capacity, outbox, records
 from .checks import check_item
-from .clock import boot_clock as kernel_boot_clock
+from .clock import Boot
 from .errors import StoreError, StoreErrorReason, as_store_error
 from .hold import Entry
 from .items import BacklogStats, ItemClass, NewItem, StoredItem
@@ -48,14 +48,14 @@ class Store:
         settings: StoreSettings,
         *,
         clock: Callable[[], float] = time.time,
-        boot_clock: Callable[[], float] | None = None,
+        boot: Boot | None = None,
     ) -> None:
-        """`clock` stamps and ages items. Steps of it are watched against `boot_clock`, which
-        defaults to the kernel's boot clock when `clock` is the real one (see clock.py)."""
+        """`clock` stamps and ages items. Its steps are followed against `boot`, which defaults to
+        the kernel's boot clock when `clock` is the real one (see clock.py, steps.py)."""
         self.path = Path(path)
         self._settings = settings
         self._clock = clock
-        self._boot_clock = boot_clock or (kernel_boot_clock if clock is time.time else None)
+        self._boot = boot or (Boot() if clock is time.time else None)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: Writer | None = None
         self._reader: ThreadPoolExecutor | None = None
@@ -77,7 +77,7 @@ class Store:
             raise StoreError(StoreErrorReason.CLOSED, "a closed Store cannot be reopened")
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._take_lock)
-        writer = Writer(str(self.path), self._settings, self._clock, self, self._boot_clock)
+        writer = Writer(str(self.path), self._settings, self._clock, self, self._boot)
         writer.want_items = bool(self._listeners)
         try:
             await asyncio.to_thread(writer.start)

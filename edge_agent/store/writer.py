@@ -11,11 +11,9 @@ backoff, and the error is published for `health`. The hold is bounded by `max_he
 beyond it the oldest items of the lowest class are dropped and counted (reason `overflow`).
 
 Clock steps: `accepted_at` is what the age policy counts from, so when the wall clock is stepped
-(NTP putting a stale clock right, see clock.py) the rows this run accepted before the step move
-with it, before anything is stamped or aged, and so do the times of the commands this run
-audited (their ids are remembered for `max_age_days`, so a redelivered command is not run twice).
-Rows of earlier runs keep their stamps: the clock they were stamped by is not known to have been
-wrong.
+(NTP putting a stale clock right, see clock.py) this boot's stamps move with it (steps.py), in a
+transaction of their own before anything is stamped or aged. Until that has been written, new
+items are held and nothing ages out.
 """
 
 from __future__ import annotations
@@ -31,14 +29,15 @@ import sqlite_utils
 import structlog
 
 from ..settings.store import StoreSettings
-from . import capacity, outbox, policy, records
+from . import capacity, outbox, policy
 from .checks import Checked
-from .clock import ClockSteps, StepWatch
+from .clock import Boot, ClockSteps
 from .errors import StoreError, StoreErrorReason, as_store_error
 from .hold import Entry, HoldQueue
 from .ids import UUIDv7
 from .items import ItemClass, StoredItem
 from .schema import connect, migrate
+from .steps import ClockFollower
 
 log = structlog.get_logger("edge_agent.store")
 
@@ -68,12 +67,12 @@ class Writer:
         settings: StoreSettings,
         clock: Callable[[], float],
         events: WriterEvents,
-        boot_clock: Callable[[], float] | None = None,
+        boot: Boot | None = None,
     ) -> None:
         self._path = path
         self._settings = settings
         self._clock = clock
-        self._boot_clock = boot_clock  # None: clock steps are not watched (a test's own clock)
+        self._boot = boot  # None: clock steps are not followed (a test's own clock)
         self._events = events
         self.cond = threading.Condition()
         # Guarded by `cond`:
@@ -102,11 +101,7 @@ class Writer:
         self._opened = threading.Event()
         self._open_error: StoreError | None = None
         self._pending_seq: tuple[int, float] | None = None  # set by insert_now until its COMMIT
-        self._steps: StepWatch | None = None
-        self._unshifted = 0.0  # seconds of clock steps not yet applied to this run's rows
-        self._run_seq0 = 1  # the first seq this run accepts
-        self._before_run = 0.0  # accepted_at of the last row of earlier runs
-        self._commands_before_run = 0  # rowid of the last command audited by earlier runs
+        self._steps: ClockFollower | None = None
         self._inflight_low: int | None = None  # oldest ticket taken, not yet committed
 
     # -- lifecycle (called from the event loop thread) -------------------------------------------
@@ -211,15 +206,16 @@ class Writer:
             migrate(conn)
             self._next_seq = outbox.last_seq(conn) + 1
             self._last_accepted = outbox.last_accepted_at(conn)
-            self._run_seq0, self._before_run = self._next_seq, self._last_accepted
-            self._commands_before_run = records.last_command_rowid(conn)
-            if self._boot_clock is not None:
-                self._steps = StepWatch(self._clock, self._boot_clock)
         except BaseException:
             conn.close()
             raise
         self._conn = conn
         self._db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
+        if self._boot is not None:
+            steps = ClockFollower(self._clock, self._boot)
+            with self._db.atomic():
+                steps.open(conn, self._next_seq)
+            self._steps = steps
 
     def _close_conn(self) -> None:
         if self._conn is not None:
@@ -308,7 +304,7 @@ class Writer:
     def _commit(self, chunk: list[Entry]) -> list[StoredItem] | None:
         assert self._conn is not None
         assert self._db is not None
-        self._follow_clock()
+        self._follow_clock()  # raises while a step cannot be written: the chunk is held
         rows, now = self._rows(chunk)
         overflow = {c: n for c, n in self.overflow.items() if n}
         with self._db.atomic():
@@ -381,9 +377,9 @@ class Writer:
     def _run_op(self, op: Op, token: object) -> None:
         assert self._db is not None
         assert self._conn is not None
-        self._follow_clock()
         self._pending_seq = None
         try:
+            self._follow_clock()
             with self._db.atomic():
                 result = op(self._conn)
         except StoreError as exc:
@@ -419,44 +415,32 @@ class Writer:
     @property
     def clock_steps(self) -> ClockSteps:
         """Clock steps seen since the store opened (read racily by stats: a stale value is fine)."""
-        return ClockSteps() if self._steps is None else self._steps.steps
+        return ClockSteps() if self._steps is None else self._steps.seen
 
     def _follow_clock(self) -> None:
-        """Move this run's `accepted_at` stamps by any step of the wall clock since the last call.
-
-        In its own transaction, before the caller stamps or ages anything. If it cannot be written
-        (a full disk), the step is kept and applied on the next call.
-        """
-        if self._steps is None:
-            return
-        step = self._steps.check()
-        if step:
-            log.warning("clock_stepped", by_s=round(step, 3), now=self._clock())
-        self._unshifted += step
-        if not self._unshifted:
+        """Move this boot's stamps by any step of the wall clock since the last call (steps.py),
+        in a transaction of its own. Raises while that cannot be written (a full disk): nothing
+        may be stamped or aged by the stepped clock until it has been."""
+        steps = self._steps
+        if steps is None or not (by := steps.step()):
             return
         assert self._db is not None
         assert self._conn is not None
-        by = self._unshifted
         try:
             with self._db.atomic():
-                moved = outbox.shift_accepted(
-                    self._conn, by, from_seq=self._run_seq0, floor=self._before_run
-                )
-                audited = records.shift_commands(
-                    self._conn, by, after_rowid=self._commands_before_run
-                )
+                steps.apply(self._conn, by)
         except (sqlite3.Error, OSError) as exc:
-            log.warning("store_clock_step_not_applied", error=str(exc), retry="next write")
-            return
-        log.info("store_clock_step_applied", by_s=round(by, 3), rows=moved, commands=audited)
-        if self._next_seq > self._run_seq0:  # this run's stamps moved: so does the clamp
-            self._last_accepted = max(self._before_run, self._last_accepted + by)
-        self._unshifted = 0.0
+            steps.failed(exc)
+            raise
+        steps.applied(by)
+        self._last_accepted = steps.moved_last(self._last_accepted, self._next_seq, by)
 
     def _maintain(self) -> None:
         assert self._db is not None
         assert self._conn is not None
-        self._follow_clock()
         self._next_maintenance = time.monotonic() + self._settings.maintenance_interval_s
+        try:
+            self._follow_clock()
+        except (sqlite3.Error, OSError):
+            return  # nothing ages by a clock the stamps do not follow yet
         policy.maintain(self._db, self._conn, self._settings, self._clock())

@@ -50,9 +50,9 @@ class HostProbe:
         steps = steps or ClockSteps()
         clock = ClockHealth(
             synced=kernel_synced(),
-            steps=steps.count,
-            last_step_s=steps.last_by_s,
-            last_step_at=steps.last_at,
+            steps=steps.steps,
+            last_step_s=steps.last_step_s,
+            last_step_at=steps.last_step_at,
         )
         return HostHealth(cpu_percent=cpu, rss_bytes=rss, disk_free_bytes=disk, clock=clock)
 

@@ -91,12 +91,16 @@ class ClockHealth(BaseModel):
         description="The kernel holds the clock synchronised (NTP); null where it cannot tell. "
         "While false, `ts` values may be off by however far the clock is."
     )
-    steps: int = Field(ge=0, description="Times the clock was stepped since the agent started.")
-    last_step_s: float | None = Field(
-        description="The last step in seconds (+ forward). Items accepted before it since the "
-        "agent started carry `ts` by the old clock."
+    steps: int = Field(
+        ge=0,
+        description="Times the clock was stepped since the agent started (one while it was "
+        "stopped counts when it starts).",
     )
-    last_step_at: float | None = Field(description="Unix seconds just after the last step.")
+    last_step_s: float | None = Field(
+        description="The last step in seconds (+ forward). Items accepted before it carry `ts` "
+        "by the old clock."
+    )
+    last_step_at: float | None = Field(description="Unix seconds when the agent saw the last step.")
 
 
 class HostHealth(BaseModel):
