@@ -57,7 +57,7 @@ class ClockFollower:
 
     def open(self, conn: sqlite3.Connection, next_seq: int) -> None:
         """Take up this boot's record, or start one; a step while stopped becomes pending.
-        Call inside a transaction."""
+        Call inside a transaction; if it raises (a full disk), the follower still works."""
         skew = self._watch.skew
         bid = self._boot.id()
         rec = _load(conn)
@@ -67,12 +67,13 @@ class ClockFollower:
                 self._pending = skew - rec.skew
                 self._watch.record(self._pending)
                 log.warning("clock_stepped", by_s=round(self._pending, 3), while_stopped=True)
-        else:
-            self._seq0, self._cmd0 = next_seq, records.last_command_rowid(conn)
-            if bid is not None:
-                self._record = BootRecord(bid, skew, self._seq0, self._cmd0)
-                records.meta_set(conn, META_KEY, json.dumps(asdict(self._record)))
+            self._floor = outbox.accepted_before(conn, self._seq0)
+            return
+        self._seq0, self._cmd0 = next_seq, records.last_command_rowid(conn)
         self._floor = outbox.accepted_before(conn, self._seq0)
+        if bid is not None:
+            self._record = BootRecord(bid, skew, self._seq0, self._cmd0)
+            self._save(conn, self._record)  # last: if it fails, the next applied step saves it
 
     def step(self) -> float:
         """Seconds of steps this boot's stamps have not followed yet (0.0: none)."""
@@ -90,9 +91,8 @@ class ClockFollower:
         moved = outbox.shift_accepted(conn, by, from_seq=self._seq0, floor=self._floor, cap=now)
         audited = records.shift_commands(conn, by, after_rowid=self._cmd0, cap=now)
         if self._record is not None:
-            skew = self._record.skew + by
-            rec = BootRecord(self._record.boot_id, skew, self._seq0, self._cmd0)
-            records.meta_set(conn, META_KEY, json.dumps(asdict(rec)))
+            r = self._record
+            self._save(conn, BootRecord(r.boot_id, r.skew + by, r.seq0, r.cmd0))
         log.info("store_clock_step_applied", by_s=round(by, 3), rows=moved, commands=audited)
 
     def applied(self, by: float) -> None:
@@ -107,8 +107,26 @@ class ClockFollower:
             self._told = True
             log.warning("store_clock_step_not_applied", error=str(exc), retry="next write")
 
+    def slewed(self) -> bool:
+        """The clock has slewed a second or more from the record's offset, with no step pending:
+        `note_slewing` should write it, so that a restart weeks later does not take the slewing
+        of those weeks for a step while stopped."""
+        r = self._record
+        return r is not None and not self._pending and abs(self._watch.skew - r.skew) >= 1.0
+
+    def note_slewing(self, conn: sqlite3.Connection) -> None:
+        """Record the offset as it is now; call inside a transaction when `slewed()`."""
+        assert self._record is not None
+        r = BootRecord(self._record.boot_id, self._watch.skew, self._seq0, self._cmd0)
+        self._save(conn, r)
+        self._record = r
+
+    @staticmethod
+    def _save(conn: sqlite3.Connection, record: BootRecord) -> None:
+        records.meta_set(conn, META_KEY, json.dumps(asdict(record)))
+
     def moved_last(self, last_accepted: float, next_seq: int, by: float) -> float:
-        """The writer's clamp (the newest stamp) after `follow` moved this boot's stamps by `by`."""
+        """The writer's clamp (the newest stamp) after `apply` moved this boot's stamps by `by`."""
         if next_seq <= self._seq0:  # this boot has no row: the newest stamp is an earlier boot's
             return last_accepted
         return max(self._floor, min(last_accepted + by, self._wall()))

@@ -18,6 +18,7 @@ items are held and nothing ages out.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -213,8 +214,11 @@ class Writer:
         self._db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
         if self._boot is not None:
             steps = ClockFollower(self._clock, self._boot)
-            with self._db.atomic():
-                steps.open(conn, self._next_seq)
+            try:
+                with self._db.atomic():
+                    steps.open(conn, self._next_seq)
+            except (sqlite3.Error, OSError) as exc:  # a full disk must not stop the start
+                log.warning("store_clock_record_not_saved", error=str(exc))
             self._steps = steps
 
     def _close_conn(self) -> None:
@@ -422,10 +426,16 @@ class Writer:
         in a transaction of its own. Raises while that cannot be written (a full disk): nothing
         may be stamped or aged by the stepped clock until it has been."""
         steps = self._steps
-        if steps is None or not (by := steps.step()):
+        if steps is None:
             return
         assert self._db is not None
         assert self._conn is not None
+        by = steps.step()
+        if not by:
+            if steps.slewed():
+                with contextlib.suppress(sqlite3.Error, OSError), self._db.atomic():
+                    steps.note_slewing(self._conn)  # a record behind by a slew is harmless
+            return
         try:
             with self._db.atomic():
                 steps.apply(self._conn, by)

@@ -217,3 +217,20 @@ async def test_a_step_while_the_agent_was_stopped_is_followed_when_it_starts(
     [said] = [e for e in logs if e["event"] == "clock_stepped"]
     assert said["while_stopped"] is True and said["by_s"] == 40 * DAY
     assert (await again.stats()).clock_steps.steps == 1
+
+
+async def test_weeks_of_slewing_are_not_taken_for_a_step_at_the_next_restart(
+    clocks: Any,
+) -> None:
+    store = await clocks.open_store()
+    for n in range(5):  # 0.9 s a minute: below a step each time, 4.5 s in all
+        await store.put([item(ItemClass.READING, n)])
+        clocks.wait(60)
+        clocks.step(0.9)
+    await store.put([item(ItemClass.READING, 5)])
+    await store.close()
+    with capture_logs() as logs:
+        again = await clocks.open_store()
+        await again.put([item(ItemClass.READING, 6)])
+    assert not [e for e in logs if e["event"] == "clock_stepped"]
+    assert (await again.stats()).clock_steps.steps == 0
