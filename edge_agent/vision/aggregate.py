@@ -96,6 +96,7 @@ class Aggregator:
         self._gap_s = max(GAP_S, 3.0 / settings.fps)
         self._last_flushed = -math.inf  # start of the last minute sent
         self._first_tick: float | None = None  # when the service first ticked (down cameras)
+        self._last_tick: float | None = None
 
     def set_state(self, state: str, reason: str) -> None:
         self.state, self.reason = state, reason
@@ -134,6 +135,7 @@ class Aggregator:
         frames come to close it (frames of the next minute close it at once)."""
         if self._first_tick is None:
             self._first_tick = now
+        self._last_tick = now
         self._follow_clock_back(now)
         if self._cur is not None and now >= self._cur.start + 60.0 + CLOSE_GRACE_S:
             self._flush(self._cur)
@@ -154,7 +156,10 @@ class Aggregator:
     def _minute_for(self, ts: float) -> _Minute:
         """The open minute for a frame. A frame late for a minute already sent (the worker lagged
         past the grace) counts in the next one: a minute goes upstream once, and no crossing is
-        lost."""
+        lost. A frame from before the clock was set back, handed over after it, counts in the
+        minute in hand rather than reopening the minute it was captured in."""
+        if self._last_tick is not None and ts > self._last_tick + BACK_STEP_S:
+            ts = self._last_tick
         self._follow_clock_back(ts)
         start = max(minute_of(ts), self._last_flushed + 60.0)
         if self._cur is not None:

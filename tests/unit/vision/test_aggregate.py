@@ -196,6 +196,24 @@ def test_a_clock_set_back_an_hour_closes_the_minute_and_counts_on_by_the_new_clo
     ]
 
 
+def test_a_frame_captured_before_the_clock_was_set_back_counts_in_the_minute_in_hand() -> None:
+    items: list[NewItem] = []
+    agg = Aggregator(cam(), items.append)
+    agg.set_state("ok", "ok")
+    for k in range(300):
+        agg.add(frame(T0 + k / 10, people=1))
+        agg.tick(T0 + k / 10)
+    agg.tick(T0 - 3570)  # the clock is set back an hour; the service ticks by it
+    late = T0 + 30.0  # the worker hands over a frame it captured just before the step
+    agg.add(frame(late, people=1, crossings=[("door", "in", 7, late)]))
+    for k in range(1, 900):
+        agg.add(frame(T0 - 3570 + k / 10, people=1))
+        agg.tick(T0 - 3570 + k / 10)
+
+    assert [c.ts for c in of(items, "camera")] == [T0, T0 - 3600], "no minute reopened"
+    assert sum(f.data["lines"]["door"]["in"] for f in of(items, "footfall")) == 1
+
+
 def test_a_camera_down_from_the_start_reports_no_minute_before_it_started() -> None:
     items: list[NewItem] = []
     agg = Aggregator(cam(), items.append)
