@@ -90,16 +90,17 @@ class ClockFollower:
         now = self._wall()
         moved = outbox.shift_accepted(conn, by, from_seq=self._seq0, floor=self._floor, cap=now)
         audited = records.shift_commands(conn, by, after_rowid=self._cmd0, cap=now)
-        if self._record is not None:
-            r = self._record
-            self._save(conn, BootRecord(r.boot_id, r.skew + by, r.seq0, r.cmd0))
+        if (moved_record := self._moved(by)) is not None:
+            self._save(conn, moved_record)
         log.info("store_clock_step_applied", by_s=round(by, 3), rows=moved, commands=audited)
 
     def applied(self, by: float) -> None:
         self._pending -= by
-        if self._record is not None:
-            r = self._record
-            self._record = BootRecord(r.boot_id, r.skew + by, r.seq0, r.cmd0)
+        self._record = self._moved(by)
+
+    def _moved(self, by: float) -> BootRecord | None:
+        r = self._record
+        return None if r is None else BootRecord(r.boot_id, r.skew + by, r.seq0, r.cmd0)
 
     def failed(self, exc: BaseException) -> None:
         """Said once per step: the writer holds new items meanwhile and retries with them."""
