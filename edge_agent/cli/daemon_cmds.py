@@ -19,7 +19,7 @@ from .sync_cmd import client_id_in_use, refused
 
 
 def clock_lines(clock: dict[str, Any] | None) -> list[str]:
-    """The PC clock, when something is wrong with it: not synchronised, or stepped while running."""
+    """The PC clock, when something is wrong with it: not synchronised, or stepped since start."""
     out: list[str] = []
     if not clock:
         return out
