@@ -66,6 +66,29 @@ class EventData(BaseModel):
         ctx.emit_event(self.KIND, self.data())
 
 
+def python_value(value: Any) -> Any:
+    """A numpy scalar (or 0-d array) as the Python value it holds: np.int64(3) goes as 3 and
+    np.bool_ as true, not as 3.0 and 1.0 or refused. numpy is not imported for it (the daemon may
+    never load it); anything else comes back as it is."""
+    kind = type(value)
+    numpy_scalar = any(c.__name__ == "generic" and c.__module__ == "numpy" for c in kind.__mro__)
+    if numpy_scalar or (kind.__module__ == "numpy" and getattr(value, "ndim", None) == 0):
+        return value.item()
+    return value
+
+
+def python_data(value: Any, depth: int = 0) -> Any:
+    """`python_value` through the dicts and lists of an event's `data` (tuples become lists, as
+    in JSON). Past 32 levels it stops: the store's JSON check refuses what is left, if anything."""
+    if depth > 32:
+        return value
+    if isinstance(value, dict):
+        return {k: python_data(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [python_data(v, depth + 1) for v in value]
+    return python_value(value)
+
+
 def _no_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
@@ -88,11 +111,7 @@ class Reading(BaseModel):
     @field_validator("value", mode="before")
     @classmethod
     def _python_scalar(cls, value: Any) -> Any:
-        """A numpy scalar as the Python value it holds: np.int64(3) goes as 3 and np.bool_ as
-        true, not as 3.0 and 1.0. numpy is not imported for it (the daemon may never load it)."""
-        if any(c.__name__ == "generic" and c.__module__ == "numpy" for c in type(value).__mro__):
-            return value.item()
-        return value
+        return python_value(value)
 
     def data(self) -> dict[str, Any]:
         """The record's `data`: `unit` appears only when there is one."""

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from drivers.registry import BUILTIN
 from drivers.sdk import Command, DeviceConfig, Driver, DriverError, Reason, supported_actions
-from drivers.sdk.events import Reading, event_kind_problem
+from drivers.sdk.events import Reading, event_kind_problem, python_data
 from drivers.sdk.messages import validation_text
 from drivers.sdk.secret_file import read_secret_file
 
@@ -135,7 +135,8 @@ class DeviceContext:
             )
         if problem is None:
             try:
-                item = NewItem(ItemClass.EVENT, kind, self.device_id, self._clock(), dict(data))
+                plain = python_data(dict(data))  # numpy values as the Python values they hold
+                item = NewItem(ItemClass.EVENT, kind, self.device_id, self._clock(), plain)
                 self._submit(item)
             except StoreError as exc:
                 if exc.reason is not StoreErrorReason.INVALID_ITEM:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from structlog.testing import capture_logs
@@ -30,29 +32,60 @@ def test_a_reading_json_cannot_carry_is_dropped_and_said_once_and_the_rest_go_on
     assert all(e["log_level"] == "warning" and e["error"] for e in refused)
 
 
-async def test_a_numpy_scalar_reading_is_stored_as_the_python_value_it_holds(
-    tmp_path: Path,
-) -> None:
-    # Before, np.int64(3) was stored and sent as 3.0 and np.bool_(True) as 1.0: a driver that
-    # computes with numpy (a camera, a filter) changed the type HQ saw, unless it called .item().
+async def stored(
+    tmp_path: Path, emit: Callable[[DeviceContext], None]
+) -> tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
+    """What a real store holds, waiting to be sent, after `emit` ran on a device's context; and
+    the logs."""
     store = Store(tmp_path / "edge-agent.db", StoreSettings(commit_interval_ms=2))
     await store.open()
     try:
         ctx = DeviceContext("meter", submit=store.submit, clock=lambda: 100.0)
         with capture_logs() as logs:
-            ctx.emit_reading("main.pulses", np.int64(3))
-            ctx.emit_reading("main.energy", np.uint64(2**63 + 1), "Wh")
-            ctx.emit_reading("relays.closed", np.bool_(True))
-            ctx.emit_reading("main.power", np.float32(1.5), "kW")
-            ctx.emit_reading("main.voltage", np.float32("nan"), "V")
+            emit(ctx)
         await store.flush()
-        stored = {i.data["name"]: i.data["value"] for i in await store.pending(10)}
+        return [(i.kind, i.data) for i in await store.pending(10)], logs
     finally:
         await store.close()
-    assert json.dumps(stored) == json.dumps(
+
+
+async def test_a_numpy_scalar_reading_is_stored_as_the_python_value_it_holds(
+    tmp_path: Path,
+) -> None:
+    # Before, np.int64(3) was stored and sent as 3.0 and np.bool_(True) as 1.0: a driver that
+    # computes with numpy (a camera, a filter) changed the type HQ saw, unless it called .item().
+    def emit(ctx: DeviceContext) -> None:
+        ctx.emit_reading("main.pulses", np.int64(3))
+        ctx.emit_reading("main.energy", np.uint64(2**63 + 1), "Wh")
+        ctx.emit_reading("relays.closed", np.bool_(True))
+        ctx.emit_reading("main.power", np.float32(1.5), "kW")
+        ctx.emit_reading("main.voltage", np.float32("nan"), "V")
+
+    items, logs = await stored(tmp_path, emit)
+    assert json.dumps({d["name"]: d["value"] for _, d in items}) == json.dumps(
         {"main.pulses": 3, "main.energy": 2**63 + 1, "relays.closed": True, "main.power": 1.5}
     ), "each with the JSON type of the value it holds"
     assert [e["name"] for e in logs if e["event"] == "reading_refused"] == ["main.voltage"]
+
+
+async def test_numpy_values_inside_an_event_go_as_the_python_values_they_hold(
+    tmp_path: Path,
+) -> None:
+    # Before, np.int64 anywhere in an event's data had it refused (`event_refused`) and a 0-d
+    # array reading went as a float; a driver that computes with numpy lost those events.
+    def emit(ctx: DeviceContext) -> None:
+        data = {"count": np.int64(4), "over": [np.bool_(True), (np.float32(0.5), 2)]}
+        ctx.emit_event("acme_peak", data)
+        ctx.emit_reading("main.pulses", np.array(7))  # type: ignore[arg-type]  # 0-d array
+
+    items, logs = await stored(tmp_path, emit)
+    assert json.dumps(items) == json.dumps(
+        [
+            ("acme_peak", {"count": 4, "over": [True, [0.5, 2]]}),
+            ("reading", {"name": "main.pulses", "value": 7}),
+        ]
+    )
+    assert not [e for e in logs if e["event"] in ("event_refused", "reading_refused")]
 
 
 def test_an_event_the_store_refuses_is_dropped_and_said_once_and_the_rest_go_on() -> None:
