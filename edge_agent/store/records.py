@@ -141,7 +141,17 @@ def shift_commands(conn: sqlite3.Connection, by_s: float, *, after_rowid: int, c
 
 
 def prune_commands(conn: sqlite3.Connection, before: float) -> int:
-    return max(conn.execute("DELETE FROM commands WHERE finished_at < ?", (before,)).rowcount, 0)
+    """Forget commands finished before `before`, all but the newest: it keeps the highest rowid
+    taken, so rowids are never handed out again and "audited in this boot" stays `rowid > cmd0`
+    (steps.py)."""
+    return max(
+        conn.execute(
+            "DELETE FROM commands WHERE finished_at < ? "
+            "AND rowid < (SELECT max(rowid) FROM commands)",
+            (before,),
+        ).rowcount,
+        0,
+    )
 
 
 # -- meta ---------------------------------------------------------------------------------------

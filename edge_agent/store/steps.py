@@ -14,6 +14,7 @@ stamped by.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -39,13 +40,19 @@ class BootRecord:
 
 
 class ClockFollower:
-    """Applies wall-clock steps to this boot's stamps; owned by the store's writer thread."""
+    """Applies wall-clock steps to this boot's stamps; owned by the store's writer thread.
+
+    The writer calls `step()` before it stamps or ages anything; when that is not 0.0, `apply()`
+    in a transaction of its own, then `applied()` once it committed or `failed()` if not. The
+    record in `meta` is written with each applied step, and by `save()` when `unsaved()`.
+    """
 
     def __init__(self, wall: Callable[[], float], boot: Boot) -> None:
         self._wall = wall
         self._boot = boot
         self._watch = StepWatch(wall, boot.clock)
         self._record: BootRecord | None = None  # None: no boot id, so only this run counts
+        self._saved: BootRecord | None = None  # what `meta` holds, as far as we know
         self._seq0 = self._cmd0 = 0
         self._floor = 0.0  # accepted_at of the last row before this boot
         self._pending = 0.0  # seconds of steps not applied yet
@@ -57,23 +64,25 @@ class ClockFollower:
 
     def open(self, conn: sqlite3.Connection, next_seq: int) -> None:
         """Take up this boot's record, or start one; a step while stopped becomes pending.
-        Call inside a transaction; if it raises (a full disk), the follower still works."""
+        Call inside a transaction; if it raises (a full disk), the follower still works and
+        saves its record later."""
         skew = self._watch.skew
         bid = self._boot.id()
         rec = _load(conn)
         if bid is not None and rec is not None and rec.boot_id == bid:
-            self._record, self._seq0, self._cmd0 = rec, rec.seq0, rec.cmd0
+            self._record = self._saved = rec
+            self._seq0, self._cmd0 = rec.seq0, rec.cmd0
             if abs(skew - rec.skew) >= STEP_S:
                 self._pending = skew - rec.skew
                 self._watch.record(self._pending)
                 log.warning("clock_stepped", by_s=round(self._pending, 3), while_stopped=True)
-            self._floor = outbox.accepted_before(conn, self._seq0)
-            return
-        self._seq0, self._cmd0 = next_seq, records.last_command_rowid(conn)
+        else:
+            self._seq0, self._cmd0 = next_seq, records.last_command_rowid(conn)
+            if bid is not None:
+                self._record = BootRecord(bid, skew, self._seq0, self._cmd0)
         self._floor = outbox.accepted_before(conn, self._seq0)
-        if bid is not None:
-            self._record = BootRecord(bid, skew, self._seq0, self._cmd0)
-            self._save(conn, self._record)  # last: if it fails, the next applied step saves it
+        if self.unsaved():
+            self.save(conn)
 
     def step(self) -> float:
         """Seconds of steps this boot's stamps have not followed yet (0.0: none)."""
@@ -85,22 +94,17 @@ class ClockFollower:
         return self._pending
 
     def apply(self, conn: sqlite3.Connection, by: float) -> None:
-        """Move this boot's stamps by `by`; call inside a transaction of its own, then
-        `applied(by)` once it committed or `failed(exc)` if it did not."""
+        """Move this boot's stamps by `by` (see the class)."""
         now = self._wall()
-        moved = outbox.shift_accepted(conn, by, from_seq=self._seq0, floor=self._floor, cap=now)
-        audited = records.shift_commands(conn, by, after_rowid=self._cmd0, cap=now)
-        if (moved_record := self._moved(by)) is not None:
-            self._save(conn, moved_record)
-        log.info("store_clock_step_applied", by_s=round(by, 3), rows=moved, commands=audited)
+        outbox.shift_accepted(conn, by, from_seq=self._seq0, floor=self._floor, cap=now)
+        records.shift_commands(conn, by, after_rowid=self._cmd0, cap=now)
+        if (moved := self._moved(by)) is not None:
+            _write(conn, moved)
 
     def applied(self, by: float) -> None:
         self._pending -= by
-        self._record = self._moved(by)
-
-    def _moved(self, by: float) -> BootRecord | None:
-        r = self._record
-        return None if r is None else BootRecord(r.boot_id, r.skew + by, r.seq0, r.cmd0)
+        self._record = self._saved = self._moved(by)
+        log.info("store_clock_step_applied", by_s=round(by, 3))
 
     def failed(self, exc: BaseException) -> None:
         """Said once per step: the writer holds new items meanwhile and retries with them."""
@@ -108,23 +112,24 @@ class ClockFollower:
             self._told = True
             log.warning("store_clock_step_not_applied", error=str(exc), retry="next write")
 
-    def slewed(self) -> bool:
-        """The clock has slewed a second or more from the record's offset, with no step pending:
-        `note_slewing` should write it, so that a restart weeks later does not take the slewing
-        of those weeks for a step while stopped."""
+    def unsaved(self) -> bool:
+        """The record should be written: `meta` lacks it (a full disk at open), or the clock has
+        slewed a second or more from its offset with no step pending (so that a restart weeks
+        later does not take the slewing of those weeks for a step while stopped)."""
         r = self._record
-        return r is not None and not self._pending and abs(self._watch.skew - r.skew) >= 1.0
+        if r is None or self._pending:
+            return False
+        return r != self._saved or abs(self._watch.skew - r.skew) >= 1.0
 
-    def note_slewing(self, conn: sqlite3.Connection) -> None:
-        """Record the offset as it is now; call inside a transaction when `slewed()`."""
+    def save(self, conn: sqlite3.Connection) -> None:
+        """Write the record with the offset as it is now; in a transaction, when `unsaved()`.
+        What was written counts as saved only once `saved()` is called after the COMMIT."""
         assert self._record is not None
-        r = BootRecord(self._record.boot_id, self._watch.skew, self._seq0, self._cmd0)
-        self._save(conn, r)
-        self._record = r
+        self._record = BootRecord(self._record.boot_id, self._watch.skew, self._seq0, self._cmd0)
+        _write(conn, self._record)
 
-    @staticmethod
-    def _save(conn: sqlite3.Connection, record: BootRecord) -> None:
-        records.meta_set(conn, META_KEY, json.dumps(asdict(record)))
+    def saved(self) -> None:
+        self._saved = self._record
 
     def moved_last(self, last_accepted: float, next_seq: int, by: float) -> float:
         """The writer's clamp (the newest stamp) after `apply` moved this boot's stamps by `by`."""
@@ -132,12 +137,28 @@ class ClockFollower:
             return last_accepted
         return max(self._floor, min(last_accepted + by, self._wall()))
 
+    def _moved(self, by: float) -> BootRecord | None:
+        r = self._record
+        return None if r is None else BootRecord(r.boot_id, r.skew + by, r.seq0, r.cmd0)
+
+
+def _write(conn: sqlite3.Connection, record: BootRecord) -> None:
+    records.meta_set(conn, META_KEY, json.dumps(asdict(record)))
+
 
 def _load(conn: sqlite3.Connection) -> BootRecord | None:
+    """The stored record, or None when there is none or it is not one (then a new one starts)."""
     text = records.meta_get(conn, META_KEY)
     if text is None:
         return None
     try:
-        return BootRecord(**json.loads(text))
-    except (TypeError, ValueError):
-        return None  # written by something else: start a new record
+        raw = json.loads(text)
+        rec = BootRecord(
+            boot_id=str(raw["boot_id"]),
+            skew=float(raw["skew"]),
+            seq0=int(raw["seq0"]),
+            cmd0=int(raw["cmd0"]),
+        )
+    except (TypeError, ValueError, KeyError):
+        return None
+    return rec if math.isfinite(rec.skew) else None

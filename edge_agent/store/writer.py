@@ -18,7 +18,6 @@ items are held and nothing ages out.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 import time
@@ -218,7 +217,9 @@ class Writer:
                 with self._db.atomic():
                     steps.open(conn, self._next_seq)
             except (sqlite3.Error, OSError) as exc:  # a full disk must not stop the start
-                log.warning("store_clock_record_not_saved", error=str(exc))
+                log.warning("store_clock_record_not_saved", error=str(exc), retry="next write")
+            else:
+                steps.saved()
             self._steps = steps
 
     def _close_conn(self) -> None:
@@ -432,9 +433,13 @@ class Writer:
         assert self._conn is not None
         by = steps.step()
         if not by:
-            if steps.slewed():
-                with contextlib.suppress(sqlite3.Error, OSError), self._db.atomic():
-                    steps.note_slewing(self._conn)  # a record behind by a slew is harmless
+            if steps.unsaved():
+                try:
+                    with self._db.atomic():
+                        steps.save(self._conn)
+                except (sqlite3.Error, OSError):
+                    return  # tried again on the next write; stamps are not at stake
+                steps.saved()
             return
         try:
             with self._db.atomic():

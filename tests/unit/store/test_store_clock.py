@@ -6,6 +6,7 @@ the wall clock moving while the boot clock does not.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from structlog.testing import capture_logs
 from edge_agent.settings.store import StoreSettings
 from edge_agent.store import ItemClass, Store
 from edge_agent.store.clock import Boot
+from edge_agent.store.steps import META_KEY
 from tests.unit.store.store_helpers import T0, FakeClock, item
 
 DAY = 86400.0
@@ -234,3 +236,35 @@ async def test_weeks_of_slewing_are_not_taken_for_a_step_at_the_next_restart(
         await again.put([item(ItemClass.READING, 6)])
     assert not [e for e in logs if e["event"] == "clock_stepped"]
     assert (await again.stats()).clock_steps.steps == 0
+
+
+async def test_commands_of_this_boot_follow_a_step_after_every_older_command_was_pruned(
+    clocks: Any,
+) -> None:
+    # The audit had one command, long ago; it is pruned when the store opens after the PC was off
+    # for longer than max_age_days. Rowids must not be handed out again, or this boot's commands
+    # look like an earlier boot's and stay behind when NTP steps the clock.
+    store = await clocks.open_store()
+    await store.command_record({"id": "old-1"}, {"ok": True, "ts": clocks.wall.now})
+    await store.close()
+    clocks.reboot()
+    clocks.wait(31 * DAY)
+    again = await clocks.open_store()
+    await again.command_record({"id": "new-1"}, {"ok": True, "ts": clocks.wall.now})
+    clocks.step(40 * DAY)
+    await again.prune()
+    assert await again.command_get("new-1") is not None
+
+
+async def test_a_boot_record_that_is_not_one_starts_a_new_record_instead_of_stopping_the_store(
+    clocks: Any, tmp_path: Path
+) -> None:
+    store = await clocks.open_store()
+    await store.meta_set(
+        META_KEY, json.dumps({"boot_id": "boot-1", "skew": None, "seq0": 1, "cmd0": 0})
+    )
+    await store.close()
+    again = await clocks.open_store()  # before: TypeError, and the daemon did not start
+    await again.put([item(ItemClass.EVENT, 0)])
+    clocks.step(40 * DAY)
+    assert await again.prune() == {"summary": 0, "event": 0, "reading": 0}
