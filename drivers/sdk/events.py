@@ -66,26 +66,32 @@ class EventData(BaseModel):
         ctx.emit_event(self.KIND, self.data())
 
 
+_PLAIN_KINDS = frozenset("biufU")  # numpy dtype kinds JSON has a type for: bool, ints, float, str
+
+
 def python_value(value: Any) -> Any:
-    """A numpy scalar (or 0-d array) as the Python value it holds: np.int64(3) goes as 3 and
-    np.bool_ as true, not as 3.0 and 1.0 or refused. numpy is not imported for it (the daemon may
-    never load it); anything else comes back as it is."""
+    """A numpy scalar (or 0-d array) of a bool, int, float or str dtype as the Python value it
+    holds: np.int64(3) goes as 3 and np.bool_ as true, not as 3.0 and 1.0 or refused. Anything
+    else (a datetime64, a complex, not numpy at all) comes back as it is, for the JSON check to
+    judge. numpy is not imported for it (the daemon may never load it)."""
     kind = type(value)
     numpy_scalar = any(c.__name__ == "generic" and c.__module__ == "numpy" for c in kind.__mro__)
-    if numpy_scalar or (kind.__module__ == "numpy" and getattr(value, "ndim", None) == 0):
-        return value.item()
-    return value
-
-
-def python_data(value: Any, depth: int = 0) -> Any:
-    """`python_value` through the dicts and lists of an event's `data` (tuples become lists, as
-    in JSON). Past 32 levels it stops: the store's JSON check refuses what is left, if anything."""
-    if depth > 32:
+    if not numpy_scalar and not (kind.__module__ == "numpy" and getattr(value, "ndim", None) == 0):
         return value
-    if isinstance(value, dict):
-        return {k: python_data(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [python_data(v, depth + 1) for v in value]
+    dtype_kind = getattr(getattr(value, "dtype", None), "kind", None)
+    return value.item() if dtype_kind in _PLAIN_KINDS else value
+
+
+def python_data(value: Any, _path: frozenset[int] = frozenset()) -> Any:
+    """`python_value` through the dicts and lists of an event's `data` (tuples become lists, as
+    in JSON). A container inside itself is left as it is: the store's JSON check refuses it."""
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in _path:
+            return value
+        inside = _path | {id(value)}
+        if isinstance(value, dict):
+            return {k: python_data(v, inside) for k, v in value.items()}
+        return [python_data(v, inside) for v in value]
     return python_value(value)
 
 
@@ -111,7 +117,10 @@ class Reading(BaseModel):
     @field_validator("value", mode="before")
     @classmethod
     def _python_scalar(cls, value: Any) -> Any:
-        return python_value(value)
+        plain = python_value(value)
+        if type(plain).__module__ == "numpy":  # a datetime64 would pass as a float of its ns
+            raise ValueError(f"a numpy {plain.dtype} has no JSON type: give a number or a string")
+        return plain
 
     def data(self) -> dict[str, Any]:
         """The record's `data`: `unit` appears only when there is one."""

@@ -97,20 +97,22 @@ class Aggregator:
         self._last_flushed = -math.inf  # start of the last minute sent
         self._first_tick: float | None = None  # when the service first ticked (down cameras)
         self._last_tick: float | None = None
+        self._stepped_back_at: float | None = None  # when the clock was last seen set back
 
     def set_state(self, state: str, reason: str) -> None:
         self.state, self.reason = state, reason
 
     def add(self, r: FrameResult) -> None:
-        m = self._minute_for(r.ts)
+        ts = self._frame_time(r.ts)
+        m = self._minute_for(ts)
         m.frames += 1
         m.detector_runs += int(r.detected)
         m.close_ups += r.close_ups
         if m.first_ts is None:
-            m.first_ts = r.ts
-        elif r.ts - m.last_ts > self._gap_s:
+            m.first_ts = ts
+        elif ts - m.last_ts > self._gap_s:
             m.gap = True
-        m.last_ts = r.ts
+        m.last_ts = ts
         m.proc_s += r.proc_s
         m.people_sum += r.people
         m.people_max = max(m.people_max, r.people)
@@ -156,10 +158,7 @@ class Aggregator:
     def _minute_for(self, ts: float) -> _Minute:
         """The open minute for a frame. A frame late for a minute already sent (the worker lagged
         past the grace) counts in the next one: a minute goes upstream once, and no crossing is
-        lost. A frame from before the clock was set back, handed over after it, counts in the
-        minute in hand rather than reopening the minute it was captured in."""
-        if self._last_tick is not None and ts > self._last_tick + BACK_STEP_S:
-            ts = self._last_tick
+        lost."""
         self._follow_clock_back(ts)
         start = max(minute_of(ts), self._last_flushed + 60.0)
         if self._cur is not None:
@@ -171,6 +170,15 @@ class Aggregator:
             self._cur = _Minute(start=start)
         return self._cur
 
+    def _frame_time(self, ts: float) -> float:
+        """The frame's time by the clock the minutes now go by. A frame captured before the clock
+        was set back and handed over after it (within a minute of the step) counts at the time of
+        the last tick: in the minute in hand, instead of reopening the one it was captured in."""
+        tick, back = self._last_tick, self._stepped_back_at
+        if tick is None or back is None or tick > back + 60.0 or ts <= tick + BACK_STEP_S:
+            return ts
+        return tick
+
     def _follow_clock_back(self, t: float) -> None:
         """The wall clock was set back (NTP putting a fast clock right): close the minute in hand
         and go on by the new clock. Without this every frame until the clock caught up again would
@@ -181,7 +189,7 @@ class Aggregator:
             return
         self.close()
         self._last_flushed = minute_of(t) - 60.0
-        self._first_tick = t
+        self._first_tick = self._stepped_back_at = t
 
     def _partial(self, m: _Minute) -> bool:
         """Whether the camera missed part of the minute (a minute with no frame is not partial:

@@ -88,6 +88,25 @@ async def test_numpy_values_inside_an_event_go_as_the_python_values_they_hold(
     assert not [e for e in logs if e["event"] in ("event_refused", "reading_refused")]
 
 
+def test_an_event_holding_itself_or_a_numpy_date_is_refused_at_once() -> None:
+    sent: list[NewItem] = []
+
+    def submit(item: NewItem) -> None:
+        check_item(item)
+        sent.append(item)
+
+    looped: dict[str, Any] = {}
+    looped["a"] = looped["b"] = looped  # walked naively: 2**33 calls, the driver stuck
+    ctx = DeviceContext("meter", submit=submit, clock=lambda: 100.0)
+    with capture_logs() as logs:
+        ctx.emit_event("acme_loop", looped)
+        ctx.emit_event("acme_when", {"at": np.datetime64("2026-11-29T07:00", "ns")})  # not 1.8e18
+        ctx.emit_reading("acme.when", np.datetime64("2026-11-29T07:00", "ns"))  # type: ignore[arg-type]
+    assert sent == []
+    refused = [e.get("kind", e.get("name")) for e in logs if e["event"].endswith("_refused")]
+    assert refused == ["acme_loop", "acme_when", "acme.when"]
+
+
 def test_an_event_the_store_refuses_is_dropped_and_said_once_and_the_rest_go_on() -> None:
     sent: list[NewItem] = []
 

@@ -210,8 +210,10 @@ def test_a_frame_captured_before_the_clock_was_set_back_counts_in_the_minute_in_
         agg.add(frame(T0 - 3570 + k / 10, people=1))
         agg.tick(T0 - 3570 + k / 10)
 
-    assert [c.ts for c in of(items, "camera")] == [T0, T0 - 3600], "no minute reopened"
+    cams = of(items, "camera")
+    assert [c.ts for c in cams] == [T0, T0 - 3600], "no minute reopened"
     assert sum(f.data["lines"]["door"]["in"] for f in of(items, "footfall")) == 1
+    assert cams[1].data["fps"] == 10.0, "the late frame's own time does not skew the minute"
 
 
 def test_a_camera_down_from_the_start_reports_no_minute_before_it_started() -> None:
