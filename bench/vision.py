@@ -23,17 +23,21 @@ CONFIG = ROOT / "config/cameras/vtest.yaml"
 MODELS = ROOT / "models"
 
 
-def load(config: Path | str, focus: bool | None, crowd: int | None = None) -> Any:
-    """The camera config, with `detector.focus` and `detector.crowd_passes` forced when asked."""
+def load(
+    config: Path | str, focus: bool | None, crowd: int | None = None, runtime: str | None = None
+) -> Any:
+    """The camera config, with `detector.focus`, `crowd_passes` and `runtime` forced when asked."""
     cam = load_camera_file(Path(config), None)
-    forced = {"focus": focus, "crowd_passes": crowd}
+    forced = {"focus": focus, "crowd_passes": crowd, "runtime": runtime}
     forced = {k: v for k, v in forced.items() if v is not None}
     if forced:
         cam = cam.model_copy(update={"detector": {**cam.detector, **forced}})
     return cam
 
 
-def detector_fps(config: Path, frames: int, video: Path = VIDEO) -> float:
+def detector_fps(
+    config: Path, frames: int, video: Path = VIDEO, runtime: str | None = None
+) -> float:
     """The bare person detector on pre-decoded, pre-resized frames: the baseline."""
     import cv2
     import numpy as np
@@ -41,7 +45,7 @@ def detector_fps(config: Path, frames: int, video: Path = VIDEO) -> float:
     from edge_agent.vision.capture import fit_size
     from edge_agent.vision.detect import DetectorSettings, build_person_detector
 
-    cam = load_camera_file(config, None)
+    cam = load(config, None, None, runtime)
     det = build_person_detector(DetectorSettings.model_validate(cam.detector), MODELS)
     cap = cv2.VideoCapture(str(video))
     batch: list[np.ndarray] = []
@@ -65,6 +69,7 @@ def pipeline_fps(
     video: str = str(VIDEO),
     focus: bool | None = None,
     crowd: int | None = None,
+    runtime: str | None = None,
 ) -> dict[str, Any]:
     """The full pipeline (capture, gate, detect, track, count) at full speed, as the worker runs it.
 
@@ -74,7 +79,7 @@ def pipeline_fps(
     from edge_agent.vision.replay import replay
     from edge_agent.vision.worker import build_pipeline
 
-    cam = load(config, focus, crowd)
+    cam = load(config, focus, crowd, runtime)
     pipe = build_pipeline(cam, MODELS)
     report = replay(Path(video), cam, MODELS, pipeline=pipe, max_frames=frames)
     return {
@@ -83,16 +88,23 @@ def pipeline_fps(
         "detector_runs": report.detector_runs,
         "passes": getattr(pipe.detector, "passes", None),
         "close_ups": report.close_ups,
+        "runtime": getattr(getattr(pipe.detector, "engine", None), "name", None),
     }
 
 
 def concurrent(
-    config: Path, frames: int, cameras: int, video: Path, focus: bool | None, crowd: int | None
+    config: Path,
+    frames: int,
+    cameras: int,
+    video: Path,
+    focus: bool | None,
+    crowd: int | None,
+    runtime: str | None = None,
 ) -> list[dict[str, Any]]:
     ctx = mp.get_context("spawn")
     with ctx.Pool(cameras) as pool:
         return pool.starmap(
-            pipeline_fps, [(str(config), frames, str(video), focus, crowd)] * cameras
+            pipeline_fps, [(str(config), frames, str(video), focus, crowd, runtime)] * cameras
         )
 
 
@@ -114,18 +126,35 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="force detector.crowd_passes (close-ups of people standing together; 0: off)",
     )
+    ap.add_argument(
+        "--runtime",
+        choices=("auto", "openvino", "opencv"),
+        default=None,
+        help="force detector.runtime for the pipelines (what runs the network)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    base = detector_fps(args.config, min(args.frames, 200), args.video)
+    n = min(args.frames, 200)
+    base = detector_fps(args.config, n, args.video, args.runtime)
+    opencv = detector_fps(args.config, n, args.video, "opencv")
     one = pipeline_fps(
-        str(args.config), args.frames, str(args.video), args.focus, args.crowd_passes
+        str(args.config), args.frames, str(args.video), args.focus, args.crowd_passes, args.runtime
     )
     many = concurrent(
-        args.config, args.frames, args.cameras, args.video, args.focus, args.crowd_passes
+        args.config,
+        args.frames,
+        args.cameras,
+        args.video,
+        args.focus,
+        args.crowd_passes,
+        args.runtime,
     )
     each = [m["fps"] for m in many]
     result = {
+        "runtime": one["runtime"],
         "detector_fps": round(base, 1),
+        "detector_fps_opencv": round(opencv, 1),
+        "ratio_detector_vs_opencv": round(base / opencv, 2),
         "pipeline_1cam_fps": round(one["fps"], 1),
         "pipeline_1cam_detector_runs": one["detector_runs"],
         "pipeline_1cam_network_passes": one["passes"],
@@ -140,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "video": str(args.video),
         "focus": args.focus,
         "crowd_passes": args.crowd_passes,
+        "runtime_forced": args.runtime,
     }
     if args.json:
         print(json.dumps(result, indent=2))

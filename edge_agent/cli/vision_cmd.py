@@ -126,6 +126,7 @@ def _render(report: dict[str, Any]) -> None:
         f"{report['frames']} frames ({report['media_seconds']} s of video) "
         f"in {report['seconds']} s "
         f"= {report['fps']} fps; detector ran on {report['detector_runs']} frames"
+        + (f" ({report['runtime']})" if report.get("runtime") else "")
     )
     if report["lines"]:
         rows = [[k, v["in"], v["out"]] for k, v in report["lines"].items()]

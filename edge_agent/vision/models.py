@@ -41,6 +41,10 @@ class ModelMismatch(VisionModelError):
     """The file on disk (or the one downloaded) is not the one the manifest pins."""
 
 
+class RuntimeMissing(VisionModelError):
+    """The package that should run a model (`detector.runtime`) is not installed."""
+
+
 class ManifestError(VisionModelError):
     """The manifest itself is missing, unreadable or names an unknown model."""
 

@@ -37,6 +37,7 @@ class ReplayReport:
     people_max: int = 0
     detector_runs: int = 0
     close_ups: int = 0  # network passes spent on close-ups of people standing together
+    runtime: str | None = None  # what ran the person network: "openvino" or "opencv"
     stopped: str | None = None  # why the source ended before its last frame, or None
     per_frame: list[FrameResult] = field(default_factory=list)
 
@@ -52,6 +53,7 @@ class ReplayReport:
             "fps": round(self.fps, 2),
             "detector_runs": self.detector_runs,
             "close_ups": self.close_ups,
+            "runtime": self.runtime,
             "lines": self.lines,
             "zones": self.zones,
             "people": {"mean": round(self.people_mean, 3), "max": self.people_max},
@@ -82,7 +84,7 @@ def replay(
     cfg = settings.model_copy(update={"source": str(video)})
     pipe = pipeline or build_pipeline(cfg, models_dir)
     source = open_source(cfg, loop=False, source_fps=source_fps)
-    report = ReplayReport()
+    report = ReplayReport(runtime=getattr(getattr(pipe.detector, "engine", None), "name", None))
     occ_sum: dict[str, int] = {z.id: 0 for z in cfg.zones}
     occ_max: dict[str, int] = {z.id: 0 for z in cfg.zones}
     dwell: dict[str, list[float]] = {z.id: [] for z in cfg.zones}

@@ -9,13 +9,13 @@ batch; the halves of a person cut by a tile seam are joined, then everything is 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from edge_agent.settings.detection import DetectorSettings
 
 from .boxes import Boxes, empty, join_cut_halves, nms, tile_grid
+from .engines import Engine, build_engine
 
 CONTAINED = 1.0  # a box this much inside one crop is found by that crop alone
 
@@ -24,13 +24,8 @@ class SsdLiteDetector:
     """`Detector` for the pinned SSDLite person graph; build it with `build_person_detector`."""
 
     def __init__(self, settings: DetectorSettings, weights: Path, graph: Path) -> None:
-        import cv2
-
-        if settings.threads:
-            cv2.setNumThreads(settings.threads)
-        self._cv2: Any = cv2
         self._settings = settings
-        self._net: Any = cv2.dnn.readNetFromTensorflow(str(weights), str(graph))
+        self.engine: Engine = build_engine(settings.runtime, weights, graph, settings.threads)
         self.passes = 0  # network passes run so far (one per crop): what focusing saves
 
     @property
@@ -101,11 +96,9 @@ class SsdLiteDetector:
     def _run(self, frame_bgr: np.ndarray, crops: list[tuple[int, int, int, int]]) -> Boxes:
         s = self._settings
         self.passes += len(crops)
-        images = [frame_bgr[y1:y2, x1:x2] for x1, y1, x2, y2 in crops]
-        size = (s.input_size, s.input_size)
-        blob = self._cv2.dnn.blobFromImages(images, 1.0, size, swapRB=True, crop=False)
-        self._net.setInput(blob)
-        raw = np.asarray(self._net.forward(), dtype=np.float32).reshape(-1, 7)
+        raw = self.engine.forward(
+            [frame_bgr[y1:y2, x1:x2] for x1, y1, x2, y2 in crops], s.score_threshold
+        )
         raw = raw[raw[:, 2] >= s.score_threshold]
         if len(raw) == 0:
             return empty()
