@@ -15,7 +15,7 @@ from ..control.client import call
 from .common import ConfigOption, SocketOption, daemon, load_or_exit, socket_path
 from .devices_cmd import device_rows, reason_text
 from .output import Exit, JsonOption, ago, console, fail, plain, print_json, show, styled, table
-from .sync_cmd import client_id_in_use, refused
+from .sync_cmd import client_id_in_use, refused, tls_problem
 
 
 def clock_lines(clock: dict[str, Any] | None) -> list[str]:
@@ -117,6 +117,9 @@ def status(
             uplink += f"\n[bold red]broker refuses[/] {escape(line)}"
         if (taken := client_id_in_use(up)) is not None:
             uplink += f"\n[bold red]client id in use?[/] {escape(taken)}"
+        if (tls := tls_problem(up, a.get("clock"))) is not None:
+            uplink += f"\n[bold red]TLS:[/] {escape(tls[0])}"
+            uplink += f"\n  [dim]OpenSSL: {escape(tls[1])}[/]" if tls[1] else ""
         lines = [head, *clock_lines(a.get("clock")), store, uplink]
         console.print(Panel(Group(*lines), title="edge-agent"))
         console.print(

@@ -45,6 +45,21 @@ def refused(up: dict[str, Any]) -> list[str]:
     return lines
 
 
+def tls_problem(up: dict[str, Any], clock: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(what is wrong, the library's words) when TLS to the broker fails: for a certificate out
+    of date by this PC's clock, which one, its date and the clock, and whether NTP has synced;
+    else OpenSSL's text. None when TLS is not the problem."""
+    if up.get("connected") or up.get("last_error") != "tls_failed":
+        return None
+    cert = up.get("certificate")
+    if not cert:
+        return str(up.get("last_error_detail") or "TLS handshake failed"), ""
+    line = str(up.get("last_error_detail") or "")
+    if (clock or {}).get("synced") is False:
+        line += "; this PC's clock is not synchronised (no NTP yet?)"
+    return line, str(cert.get("error") or "")
+
+
 def client_id_in_use(up: dict[str, Any]) -> str | None:
     """The warning when the broker keeps ending our sessions right after connect: another
     client probably uses our client id, and the config keys to change. None when all is well."""
@@ -74,6 +89,7 @@ def status(
     def render(d: dict[str, Any]) -> None:
         backlog, up = d.get("backlog", {}), d.get("uplink", {})
         limit = up.get("rate_limit") or {}
+        tls = tls_problem(up, d.get("clock"))
         rows = [
             ("backlog", backlog.get("depth")),
             (
@@ -90,6 +106,8 @@ def status(
             ),
             ("broker", up.get("broker", "-")),
             ("link", _link(up)),
+            *([("tls", tls[0])] if tls else []),
+            *([("OpenSSL", tls[1])] if tls and tls[1] else []),
             *(("client id in use?", line) for line in [client_id_in_use(up)] if line),
             *(("broker refuses", line) for line in refused(up)),
             ("last PUBACK", ago(up.get("last_puback_at"))),

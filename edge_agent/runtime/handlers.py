@@ -17,6 +17,7 @@ from drivers.sdk.messages import validation_text
 
 from ..commands import MAX_COMMAND_BYTES, CommandRequest
 from ..control.server import Handler, HandlerError
+from ..store.clock import kernel_synced
 from ..store.items import StoredItem
 from .device import DeviceOffline
 from .router import AGENT
@@ -135,7 +136,8 @@ def control_handlers(agent: Agent) -> dict[str, Handler]:  # noqa: PLR0915 - one
     async def sync_status(_p: dict[str, Any]) -> Any:
         stats = dataclasses.asdict(await agent.store.stats())
         uplink = agent.uplink.status() if agent.uplink is not None else {"state": "disabled"}
-        return {"backlog": stats, "uplink": uplink}
+        # the clock's sync state goes beside a certificate that is out of date by it
+        return {"backlog": stats, "uplink": uplink, "clock": {"synced": kernel_synced()}}
 
     async def sync_now(_p: dict[str, Any]) -> AsyncIterator[Any]:
         if agent.uplink is None:

@@ -33,7 +33,8 @@ from drivers.sdk.secret_file import read_secret_file
 from edge_agent.logging import register_secret
 from edge_agent.settings.uplink import MQTTSettings, TLSSettings
 
-from .errors import LinkDown, PublishRefused
+from .errors import CertificateOutOfDate, LinkDown, PublishRefused
+from .tls_dates import TLSDiagnosis
 
 #: MQTT 5 DISCONNECT reason 0x04: the broker publishes the Will although we said goodbye.
 _DISCONNECT_WITH_WILL = 0x04
@@ -99,6 +100,8 @@ class Connector(Protocol):
 
 def classify(exc: BaseException) -> str:
     """A stable reason code for a failed connect or a dropped session."""
+    if isinstance(exc, CertificateOutOfDate):  # also our own mTLS certificate, seen as a timeout
+        return "tls_failed"
     text = str(exc).lower()
     if "certificate" in text or "ssl" in text or "tls" in text:
         return "tls_failed"
@@ -252,6 +255,7 @@ class MqttConnector:
         self._settings = settings
         self._client_id = client_id
         self._log = log
+        self._tls_dates = TLSDiagnosis(settings)
 
     @property
     def broker(self) -> str:
@@ -294,7 +298,10 @@ class MqttConnector:
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as exc:
-            raise LinkDown(str(exc)) from exc
+            dates = None
+            if ctx is not None and classify(exc) not in {"unreachable", "auth_failed"}:
+                dates = await self._tls_dates.explain(exc, ctx)  # TLS failed on a date?
+            raise dates or LinkDown(str(exc)) from exc
         link = _AiomqttLink(
             client, refused, disconnects, self._log, v5=v5, publish_timeout_s=s.publish_timeout_s
         )

@@ -189,6 +189,9 @@ class Uplink:
             "since": sessions.connected_since,
             "session": sessions.session,
             "last_error": sessions.last_error,
+            "last_error_detail": sessions.last_error_detail,
+            # set when TLS failed on a certificate's dates: which one, its dates, the PC's clock
+            "certificate": sessions.certificate,
             "last_puback_at": self.counters.last_puback_at,
             "sent_per_s": self.counters.sent_per_s(),
             "items_sent": self.counters.items_sent,

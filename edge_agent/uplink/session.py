@@ -23,7 +23,7 @@ from ..aio import wait_event
 from ..backoff import Backoff
 from .commands import CommandService
 from .counters import Counters
-from .errors import LinkDown, UplinkError
+from .errors import CertificateOutOfDate, LinkDown, UplinkError
 from .link import Connector, Link, classify
 from .outage import Outage, Say
 from .payloads import AgentState
@@ -51,8 +51,8 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 class SessionLoop:
     """Connects, births, runs the session's tasks, and reconnects; says goodbye on `stop`.
 
-    `link`, `session`, `connected_since`, `last_error`, `outage` and `takeover` are for reading
-    (status).
+    `link`, `session`, `connected_since`, `last_error` (a reason code), `last_error_detail`,
+    `certificate`, `outage` and `takeover` are for reading (status).
     """
 
     def __init__(
@@ -80,6 +80,8 @@ class SessionLoop:
         self.link: Link | None = None
         self.connected_since: float | None = None
         self.last_error: str | None = None
+        self.last_error_detail: str | None = None  # the error's own words, for `status`
+        self.certificate: dict[str, str | None] | None = None  # a certificate out of date
         self.outage = Outage()
         self.takeover = takeover
         self._ended: Link | None = None  # the link of the session that just ended, if it connected
@@ -127,6 +129,9 @@ class SessionLoop:
         reason = classify(leaves[0]) if leaves else "disconnected"
         self.last_error = reason
         error = str(leaves[0]) if leaves else ""
+        self.last_error_detail = error or None
+        dates = next((e for e in leaves if isinstance(e, CertificateOutOfDate)), None)
+        self.certificate = dates.as_dict() if dates is not None else None
         ended, self._ended = self._ended, None
         if ended is None:
             self.takeover.connect_failed()
@@ -138,8 +143,9 @@ class SessionLoop:
             say = Say.NOTHING  # its warning said it; not one more line per session taken over
         if say is Say.FIRST:
             if all(isinstance(e, LinkDown) for e in leaves):
+                extra = {"tls_error": dates.error} if dates is not None else {}
                 self._log.warning(
-                    "uplink_disconnected", reason=reason, error=error, broker=self.broker
+                    "uplink_disconnected", reason=reason, error=error, broker=self.broker, **extra
                 )
             else:
                 self._log.error("uplink_session_crashed", reason=reason, error=repr(leaves[0]))
@@ -181,7 +187,7 @@ class SessionLoop:
         except StoreError as exc:  # e.g. a full disk: draining matters most right now
             self._log.warning("uplink_session_not_saved", session=session, reason=exc.reason.value)
         self.session, self.link, self.connected_since = session, link, self._clock()
-        self.last_error = None
+        self.last_error = self.last_error_detail = self.certificate = None
         self._ended = link
         self.takeover.connected()
         if self.takeover.suspicion is None:

@@ -7,7 +7,8 @@
 
 Users: `agent` (password AGENT_PASSWORD) may use `edge/#`; `hq` (HQ_PASSWORD) too. Certificates
 come from the `openssl` CLI: `ca.crt`, `server.crt` (CN/SAN 127.0.0.1, localhost), `client.crt`
-and `client.key`, plus `wrong-ca.crt` that signed nothing here.
+and `client.key`, plus `wrong-ca.crt` that signed nothing here. `make_dated_leaf` makes one with
+chosen dates; `serve_certificate` puts it on the TLS listeners at the next start.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.support.net import free_port
@@ -40,7 +42,8 @@ def _make_ca(d: Path, name: str) -> None:
     )  # fmt: skip
 
 
-def _make_leaf(d: Path, name: str, ca: str, *, server: bool) -> None:
+def _leaf_request(d: Path, name: str, *, server: bool) -> Path:
+    """`name.key`, `name.csr` and the extensions file a leaf certificate is signed with."""
     _run(
         "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d,
@@ -51,10 +54,41 @@ def _make_leaf(d: Path, name: str, ca: str, *, server: bool) -> None:
     if server:
         lines.append("subjectAltName=IP:127.0.0.1,DNS:localhost")
     ext.write_text("\n".join(lines) + "\n")
+    return ext
+
+
+def _make_leaf(d: Path, name: str, ca: str, *, server: bool) -> None:
+    ext = _leaf_request(d, name, server=server)
     _run(
         "openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
         "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", ext.name, cwd=d,
     )  # fmt: skip
+
+
+def make_dated_leaf(
+    d: Path, name: str, *, not_before: datetime, not_after: datetime, server: bool = True
+) -> Path:
+    """`name.crt`, signed by `d/ca`, valid from `not_before` to `not_after` (UTC): a certificate
+    not yet valid, or expired, by this PC's clock. `openssl ca`, because `openssl x509 -req` in
+    OpenSSL 3.0 cannot set the start date."""
+    ext = _leaf_request(d, name, server=server)
+    db = d / f"{name}.ca"
+    db.mkdir(exist_ok=True)
+    (db / "index.txt").write_text("")
+    (db / "serial").write_text(f"{int(time.time() * 1000) & 0xFFFFFFFF:08X}\n")
+    (db / "ca.cnf").write_text(
+        f"[ca]\ndefault_ca = edge\n[edge]\ndatabase = {db}/index.txt\nnew_certs_dir = {db}\n"
+        f"serial = {db}/serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\n"
+        "[any]\ncommonName = supplied\n"
+    )
+    stamp = "%Y%m%d%H%M%SZ"
+    _run(
+        "openssl", "ca", "-batch", "-notext", "-config", str(db / "ca.cnf"), "-cert", "ca.crt",
+        "-keyfile", "ca.key", "-in", f"{name}.csr", "-out", f"{name}.crt", "-extfile", ext.name,
+        "-startdate", not_before.astimezone(UTC).strftime(stamp),
+        "-enddate", not_after.astimezone(UTC).strftime(stamp), cwd=d,
+    )  # fmt: skip
+    return d / f"{name}.crt"
 
 
 class Mosquitto:
@@ -67,6 +101,7 @@ class Mosquitto:
         self.tls_port = free_port() if tls else None
         self.mtls_port = free_port() if tls else None
         self.log_file = root / "mosquitto.log"
+        self.server_cert = "server"  # serve_certificate() changes it
         self._proc: subprocess.Popen[bytes] | None = None
         self._write_users()
         if tls:
@@ -116,12 +151,17 @@ class Mosquitto:
                 lines += [
                     f"listener {port} 127.0.0.1",
                     f"cafile {r / 'ca.crt'}",
-                    f"certfile {r / 'server.crt'}",
-                    f"keyfile {r / 'server.key'}",
+                    f"certfile {r / (self.server_cert + '.crt')}",
+                    f"keyfile {r / (self.server_cert + '.key')}",
                     f"require_certificate {require}",
                 ]
         self.config = r / "mosquitto.conf"
         self.config.write_text("\n".join(lines) + "\n")
+
+    def serve_certificate(self, name: str) -> None:
+        """Serve `name.crt` / `name.key` (under root) on the TLS listeners from the next start."""
+        self.server_cert = name
+        self._write_config()
 
     # -- process -----------------------------------------------------------------------------
 

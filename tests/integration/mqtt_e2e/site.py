@@ -25,9 +25,16 @@ KEEPALIVE_S = 5
 
 
 def write_config(
-    tmp_path: Path, port: int, devices: str, *, sync: str = "{}", keepalive: int = KEEPALIVE_S
+    tmp_path: Path,
+    port: int,
+    devices: str,
+    *,
+    sync: str = "{}",
+    keepalive: int = KEEPALIVE_S,
+    ca_file: Path | None = None,
 ) -> Path:
-    """A daemon config under `tmp_path` whose uplink points at the test's broker."""
+    """A daemon config under `tmp_path` whose uplink points at the test's broker (over TLS,
+    trusting `ca_file`, when it is given)."""
     (tmp_path / "mqtt.pw").write_text(AGENT_PASSWORD + "\n")
     cfg = tmp_path / "edge.yaml"
     cfg.write_text(
@@ -35,7 +42,9 @@ def write_config(
         "control_socket: ./run/control.sock}\n"
         "uplink:\n"
         f"  mqtt: {{host: 127.0.0.1, port: {port}, username: {AGENT_USER}, "
-        f"password_file: mqtt.pw, keepalive_s: {keepalive}}}\n"
+        f"password_file: mqtt.pw, keepalive_s: {keepalive}"
+        + (f", tls: {{ca_file: {ca_file}}}" if ca_file else "")
+        + "}\n"
         f"  sync: {sync}\n"
         f"devices:\n{devices}"
     )

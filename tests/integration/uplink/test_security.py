@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import MutableMapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tests.integration.uplink.hq import HQ
 from tests.integration.uplink.wiring import ROOT, make_settings, running_uplink
-from tests.support.mosquitto import AGENT_PASSWORD, Mosquitto
+from tests.support.mosquitto import AGENT_PASSWORD, Mosquitto, make_dated_leaf
 
 
 async def settle_error(run: Any, timeout: float = 10.0) -> str:
@@ -69,6 +70,31 @@ async def test_mtls_listener_refuses_a_client_without_certificate(
     async with running_uplink(make_settings(broker, tmp_path, **opts)) as run:
         assert await settle_error(run) in {"tls_failed", "timeout", "disconnected"}
         assert not run.uplink.status()["connected"]
+
+
+async def test_our_own_expired_client_certificate_is_named_with_its_date(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """mosquitto only closes the connection (TLS 1.3 says why after the handshake, and paho does
+    not pass it on): the agent reads its own certificate's dates to say which one to renew."""
+    ended = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
+    make_dated_leaf(
+        broker.root, "client-old", not_before=ended - timedelta(days=365), not_after=ended,
+        server=False,
+    )  # fmt: skip
+    opts = tls(broker, "ca.crt", port=broker.mtls_port)
+    cert = broker.root / "client-old.crt"
+    opts["mqtt"]["tls"] |= {"cert_file": str(cert), "key_file": str(cert.with_suffix(".key"))}
+    opts["mqtt"]["connect_timeout_s"] = 2
+    async with running_uplink(make_settings(broker, tmp_path, **opts)) as run:
+        assert await settle_error(run) == "tls_failed"
+        shown = run.uplink.status()
+    assert not shown["connected"] and shown["certificate"]["certificate"] == "client"
+    assert shown["last_error_detail"].startswith(
+        f"this gateway's own certificate ({cert}) expired on {ended:%Y-%m-%d %H:%M} UTC and this "
+        "PC's clock says "
+    )
+    assert shown["last_error_detail"].endswith(": renew it, or check the clock")
 
 
 async def test_wrong_password_reports_auth_failed_and_no_password_is_logged(
