@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from .cli.simulate_cmd import describe, start_emulators, stop_emulators
+from .cli.simulate_cmd import NotStarted, describe, not_run_line, start_emulators, stop_emulators
 from .logging import configure
 from .runtime.app import Agent, StartupError
 from .settings.errors import ConfigError
@@ -36,7 +36,17 @@ async def main(config: Path = CONFIG) -> int:
             sys.stderr.write(f"{issue}\n")
         return 3
     settings.agent.data_dir.mkdir(parents=True, exist_ok=True)  # serial emulators put ptys there
-    emulators = await start_emulators(config)
+    failed: list[NotStarted] = []
+    emulators = await start_emulators(config, failed)
+    if failed and not emulators:  # another demo holds the ports, most likely: nothing to show
+        console.print(
+            f"no emulator could start: {not_run_line(failed)}",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 1
     for device_id, emulator in emulators:
         console.print(f"[cyan]emulator[/] {device_id}:", describe(emulator), soft_wrap=True)
         bus = getattr(emulator, "bus_address", "")
@@ -61,6 +71,16 @@ async def main(config: Path = CONFIG) -> int:
         _quiet_bus_teardown(asyncio.get_running_loop())
         await stop_emulators(emulators)
     await _say_what_waits(console, settings)
+    if failed:  # said last, so a partial demo is not taken for a whole one
+        console.print(
+            f"the demo ran without {len(failed)} of {len(failed) + len(emulators)} emulators "
+            f"(their devices stayed offline): {not_run_line(failed)}",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return code or 1
     return code
 
 

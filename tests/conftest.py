@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
@@ -22,3 +24,12 @@ settings.load_profile("ci" if os.environ.get("CI") else "edge-agent")
 @pytest.fixture
 def loopback_port() -> int:
     return free_port()
+
+
+@pytest.fixture
+def taken_tcp() -> Iterator[int]:
+    """A loopback TCP port another program is listening on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield int(other.getsockname()[1])

@@ -33,9 +33,17 @@ def bind_error(kind: str, host: str, port: int, exc: OSError | None = None) -> P
     """The typed error for an address that cannot be bound; `exc` supplies the reason if known."""
     if exc is None:
         exc = _probe_bind(kind, host, port)
-    why = (os.strerror(exc.errno) if exc.errno else str(exc)) if exc else "the address is refused"
+    why = _reason(exc) if exc else "the address is refused"
     hint = " (another program on that port?)" if exc and exc.errno == errno.EADDRINUSE else ""
     return PortInUse(f"cannot listen on {kind} {host}:{port}: {why}{hint}")
+
+
+def _reason(exc: OSError) -> str:
+    """The OS's words for `exc`. asyncio words a bind error its own way, so the errno is asked;
+    a name lookup's negative codes (a host that does not resolve) are not errnos."""
+    if isinstance(exc, socket.gaierror) or not exc.errno or exc.errno < 0:
+        return exc.strerror or str(exc)
+    return os.strerror(exc.errno)
 
 
 def _probe_bind(kind: str, host: str, port: int) -> OSError | None:

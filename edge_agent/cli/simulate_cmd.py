@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from drivers import registry
 from drivers.sdk import DriverError
 
 from .common import ConfigOption, load_or_exit
-from .output import console, err_console, table
+from .output import Exit, console, err_console, table
 
 
 def _emulator_class(target: str) -> Any:
@@ -37,33 +38,50 @@ def _where(emulator: Any) -> str:
     return f"{type(emulator).__module__}:{type(emulator).__qualname__}"
 
 
+@dataclass(frozen=True)
+class NotStarted:
+    """A configured device whose emulator did not start, and why."""
+
+    device_id: str
+    #: Where the config has it, as config errors say it: `devices.3 (lobby-projector, pjlink)`.
+    name: str
+    why: str
+
+
 async def start_emulators(
-    config: Path, failed: list[tuple[str, str]] | None = None
+    config: Path, failed: list[NotStarted] | None = None
 ) -> list[tuple[str, Any]]:
     """Start what the config's devices need; returns (device id, emulator) pairs. Each one that
-    cannot start is said on stderr and, given `failed`, added to it as (device id, why)."""
+    cannot start is said on stderr and, given `failed`, added to it."""
     settings = load_or_exit(config)
     started: list[tuple[str, Any]] = []
-    for device in settings.devices:
+    for index, device in enumerate(settings.devices):
         target = registry.load(str(device.driver)).emulator
         if target is None:
             continue
-        # A plugin's emulator is third-party code: any error in it means that one is unusable.
-        plugin = str(device.driver) not in registry.BUILTIN
         try:  # one emulator that cannot start must not stop the rest
             emulator = _emulator_class(target)(device)
             await emulator.start()
-        except Exception as exc:
-            if not plugin and not isinstance(exc, (DriverError, OSError)):
-                raise
+        except Exception as exc:  # noqa: BLE001 - any error there means this one is unusable
+            # A typed error names the port or path; anything else (a plugin's bug, or ours, as a
+            # serial path the OS refuses) is named with the code it came from, not a traceback.
             why = _why(exc, target)
         else:
             started.append((device.id, emulator))
             continue
-        err_console.print(f"[red]emulator {escape(device.id)} did not start:[/] {escape(why)}")
+        gone = NotStarted(device.id, f"devices.{index} ({device.id}, {device.driver})", why)
+        err_console.print(
+            f"[red]emulator {escape(gone.name)} did not start:[/] {escape(why)}",
+            highlight=False,
+        )
         if failed is not None:
-            failed.append((device.id, why))
+            failed.append(gone)
     return started
+
+
+def not_run_line(failed: list[NotStarted]) -> str:
+    """Which emulators never ran, by where the config has them, for a closing line."""
+    return ", ".join(f.name for f in failed) + " (the errors are above)"
 
 
 def describe(emulator: Any) -> str | Text:
@@ -89,13 +107,25 @@ async def stop_emulators(emulators: list[tuple[str, Any]]) -> int:
 
 
 def simulate(config: Path = ConfigOption) -> None:
-    """Serve each configured device's protocol on the address the config gives it, until Ctrl-C."""
+    """Serve each configured device's protocol on the address the config gives it, until Ctrl-C.
+
+    Exit codes:
+    0  every emulator started, served and stopped cleanly.
+    1  an emulator did not start (a taken port or serial path, no socat):
+       the others are served until Ctrl-C, then the last line names the
+       ones that never ran; if none could start, it exits at once.
+       Also when an emulator did not stop cleanly.
+    3  the config is invalid.
+    """
 
     async def go() -> int:
-        failed: list[tuple[str, str]] = []
+        failed: list[NotStarted] = []
         emulators = await start_emulators(config, failed)
+        total = len(emulators) + len(failed)
         rows: list[list[Any]] = [[i, describe(e)] for i, e in emulators]
-        rows += [[i, Text.assemble(("did not start", "red"), f": {why}")] for i, why in failed]
+        rows += [
+            [f.device_id, Text.assemble(("did not start", "red"), f": {f.why}")] for f in failed
+        ]
         console.print(table("emulators", ["device", "listening"], rows))
         for device_id, emulator in emulators:
             bus = getattr(emulator, "bus_address", "")
@@ -107,18 +137,28 @@ def simulate(config: Path = ConfigOption) -> None:
                     soft_wrap=True,
                 )
         if not emulators:
-            err_console.print(
-                "[red]no emulator is running[/]: "
-                + ("fix the errors above" if failed else "no device in this config has one")
+            _last_line(
+                f"no emulator could start: {not_run_line(failed)}"
+                if failed
+                else "no emulator is running: no device in this config has one"
             )
-            return 1
+            return int(Exit.FAILED)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        return 1 if await stop_emulators(emulators) else 0
+        stop_failures = await stop_emulators(emulators)
+        if failed:
+            _last_line(
+                f"stopped; {len(failed)} of {total} emulators never ran: {not_run_line(failed)}"
+            )
+        return int(Exit.FAILED) if failed or stop_failures else int(Exit.OK)
 
     code = asyncio.run(go())
     if code:
         raise typer.Exit(code)
+
+
+def _last_line(text: str) -> None:
+    err_console.print(f"[red]{escape(text)}[/]", highlight=False, soft_wrap=True)

@@ -30,6 +30,21 @@ def cli(
     )
 
 
+def simulate(
+    config: Path, out: Path, err: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`edge-agent simulate` in the background, its stdout and stderr going to `out` and `err`;
+    `env` adds to this process's environment. The caller stops it (SIGINT, as Ctrl-C does)."""
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        return subprocess.Popen(
+            [*CLI, "simulate", "--config", str(config)],
+            stdout=stdout,
+            stderr=stderr,
+            cwd=REPO,
+            env={**os.environ, **(env or {})},
+        )
+
+
 class Daemon:
     """`edge-agent run` in a subprocess, with its log captured to a file."""
 

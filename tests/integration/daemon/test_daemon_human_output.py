@@ -96,8 +96,8 @@ devices:
     finally:
         taken.close()
     assert out.returncode == 1, out.stdout + out.stderr
-    assert "lobby-projector did not start" in out.stderr
-    assert "no emulator is running" in " ".join(out.stderr.split())
+    assert "devices.0 (lobby-projector, pjlink) did not start" in out.stderr
+    assert "no emulator could start" in " ".join(out.stderr.split())
     assert "Traceback" not in out.stdout + out.stderr
 
 

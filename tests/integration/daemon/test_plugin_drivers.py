@@ -4,14 +4,13 @@ way a vendor or an integrator adds a device type without touching this repositor
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import CLI, REPO, Daemon, agent_config, cli, wait_for
+from tests.support.daemon import Daemon, agent_config, cli, wait_for
+from tests.support.daemon import simulate as start_simulate
 
 RELAY = """\
 from typing import Any, ClassVar, Literal, Mapping
@@ -161,7 +160,8 @@ def test_a_broken_plugin_is_named_with_its_package_and_error_not_a_traceback(
     simulated = cli("simulate", "--config", str(agent_config(tmp_path, RELAY_1)), env=env)
     assert simulated.returncode == 1, simulated.stdout + simulated.stderr
     assert (
-        "emulator relay-1 did not start: cannot load acme_relay_emulator:build: "
+        "emulator devices.0 (relay-1, acme_relay) did not start: cannot load "
+        "acme_relay_emulator:build: "
         "ModuleNotFoundError" in " ".join(simulated.stderr.split())
     )
     assert "Traceback" not in simulated.stderr
@@ -256,7 +256,8 @@ def test_a_plugin_emulator_that_raises_is_that_devices_failure_not_a_traceback(
     assert simulated.returncode == 1, simulated.stdout + simulated.stderr
     said = " ".join(simulated.stderr.split())
     assert (
-        "emulator relay-1 did not start: acme_relay:NoConfigEmulator: TypeError: "
+        "emulator devices.0 (relay-1, acme_relay) did not start: "
+        "acme_relay:NoConfigEmulator: TypeError: "
         "NoConfigEmulator.__init__() takes 1 positional argument but 2 were given" in said
     )
     assert "Traceback" not in simulated.stderr
@@ -271,14 +272,7 @@ def test_a_plugin_emulator_whose_describe_or_stop_raises_is_named_and_the_others
     relays = "".join(f"  - {{id: relay-{i}, driver: acme_relay}}\n" for i in (1, 2, 3))
     cfg = agent_config(tmp_path, relays)
     out, err = tmp_path / "simulate.out", tmp_path / "simulate.err"
-    with out.open("w") as stdout, err.open("w") as stderr:
-        simulate = subprocess.Popen(
-            [*CLI, "simulate", "--config", str(cfg)],
-            stdout=stdout,
-            stderr=stderr,
-            cwd=REPO,
-            env={**os.environ, **env},
-        )
+    simulate = start_simulate(cfg, out, err, env)
     try:
         wait_for(lambda: "board relay-3" in out.read_text() or simulate.poll() is not None)
         simulate.send_signal(signal.SIGINT)

@@ -33,15 +33,6 @@ def can_bind(kind: int, port: int) -> bool:
 
 
 @pytest.fixture
-def taken_tcp() -> Iterator[int]:
-    """A loopback TCP port another program is listening on."""
-    with socket.socket() as other:
-        other.bind(("127.0.0.1", 0))
-        other.listen()
-        yield int(other.getsockname()[1])
-
-
-@pytest.fixture
 def taken_udp() -> Iterator[int]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
         other.bind(("127.0.0.1", 0))

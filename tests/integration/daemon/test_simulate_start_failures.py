@@ -1,0 +1,161 @@
+"""`edge-agent simulate` and `make demo` when some emulators cannot start: a port another program
+holds, a serial port without socat, a host name or serial path the OS refuses. Each is named by
+where the config has it, the others are served, and the exit code tells a script."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.daemon import REPO, agent_config, cli, simulate, wait_for
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+def flat(text: str) -> str:
+    """Rich wraps long lines on a pipe; a person reads them whole."""
+    return " ".join(text.split())
+
+
+def stop(proc: subprocess.Popen[bytes]) -> int:
+    try:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        return proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_simulate_serves_what_started_then_exits_1_naming_what_never_ran(
+    tmp_path: Path, taken_tcp: int, loopback_port: int
+) -> None:
+    no_socat = tmp_path / "bin"  # a PC without socat: no serial port can be emulated
+    no_socat.mkdir()
+    cfg = agent_config(
+        tmp_path,
+        f"  - {{id: lobby-projector, driver: pjlink, host: 127.0.0.1, port: {taken_tcp}}}\n"
+        f"  - {{id: lobby-screen, driver: samsung_mdc, host: 127.0.0.1, port: {loopback_port}}}\n"
+        f"  - {{id: teller-screen, driver: samsung_mdc, serial: {{port: {tmp_path}/tty0}}}}\n",
+    )
+    out, err = tmp_path / "simulate.out", tmp_path / "simulate.err"
+    proc = simulate(cfg, out, err, {"PATH": str(no_socat)})
+    try:
+        wait_for(lambda: "lobby-screen" in out.read_text() or proc.poll() is not None)
+        assert proc.poll() is None, "one emulator started: simulate serves it"
+        with socket.create_connection(("127.0.0.1", loopback_port), timeout=5):
+            pass  # the screen that started really listens
+    finally:
+        code = stop(proc)
+    said = err.read_text()
+    assert code == 1, said  # before: 0, so `make demo`, CI or a script could not tell
+    assert (
+        f"emulator devices.0 (lobby-projector, pjlink) did not start: cannot listen on tcp "
+        f"127.0.0.1:{taken_tcp}: Address already in use (another program on that port?)"
+    ) in flat(said)
+    assert (
+        "emulator devices.2 (teller-screen, samsung_mdc) did not start: socat is not installed"
+        in flat(said)
+    )
+    assert last_line(said) == (
+        "stopped; 2 of 3 emulators never ran: devices.0 (lobby-projector, pjlink), "
+        "devices.2 (teller-screen, samsung_mdc) (the errors are above)"
+    )
+    assert "Traceback" not in said
+
+
+def test_simulate_with_no_emulator_able_to_start_exits_1_at_once_naming_each(
+    tmp_path: Path, taken_tcp: int
+) -> None:
+    bad_host = "a" * 64 + ".example"  # a DNS label is at most 63 characters: no lookup is made
+    cfg = agent_config(
+        tmp_path,
+        f"  - {{id: lobby-projector, driver: pjlink, host: 127.0.0.1, port: {taken_tcp}}}\n"
+        f"  - {{id: back-projector, driver: pjlink, host: {bad_host}, port: {taken_tcp}}}\n"
+        f'  - {{id: teller-screen, driver: samsung_mdc, serial: {{port: "{tmp_path}/tty\\0"}}}}\n',
+    )
+    # `cli` waits at most 20 s: a simulate that served nothing and waited for Ctrl-C fails here
+    ran = cli("simulate", "--config", str(cfg))
+    said = ran.stderr
+    assert ran.returncode == 1, ran.stdout + said
+    assert "Traceback" not in said  # before: a built-in emulator's UnicodeError or ValueError
+    assert (
+        f"emulator devices.0 (lobby-projector, pjlink) did not start: cannot listen on tcp "
+        f"127.0.0.1:{taken_tcp}: Address already in use" in flat(said)
+    )
+    assert (
+        "emulator devices.1 (back-projector, pjlink) did not start: "
+        "drivers.pjlink.emulator:from_config: UnicodeError: encoding with 'idna' codec failed"
+        in flat(said)
+    )
+    assert (
+        "emulator devices.2 (teller-screen, samsung_mdc) did not start: "
+        "drivers.mdc.emulator:from_config: ValueError: embedded null byte" in flat(said)
+    )
+    assert last_line(said) == (
+        "no emulator could start: devices.0 (lobby-projector, pjlink), "
+        "devices.1 (back-projector, pjlink), devices.2 (teller-screen, samsung_mdc) "
+        "(the errors are above)"
+    )
+
+
+def demo(config: Path, out: Path) -> subprocess.Popen[bytes]:
+    """`make demo`'s own command, on another config."""
+    with out.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "edge_agent.demo", str(config)],
+            cwd=REPO,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_a_demo_that_only_partly_started_ends_with_exit_1_naming_what_never_ran(
+    tmp_path: Path, taken_tcp: int, loopback_port: int
+) -> None:
+    cfg = agent_config(
+        tmp_path,
+        f"  - {{id: lobby-projector, driver: pjlink, host: 127.0.0.1, port: {taken_tcp}}}\n"
+        f"  - {{id: lobby-screen, driver: samsung_mdc, host: 127.0.0.1, port: {loopback_port}}}\n",
+    )
+    out = tmp_path / "demo.out"
+    proc = demo(cfg, out)
+    try:
+        wait_for(lambda: "Stop with Ctrl-C" in out.read_text() or proc.poll() is not None)
+        wait_for(  # the agent is up: its control socket answers
+            lambda: cli("status", "--config", str(cfg)).returncode == 0 or proc.poll() is not None
+        )
+        assert proc.poll() is None, out.read_text()
+    finally:
+        code = stop(proc)
+    text = out.read_text()
+    assert code == 1, text[-3000:]  # before: 0, as if the whole branch had run
+    assert last_line(text) == (
+        "the demo ran without 1 of 2 emulators (their devices stayed offline): "
+        "devices.0 (lobby-projector, pjlink) (the errors are above)"
+    )
+    assert "Traceback" not in text
+
+
+def test_a_demo_whose_emulators_all_fail_exits_1_at_once(tmp_path: Path, taken_tcp: int) -> None:
+    cfg = agent_config(
+        tmp_path,
+        f"  - {{id: lobby-projector, driver: pjlink, host: 127.0.0.1, port: {taken_tcp}}}\n",
+    )
+    out = tmp_path / "demo.out"
+    proc = demo(cfg, out)
+    try:
+        code = proc.wait(timeout=20)  # before: the agent ran with every device offline
+    finally:
+        stop(proc)
+    text = out.read_text()
+    assert code == 1, text
+    assert last_line(text) == (
+        "no emulator could start: devices.0 (lobby-projector, pjlink) (the errors are above)"
+    )
