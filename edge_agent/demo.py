@@ -2,13 +2,15 @@
 
 The devices are emulators that speak their real wire protocols (PJLink, Samsung MDC, Modbus,
 kiosk HTTP) on 127.0.0.1, BLE beacons come from a BlueZ stand-in on a private D-Bus bus, the
-camera is a recorded pedestrian video, and the MQTT broker the config names is not running, so
-the agent buffers everything in its store and says so.
+camera is a recorded pedestrian video, and the MQTT broker the config names is normally not
+running, so the agent buffers everything in its store and says so (a broker started on that port,
+to watch what would go to HQ, is used, and the banner says how to watch it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -21,8 +23,10 @@ from .logging import configure
 from .runtime.app import Agent, StartupError
 from .settings.errors import ConfigError
 from .settings.loader import load
+from .settings.root import Settings
 from .store.errors import StoreError
 from .store.store import Store
+from .uplink.topics import Topics
 
 CONFIG = Path("config/demo.yaml")
 
@@ -54,8 +58,7 @@ async def main(config: Path = CONFIG) -> int:
             os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus
     console.print(
         f"[bold]demo branch {settings.agent.branch_id}[/]: {_count(settings.devices, 'device')}, "
-        f"{_count(settings.cameras, 'camera')}; MQTT broker {settings.uplink.mqtt.host}:{settings.uplink.mqtt.port} "
-        "is not running, so the agent buffers to its store.\n"
+        f"{_count(settings.cameras, 'camera')}; {await broker_line(settings)}.\n"
         f"In another terminal:  .venv/bin/edge-agent status -c {config}\n"
         f"                      .venv/bin/edge-agent events tail -f -c {config}\n"
         f"                      .venv/bin/edge-agent devices cmd lobby-projector power on -c {config}\n"
@@ -102,6 +105,27 @@ async def _say_what_waits(console: Console, settings: Any) -> None:
         markup=False,
         highlight=False,
         soft_wrap=True,
+    )
+
+
+async def broker_line(settings: Settings) -> str:
+    """What the banner says of the broker. The demo's is normally absent, but one started on its
+    port (to watch what goes to HQ) is used at once, and the banner must not deny it."""
+    mqtt = settings.uplink.mqtt
+    if not settings.uplink.enabled:
+        return "the uplink is off in the config, so the agent keeps everything in its store"
+    where = f"{mqtt.host}:{mqtt.port}"
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(mqtt.host, mqtt.port), 2.0)
+    except (OSError, TimeoutError):
+        return f"MQTT broker {where} is not running, so the agent buffers to its store"
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    root = Topics.for_agent(mqtt.topic_prefix, settings.agent.branch_id, settings.agent.agent_id)
+    return (
+        f"something listens on {where}, so the agent sends to it (`status` says whether it "
+        f"connected); watch with `mosquitto_sub -h {mqtt.host} -p {mqtt.port} -v -t '{root.root}/#'`"
     )
 
 

@@ -3,6 +3,7 @@ cleanly on Ctrl-C, saying what waits for HQ. Its store and socket go to a tempor
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,8 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+from edge_agent.demo import broker_line
+from edge_agent.settings.loader import load
 from tests.support.daemon import REPO, cli
 from tests.support.media import VTEST, require
+from tests.support.mosquitto import Mosquitto
 
 
 def test_the_demo_branch_runs_every_device_and_the_camera_then_stops_cleanly(
@@ -72,3 +76,29 @@ def test_the_demo_branch_runs_every_device_and_the_camera_then_stops_cleanly(
     assert code == 0, text[-3000:]
     assert "Traceback" not in text
     assert "items wait in" in text and "make clean" in text, text[-1500:]
+
+
+def test_the_demo_banner_says_a_broker_answers_on_its_port_and_how_to_watch_it(
+    tmp_path: Path,
+) -> None:
+    """Someone who starts a broker on the demo's port, to see what would go to HQ, is told the
+    agent sends to it (and the topic to watch), not that no broker runs."""
+    broker = Mosquitto(tmp_path / "broker", tls=False)
+    broker.start()
+    try:
+        config = tmp_path / "demo.yaml"
+        config.write_text(f"""\
+agent: {{branch_id: demo-001, agent_id: ipc-1, data_dir: ./data}}
+uplink: {{mqtt: {{host: 127.0.0.1, port: {broker.port}}}}}
+""")
+        line = asyncio.run(broker_line(load(config)))
+        assert "not running" not in line, line
+        assert (
+            f"mosquitto_sub -h 127.0.0.1 -p {broker.port} -v -t 'edge/v1/demo-001/ipc-1/#'" in line
+        )
+    finally:
+        broker.close()
+    # the broker gone: the demo's usual case
+    assert f"MQTT broker 127.0.0.1:{broker.port} is not running" in asyncio.run(
+        broker_line(load(config))
+    )
