@@ -154,16 +154,25 @@ class Uplink:
     async def _rebirth(self, args: dict[str, Any]) -> dict[str, Any]:
         link = self._sessions.link
         if link is None:
-            raise LinkDown("not connected")
+            raise LinkDown(
+                f"{self._not_connected()}; it republishes every retained topic when it connects"
+            )
         await self.presence.birth(link, self._sessions.session)
         return {"republished": True, "session": self._sessions.session}
 
     async def _sync_now_cmd(self, args: dict[str, Any]) -> dict[str, Any]:
         if self._sessions.link is None:  # nothing can be sent: say so, as `rebirth` does
-            raise LinkDown("not connected")
+            raise LinkDown(
+                f"{self._not_connected()}; the backlog drains by itself once it connects"
+            )
         remaining = (await self._store.stats()).depth
         self._spawn(self._drain_quietly(), "uplink.sync_now")
         return {"started": True, "remaining": remaining}
+
+    def _not_connected(self) -> str:
+        """Why an `_agent` action that needs the broker did nothing, in the words of `status`."""
+        why = self._sessions.last_error or "not connected yet"
+        return f"not connected to the broker {self._sessions.broker} ({why}), so nothing was sent"
 
     async def _drain_quietly(self) -> None:
         async for _ in self.sync_now():
