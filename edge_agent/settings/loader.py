@@ -267,6 +267,20 @@ def read_raw(
                 )
             ]
         )
+    if "source" in tree and not any(key in SECTIONS for key in tree):
+        # A camera file (config/cameras/, `vision replay --camera-config`) given as a config:
+        # one line that says so, not an error for each of its keys.
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    file,
+                    *position(tree, ("source",)),
+                    "this is a camera file (`source` at the top, no `agent:`), not an agent config",
+                    "in a config, cameras go in a list under `cameras:`; a camera file is for "
+                    "`edge-agent vision replay VIDEO --camera-config FILE`",
+                )
+            ]
+        )
     data = _plain(tree)
     env = os.environ if environ is None else environ
     unknown = unknown_env_sections(env)
