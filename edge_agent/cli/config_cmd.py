@@ -67,10 +67,13 @@ def check(
         sys.stderr.write(f"{warning}\n")
     tail = f", [yellow]{len(warnings)} warning(s)[/]" if warnings else ""
     console.print(
-        f"[green]ok[/] {escape(str(file))}: {summary['devices']} devices, "
-        f"{summary['cameras']} cameras, "
-        f"hash {summary['config_hash']}{tail}"
+        f"[green]ok[/] {escape(str(file))}: {_count(len(settings.devices), 'device')}, "
+        f"{_count(len(settings.cameras), 'camera')}, hash {summary['config_hash']}{tail}"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _redacted(value: Any) -> Any:

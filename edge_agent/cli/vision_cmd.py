@@ -82,12 +82,12 @@ def load_camera_file(
         entries = data["cameras"] or []
         if not isinstance(entries, list):
             raise CameraFileError(f"{path}: `cameras` must be a list", Exit.CONFIG)
-        ids = [e.get("id") for e in entries if isinstance(e, dict)]
+        ids = ", ".join(str(e.get("id")) for e in entries if isinstance(e, dict))
         if camera_id is None and len(entries) == 1:
             entry, where = entries[0], ("cameras", 0)
         elif camera_id is None:
             raise CameraFileError(
-                f"{path} lists cameras {ids}", Exit.USAGE, "pick one with --camera ID"
+                f"{path} lists cameras: {ids}", Exit.USAGE, "pick one with --camera ID"
             )
         else:
             found = [e for e in entries if isinstance(e, dict) and e.get("id") == camera_id]

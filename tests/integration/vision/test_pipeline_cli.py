@@ -177,6 +177,15 @@ def test_snapshot_of_an_unknown_camera_exits_not_found(scene: Path) -> None:
         root, ["camera", "snapshot", "nope", "--config", str(scene / "site.yaml"), "--json"]
     )
     assert res.exit_code == 5
+    res = runner.invoke(root, ["camera", "snapshot", "nope", "--config", str(scene / "site.yaml")])
+    assert res.exit_code == 5
+    assert "cameras: door-cam, other" in res.output, "the ids to pick from, as typed"
+    assert "['" not in res.output, res.output
+    res = runner.invoke(
+        root,
+        ["vision", "replay", str(scene / "walk.avi"), "--camera-config", str(scene / "site.yaml")],
+    )
+    assert res.exit_code == 2 and "lists cameras: door-cam, other" in res.output, res.output
 
 
 def test_snapshot_of_a_dead_camera_says_why(scene: Path) -> None:

@@ -20,6 +20,7 @@ from drivers import registry
 from edge_agent.settings.errors import ConfigError
 from edge_agent.settings.loader import load
 from edge_agent.settings.root import Settings
+from tests.support.daemon import cli
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"
 EXAMPLES = sorted([*CONFIG.glob("examples/*.yaml"), CONFIG / "demo.yaml"])
@@ -104,3 +105,11 @@ def test_example_config_passes_config_check_on_the_command_line(tmp_path: Path) 
     assert out.returncode == 0, out.stdout + out.stderr
     summary = json.loads(out.stdout)
     assert summary["ok"] and (summary["devices"], summary["cameras"]) == (5, 1)
+
+
+def test_config_check_counts_devices_and_cameras_in_words() -> None:
+    out = cli("config", "check", "config/examples/kiosk.yaml")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ": 1 device, 0 cameras, hash " in out.stdout, out.stdout
+    out = cli("config", "check", "config/examples/cameras.yaml")
+    assert ": 0 devices, 1 camera, hash " in out.stdout, out.stdout
