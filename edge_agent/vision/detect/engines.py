@@ -212,7 +212,13 @@ def import_openvino() -> Any:
 
 
 def build_engine(runtime: Runtime, weights: Path, graph: Path, threads: int) -> Engine:
-    """`auto`: OpenVINO where the package is installed, else OpenCV. Raises RuntimeMissing."""
+    """`auto`: OpenVINO where it is installed and works, else OpenCV. Raises RuntimeMissing.
+
+    A camera must count with whatever runs: under `auto`, an OpenVINO that is installed but cannot
+    load the network (a broken or partial install, a CPU its build does not support) is said on
+    stderr (the camera worker's goes to the journal) and OpenCV takes over. Asked for by name,
+    OpenVINO failing stops the camera with the reason instead.
+    """
     if runtime == "opencv":
         return OpenCvEngine(weights, graph, threads)
     try:
@@ -224,4 +230,14 @@ def build_engine(runtime: Runtime, weights: Path, graph: Path, threads: int) -> 
                 "pip install 'edge-agent[vision]', or set detector.runtime: opencv"
             ) from None
         return OpenCvEngine(weights, graph, threads)
-    return OpenVinoEngine(weights, graph, threads)
+    try:
+        return OpenVinoEngine(weights, graph, threads)
+    except Exception as exc:  # noqa: BLE001 - OpenVINO's errors have no common type of their own
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        if runtime == "openvino":
+            raise RuntimeMissing(
+                f"OpenVINO cannot run the person network ({reason}): "
+                "set detector.runtime: auto or opencv"
+            ) from None
+        sys.stderr.write(f"OpenVINO cannot run the person network ({reason}); using OpenCV\n")
+        return OpenCvEngine(weights, graph, threads)

@@ -141,3 +141,41 @@ def test_openvino_reports_nothing_about_its_use(tmp_path: Path) -> None:
     assert "engine: openvino" in done.stdout
     assert "loaded: False" in done.stdout
     assert list(tmp_path.iterdir()) == []  # no ~/intel/openvino_ga_cid, no usage stats
+
+
+def test_a_broken_openvino_hands_over_to_opencv_under_auto_and_stops_a_forced_camera() -> None:
+    """Installed but unusable: here its CPU plugin will not load, as on a CPU its build lacks."""
+    code = f"""
+        import openvino
+
+        class NoCpu:
+            def compile_model(self, *args, **kwargs):
+                raise RuntimeError("Exception from src/inference/src/cpp/core.cpp:112:\\n"
+                                   "Device with \\"CPU\\" name is not registered")
+
+        openvino.Core = NoCpu
+        from pathlib import Path
+        import numpy as np
+        from edge_agent.vision.detect import DetectorSettings, build_person_detector
+        from edge_agent.vision.models import VisionModelError
+        det = build_person_detector(DetectorSettings(), Path({str(MODELS)!r}))
+        det.detect(np.zeros((480, 640, 3), np.uint8))
+        print("auto:", det.engine.name)
+        try:
+            build_person_detector(DetectorSettings(runtime="openvino"), Path({str(MODELS)!r}))
+        except VisionModelError as exc:
+            print("forced:", exc)
+        """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "auto: opencv" in done.stdout
+    assert "OpenVINO cannot run the person network (RuntimeError: Exception from" in done.stderr
+    assert "name is not registered); using OpenCV" in done.stderr
+    assert "forced: OpenVINO cannot run the person network (RuntimeError" in done.stdout
+    assert "set detector.runtime: auto or opencv" in done.stdout
