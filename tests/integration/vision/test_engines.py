@@ -79,16 +79,21 @@ def test_openvino_finds_the_same_people_as_opencv_on_vtest() -> None:
     assert people >= 4 * len(frames) and close_ups >= len(frames)
 
 
-def run_without_openvino(code: str) -> subprocess.CompletedProcess[str]:
-    """`code` in a fresh interpreter where `import openvino` fails, as on a PC without it."""
-    prelude = "import sys\nsys.modules['openvino'] = None\n"
+def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter, so what it does to `sys.modules` stays there."""
     return subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env=env,
     )
+
+
+def run_without_openvino(code: str) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter where `import openvino` fails, as on a PC without it."""
+    return run_python("import sys\nsys.modules['openvino'] = None\n" + textwrap.dedent(code))
 
 
 def test_without_openvino_auto_falls_back_to_opencv_and_a_forced_runtime_says_how_to_fix() -> None:
@@ -129,14 +134,7 @@ def test_openvino_reports_nothing_about_its_use(tmp_path: Path) -> None:
         print("engine:", det.engine.name)
         print("loaded:", sys.modules.get("openvino_telemetry") is not None)
         """
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "HOME": str(tmp_path)},
-    )
+    done = run_python(code, env={**os.environ, "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert "engine: openvino" in done.stdout
     assert "loaded: False" in done.stdout
@@ -166,13 +164,7 @@ def test_a_broken_openvino_hands_over_to_opencv_under_auto_and_stops_a_forced_ca
         except VisionModelError as exc:
             print("forced:", exc)
         """
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
     assert "auto: opencv" in done.stdout
     assert "OpenVINO cannot run the person network (RuntimeError: Exception from" in done.stderr
