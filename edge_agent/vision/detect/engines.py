@@ -30,6 +30,15 @@ CONFIDENCE = 0.01
 TOP_K = 100
 NMS_IOU = 0.6
 PERSON = 1  # class 0 is the background
+# The last box predictors run a 3x3 depthwise kernel over a 1x1 feature map, where TensorFlow's SAME
+# padding leaves only the centre tap on data. OpenCV's dnn (4.14) computes those two layers wrongly
+# on a 1x1 input, which moves the boxes and scores of the biggest anchors: a person filling a
+# close-up. Zeroing the taps that only ever meet padding changes nothing in TensorFlow's terms and
+# gives OpenCV the right numbers (models/README.md, fourteenth round).
+ONE_BY_ONE_DEPTHWISE = tuple(
+    f"BoxPredictor_{LAYERS - 1}/{head}_depthwise/depthwise"
+    for head in ("BoxEncodingPredictor", "ClassPredictor")
+)
 
 
 class Engine(Protocol):
@@ -57,6 +66,13 @@ class OpenCvEngine:
             cv2.setNumThreads(threads)
         self._cv2: Any = cv2
         self.net: Any = cv2.dnn.readNetFromTensorflow(str(weights), str(graph))
+        for name in ONE_BY_ONE_DEPTHWISE:
+            layer = self.net.getLayerId(name)
+            kernel = np.asarray(self.net.getParam(layer, 0)) if layer >= 0 else None
+            if kernel is not None and kernel.shape[1:] == (1, 3, 3):
+                centre = np.zeros_like(kernel)
+                centre[:, :, 1, 1] = kernel[:, :, 1, 1]
+                self.net.setParam(layer, 0, centre)
 
     def forward(
         self, images: list[npt.NDArray[np.uint8]], min_score: float = 0.0
