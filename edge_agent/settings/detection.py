@@ -34,8 +34,8 @@ class DetectorSettings(BaseModel):
     backend: Literal["ssdlite"] = "ssdlite"
     runtime: Literal["auto", "openvino", "opencv"] = Field(
         default="auto",
-        description="What runs the network: OpenVINO (about 3x faster on x86), OpenCV's dnn "
-        "module, or auto: OpenVINO where it is installed. Both give the same boxes.",
+        description="What runs the network: OpenVINO (about 1.8x faster on x86), OpenCV's dnn "
+        "module, or auto: OpenVINO where it is installed and works. Both give the same boxes.",
     )
     model: str = Field(default="ssdlite_person", description="Manifest name of the weights.")
     graph: str = Field(
@@ -90,7 +90,8 @@ class DetectorSettings(BaseModel):
         default=1,
         ge=0,
         le=16,
-        description="OpenCV threads in the camera worker (0 = OpenCV's default).",
+        description="Threads that run the network in the camera worker, on OpenVINO or OpenCV "
+        "(0 = the library's default: all cores).",
     )
 
     @model_validator(mode="after")
