@@ -67,11 +67,19 @@ def utc_minute(when: datetime) -> str:
 def sentence(whose: str, code: int, cert: CertificateDates | None, now: datetime) -> str:
     """The line `status` shows: which certificate, its date, the PC's clock, and what to do."""
     clock = f"this PC's clock says {utc_minute(now)}"
-    if code == NOT_YET_VALID:
+    if _as_it_is(code, cert, now) == NOT_YET_VALID:
         when = f"is not valid until {utc_minute(cert.not_before)}" if cert else "is not valid yet"
         return f"{whose} {when} and {clock}: set the clock (or NTP) right"
     when = f"expired on {utc_minute(cert.not_after)}" if cert else "has expired"
     return f"{whose} {when} and {clock}: renew it, or check the clock"
+
+
+def _as_it_is(code: int, cert: CertificateDates | None, now: datetime) -> int:
+    """`code`, unless `cert` is out of date the other way (the one found when no certificate on
+    the path is out of date as OpenSSL said): its dates are what the sentence shows."""
+    if cert is None or cert.valid_at(now) or _is_bad(cert, code, now):
+        return code
+    return NOT_YET_VALID if now < cert.not_before else EXPIRED
 
 
 def _is_bad(cert: CertificateDates, code: int, now: datetime) -> bool:
@@ -159,7 +167,7 @@ class TLSDiagnosis:
         return CertificateOutOfDate(
             sentence(words, code, cert, now),
             whose=whose,
-            problem=_NAMES[code],
+            problem=_NAMES[_as_it_is(code, cert, now)],
             subject=cert.subject_cn if cert else None,
             not_before=cert.not_before if cert else None,
             not_after=cert.not_after if cert else None,

@@ -155,6 +155,20 @@ def test_the_sentence_names_the_date_the_clock_and_what_to_do() -> None:
     )
 
 
+def test_a_certificate_out_of_date_the_other_way_is_told_by_its_own_dates() -> None:
+    """OpenSSL said "not yet valid" of a certificate the agent could not see, and the one out of
+    date on the path it can see has expired: the sentence must not send the engineer to set the
+    clock back to a start date that has passed."""
+    leaf = dated(NOW - DAY, NOW + DAY, "broker", "hq-ca")
+    expired = dated(NOW - 9 * DAY, datetime(2026, 11, 28, tzinfo=UTC), "hq-ca", "hq-ca")
+    whose, cert = culprit(NOT_YET_VALID, [leaf], [expired], NOW) or ("", None)
+    assert (whose, cert) == ("ca", expired)
+    assert sentence("the CA certificate 'hq-ca'", NOT_YET_VALID, cert, NOW) == (
+        "the CA certificate 'hq-ca' expired on 2026-11-28 00:00 UTC and this PC's clock says "
+        "2026-11-29 17:40 UTC: renew it, or check the clock"
+    )
+
+
 @given(st.integers(1, 20000), st.integers(1, 20000), st.booleans())
 def test_the_out_of_date_certificate_is_found_up_the_chain(
     ahead_s: int, span_days: int, ca_is_bad: bool
