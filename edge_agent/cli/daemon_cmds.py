@@ -68,7 +68,10 @@ def _camera_rows(cameras: dict[str, dict[str, Any]]) -> list[list[Any]]:
         )
         on = c.get("close_ups")
         close_ups = "-" if on is None else "on" if on else "off"  # "-": this camera has none
-        rows.append([cid, state, reason, c.get("fps"), close_ups, c.get("people"), zones, lines])
+        engine = c.get("engine") or "-"
+        rows.append(
+            [cid, state, reason, c.get("fps"), close_ups, engine, c.get("people"), zones, lines]
+        )
     return rows
 
 
@@ -139,6 +142,7 @@ def status(
                         "reason",
                         "fps",
                         "close-ups",
+                        "engine",
                         "people",
                         "zones",
                         "lines in/out",

@@ -53,6 +53,7 @@ class FrameResult:
     proc_s: float = 0.0
     close_ups: int = 0  # close-up network passes this frame (detector `crowd_passes`)
     close_ups_on: bool | None = None  # whether detector runs take close-ups now; None: never
+    engine: str | None = None  # what runs the person network: "openvino" or "opencv"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,6 +86,7 @@ class Pipeline:
         self._last_full_ts: float | None = None
         self._last_faces: int | None = None
         self._clock = clock
+        self._engine: str | None = getattr(getattr(detector, "engine", None), "name", None)
         det: Any = getattr(detector, "settings", None)
         self.budget = CloseUpBudget(
             getattr(det, "crowd_load", None),
@@ -137,6 +139,7 @@ class Pipeline:
             proc_s=busy,
             close_ups=self._close_ups,
             close_ups_on=self._close_ups_on(),
+            engine=self._engine,
         )
 
     def _not_ignored(

@@ -115,6 +115,7 @@ class CameraService:
             "restarts": self.restarts,
             "people": last.people if last else 0,
             "close_ups": None if last is None or last.close_ups_on is None else last.close_ups_on,
+            "engine": last.engine if last else None,
             "zones": dict(last.zones) if last else {},
             "lines": {k: dict(v) for k, v in self.aggregator.totals.items()},
         }

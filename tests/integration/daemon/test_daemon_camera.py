@@ -45,6 +45,9 @@ cameras:
         row = next(line for line in shown.stdout.splitlines() if "entrance" in line)
         cells = {cell.strip() for cell in row.split("│")}
         assert cells & {"on", "off"}, row  # the camera's own close-ups cell, not any "on"
+        # The engine a field engineer checks when a camera runs slow: OpenVINO, installed here.
+        assert camera()["engine"] == "openvino"
+        assert "engine" in shown.stdout and "openvino" in cells, row
         assert d.proc is not None
         workers = [
             p
