@@ -88,7 +88,7 @@ def pipeline_fps(
         "detector_runs": report.detector_runs,
         "passes": getattr(pipe.detector, "passes", None),
         "close_ups": report.close_ups,
-        "runtime": getattr(getattr(pipe.detector, "engine", None), "name", None),
+        "runtime": pipe.engine,
     }
 
 

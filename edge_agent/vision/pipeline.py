@@ -86,7 +86,8 @@ class Pipeline:
         self._last_full_ts: float | None = None
         self._last_faces: int | None = None
         self._clock = clock
-        self._engine: str | None = getattr(getattr(detector, "engine", None), "name", None)
+        # What runs the person network ("openvino", "opencv"); None for a detector without engines.
+        self.engine: str | None = getattr(getattr(detector, "engine", None), "name", None)
         det: Any = getattr(detector, "settings", None)
         self.budget = CloseUpBudget(
             getattr(det, "crowd_load", None),
@@ -139,7 +140,7 @@ class Pipeline:
             proc_s=busy,
             close_ups=self._close_ups,
             close_ups_on=self._close_ups_on(),
-            engine=self._engine,
+            engine=self.engine,
         )
 
     def _not_ignored(

@@ -84,7 +84,7 @@ def replay(
     cfg = settings.model_copy(update={"source": str(video)})
     pipe = pipeline or build_pipeline(cfg, models_dir)
     source = open_source(cfg, loop=False, source_fps=source_fps)
-    report = ReplayReport(runtime=getattr(getattr(pipe.detector, "engine", None), "name", None))
+    report = ReplayReport(runtime=pipe.engine)
     occ_sum: dict[str, int] = {z.id: 0 for z in cfg.zones}
     occ_max: dict[str, int] = {z.id: 0 for z in cfg.zones}
     dwell: dict[str, list[float]] = {z.id: [] for z in cfg.zones}

@@ -77,6 +77,7 @@ def test_replay_prints_json_counts_and_writes_per_frame_lines(scene: Path) -> No
     assert res.exit_code == 0, res.output
     report = json.loads(res.output)
     assert report["frames"] == 20
+    assert report["runtime"] == "openvino"  # a figure says which engine made it
     assert set(report["lines"]) == {"door"}
     assert set(report["zones"]) == {"left"}
     rows = [json.loads(x) for x in out.read_text().splitlines()]

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from edge_agent.vision.detect.engines import CONFIDENCE, NMS_IOU, TOP_K, _detections, decode
 
-VARIANCES = np.tile(np.array([0.1, 0.1, 0.2, 0.2], np.float32), (1, 1))
+VARIANCES = np.array([[0.1, 0.1, 0.2, 0.2]], np.float32)  # one anchor's; np.repeat for more
 
 
 def priors_for(n: int, rng: np.random.Generator) -> np.ndarray:
