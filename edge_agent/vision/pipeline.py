@@ -86,8 +86,6 @@ class Pipeline:
         self._last_full_ts: float | None = None
         self._last_faces: int | None = None
         self._clock = clock
-        # What runs the person network ("openvino", "opencv"); None for a detector without engines.
-        self.engine: str | None = getattr(getattr(detector, "engine", None), "name", None)
         det: Any = getattr(detector, "settings", None)
         self.budget = CloseUpBudget(
             getattr(det, "crowd_load", None),
@@ -98,6 +96,11 @@ class Pipeline:
         self._frame_started = 0.0  # when work on the frame being processed began
         self._close_ups = 0  # close-up passes in the frame being processed
         self._close_up_s = 0.0  # ...and the time they took
+
+    @property
+    def engine(self) -> str | None:
+        """What runs the person network now ("openvino", "opencv"); None for a detector without."""
+        return getattr(getattr(self.detector, "engine", None), "name", None)
 
     def process(self, ts: float, frame: npt.NDArray[np.uint8]) -> FrameResult:
         started = self._clock()

@@ -84,7 +84,7 @@ def replay(
     cfg = settings.model_copy(update={"source": str(video)})
     pipe = pipeline or build_pipeline(cfg, models_dir)
     source = open_source(cfg, loop=False, source_fps=source_fps)
-    report = ReplayReport(runtime=pipe.engine)
+    report = ReplayReport()
     occ_sum: dict[str, int] = {z.id: 0 for z in cfg.zones}
     occ_max: dict[str, int] = {z.id: 0 for z in cfg.zones}
     dwell: dict[str, list[float]] = {z.id: [] for z in cfg.zones}
@@ -128,6 +128,7 @@ def replay(
     for zid, start, end in _close_visits(pipe):
         dwell[zid].append(end - start)
     report.seconds = time.perf_counter() - started
+    report.runtime = pipe.engine  # the engine at the end: OpenVINO may have handed over part-way
     n = max(report.frames, 1)
     report.people_mean = people_sum / n
     report.lines = {k: dict(v) for k, v in pipe.lines.totals.items()}

@@ -14,6 +14,7 @@ give the same boxes (tests/integration/vision/test_engines.py holds them to it).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -42,7 +43,10 @@ ONE_BY_ONE_DEPTHWISE = tuple(
 
 
 class Engine(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """What runs the network: "openvino" or "opencv"."""
+        ...
 
     def forward(
         self, images: list[npt.NDArray[np.uint8]], min_score: float = 0.0
@@ -247,13 +251,53 @@ def build_engine(runtime: Runtime, weights: Path, graph: Path, threads: int) -> 
             ) from None
         return OpenCvEngine(weights, graph, threads)
     try:
-        return OpenVinoEngine(weights, graph, threads)
+        engine = OpenVinoEngine(weights, graph, threads)
     except Exception as exc:  # noqa: BLE001 - OpenVINO's errors have no common type of their own
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
         if runtime == "openvino":
             raise RuntimeMissing(
-                f"OpenVINO cannot run the person network ({reason}): "
+                f"OpenVINO cannot run the person network ({_reason(exc)}): "
                 "set detector.runtime: auto or opencv"
             ) from None
-        sys.stderr.write(f"OpenVINO cannot run the person network ({reason}); using OpenCV\n")
+        sys.stderr.write(f"OpenVINO cannot run the person network ({_reason(exc)}); using OpenCV\n")
         return OpenCvEngine(weights, graph, threads)
+    if runtime == "openvino":
+        return engine
+    return HandOver(engine, lambda: OpenCvEngine(weights, graph, threads))
+
+
+class HandOver:
+    """`auto`'s OpenVINO engine, which hands over to OpenCV for good if an inference fails.
+
+    OpenVINO that loaded the network can still fail on a pass (a plugin fault on this CPU); the
+    camera worker would then restart, load OpenVINO again and fail the same way, and never count.
+    The first failure is said on stderr (the journal) and that same batch and every later one
+    run on OpenCV; `name` follows, so health and `status` show the engine that runs now.
+    """
+
+    def __init__(self, engine: Engine, fallback: Callable[[], Engine]) -> None:
+        self._engine = engine
+        self._fallback: Callable[[], Engine] | None = fallback
+
+    @property
+    def name(self) -> str:
+        return self._engine.name
+
+    def forward(
+        self, images: list[npt.NDArray[np.uint8]], min_score: float = 0.0
+    ) -> npt.NDArray[np.float32]:
+        try:
+            return self._engine.forward(images, min_score)
+        except Exception as exc:
+            fallback, self._fallback = self._fallback, None
+            if fallback is None:
+                raise  # OpenCV failing too is the camera's fault to restart on
+            sys.stderr.write(
+                f"OpenVINO failed on a pass of the person network ({_reason(exc)}); "
+                "using OpenCV from now on\n"
+            )
+            self._engine = fallback()
+            return self._engine.forward(images, min_score)
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]

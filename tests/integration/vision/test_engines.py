@@ -190,3 +190,51 @@ def test_a_broken_openvino_hands_over_to_opencv_under_auto_and_stops_a_forced_ca
     assert "name is not registered); using OpenCV" in done.stderr
     assert "forced: OpenVINO cannot run the person network (RuntimeError" in done.stdout
     assert "set detector.runtime: auto or opencv" in done.stdout
+
+
+def test_openvino_failing_on_a_pass_hands_over_to_opencv_and_the_camera_counts_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A network pass that fails after OpenVINO loaded (a plugin fault) must not leave the camera
+    restarting into the same fault: under `auto` OpenCV takes over at once, says so once, and the
+    replay counts what an OpenCV camera counts, with the report naming the engine that ran."""
+    from edge_agent.settings.cameras import CameraSettings
+    from edge_agent.vision.detect.engines import OpenVinoEngine
+    from edge_agent.vision.replay import replay
+
+    passes = 0
+    forward = OpenVinoEngine.forward
+
+    def faulty(
+        self: OpenVinoEngine, images: list[np.ndarray], min_score: float = 0.0
+    ) -> np.ndarray:
+        nonlocal passes
+        passes += 1
+        if passes > 5:
+            raise RuntimeError("Exception from src/plugins/intel_cpu/src/node.cpp:42: boom")
+        return forward(self, images, min_score)
+
+    def camera(runtime: str) -> CameraSettings:
+        return CameraSettings.model_validate(
+            {
+                "id": "lobby",
+                "source": str(VTEST),
+                "lines": [{"id": "mid", "points": [[0.45, 0.24], [0.45, 0.56]]}],
+                "detector": {"crowd_load": None, "runtime": runtime},
+            }
+        )
+
+    opencv = replay(VTEST, camera("opencv"), MODELS, max_frames=150, keep_frames=True)
+    monkeypatch.setattr(OpenVinoEngine, "forward", faulty)
+    auto = replay(VTEST, camera("auto"), MODELS, max_frames=150, keep_frames=True)
+    said = capsys.readouterr().err
+    assert passes > 5  # OpenVINO ran, then failed
+    assert said.count("OpenVINO failed on a pass of the person network") == 1
+    assert "node.cpp:42: boom); using OpenCV from now on" in said
+    assert (auto.frames, auto.runtime, opencv.runtime) == (150, "opencv", "opencv")
+    assert [r.engine for r in auto.per_frame][:1] == ["openvino"]
+    assert auto.per_frame[-1].engine == "opencv"
+    # The same people, frame by frame, as a camera that ran OpenCV from the start.
+    assert [r.people for r in auto.per_frame] == [r.people for r in opencv.per_frame]
+    assert sum(r.people for r in auto.per_frame) >= 150 * 3
+    assert auto.lines == opencv.lines
