@@ -33,6 +33,7 @@ from drivers.sdk.secret_file import read_secret_file
 from edge_agent.logging import register_secret
 from edge_agent.settings.uplink import MQTTSettings, TLSSettings
 
+from .connack import ClientLog, fail_before_connack
 from .errors import CertificateOutOfDate, LinkDown, PublishRefused
 from .tls_dates import TLSDiagnosis
 
@@ -274,6 +275,7 @@ class MqttConnector:
             ctx = tls_context(s.tls) if s.tls is not None else None
         except (OSError, ssl.SSLError) as exc:
             raise LinkDown(f"TLS files unusable: {exc}") from None
+        words = ClientLog(self._log)
         client = aiomqtt.Client(
             s.host,
             s.port,
@@ -288,6 +290,7 @@ class MqttConnector:
             tls_context=ctx,
             # Small command results must not wait for Nagle + delayed ACK (~40 ms per hop).
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+            logger=words.logger,
         )
         client.pending_calls_threshold = 1_000_000  # pipelining is intended, not a leak
         refused: dict[int, ReasonCode] = {}
@@ -295,6 +298,7 @@ class MqttConnector:
         _track_mids(client._client)
         _note_refusals(client._client, refused)
         _note_disconnects(client._client, disconnects)
+        fail_before_connack(client, words)
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as exc:

@@ -3,7 +3,8 @@
 Each session runs its work as named tasks in a TaskGroup; when any of them sees the link drop,
 the whole session ends and the loop reconnects after a jittered backoff capped at
 `reconnect_max_s`, so a returning broker is reached again within about two seconds. The outage
-is logged once, then as one `uplink_buffering` line a minute (outage.py), not once per attempt.
+is logged once, then as one `uplink_buffering` line a minute (outage.py), not once per attempt,
+and as one `uplink_reason_changed` line when its cause changes (at most one a minute after that).
 Sessions the broker keeps ending right after connect mean another client uses our client id
 (takeover.py): one warning then, not a connect and a disconnect line per session.
 """
@@ -132,36 +133,50 @@ class SessionLoop:
         self.last_error_detail = error or None
         dates = next((e for e in leaves if isinstance(e, CertificateOutOfDate)), None)
         self.certificate = dates.as_dict() if dates is not None else None
+        down = all(isinstance(e, LinkDown) for e in leaves)  # not our own crash
         ended, self._ended = self._ended, None
         if ended is None:
             self.takeover.connect_failed()
         else:
-            by_broker = all(isinstance(e, LinkDown) for e in leaves)
-            self.takeover.ended(by_broker=by_broker, reason_code=ended.disconnect_reason)
-        say = self.outage.failed()
-        if say is Say.FIRST and self.takeover.suspicion is not None:
+            self.takeover.ended(by_broker=down, reason_code=ended.disconnect_reason)
+        say = self.outage.failed(reason)
+        if say in (Say.FIRST, Say.CHANGED) and self.takeover.suspicion is not None:
             say = Say.NOTHING  # its warning said it; not one more line per session taken over
+        extra = {"tls_error": dates.error} if dates is not None else {}
         if say is Say.FIRST:
-            if all(isinstance(e, LinkDown) for e in leaves):
-                extra = {"tls_error": dates.error} if dates is not None else {}
+            if down:
                 self._log.warning(
                     "uplink_disconnected", reason=reason, error=error, broker=self.broker, **extra
                 )
             else:
                 self._log.error("uplink_session_crashed", reason=reason, error=repr(leaves[0]))
+        elif say is Say.CHANGED:  # e.g. the broker is back, but refuses us now (outage.py)
+            self._log.warning(
+                "uplink_reason_changed",
+                reason=reason,
+                was=self.outage.was,
+                error=error if down else repr(leaves[0]),
+                broker=self.broker,
+                **self._outage_figures(await self._backlog_depth()),
+                **extra,
+            )
         elif say is Say.BUFFERING:
-            depth = await self._backlog_depth()
             self._log.warning(
                 "uplink_buffering",
                 reason=reason,
                 broker=self.broker,
-                attempts=self.outage.attempts,
-                down_for_s=round(self.outage.down_for_s(), 1),
-                backlog=depth,
+                **self._outage_figures(await self._backlog_depth()),
             )
         else:
             self._log.debug("uplink_attempt_failed", reason=reason, error=error)
         return False
+
+    def _outage_figures(self, backlog: int | None) -> dict[str, int | float | None]:
+        return {
+            "attempts": self.outage.attempts,
+            "down_for_s": round(self.outage.down_for_s(), 1),
+            "backlog": backlog,
+        }
 
     async def _backlog_depth(self) -> int | None:
         try:

@@ -75,8 +75,8 @@ async def test_mtls_listener_refuses_a_client_without_certificate(
 async def test_our_own_expired_client_certificate_is_named_with_its_date(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
-    """mosquitto only closes the connection (TLS 1.3 says why after the handshake, and paho does
-    not pass it on): the agent reads its own certificate's dates to say which one to renew."""
+    """mosquitto's TLS 1.3 alert says only `certificate expired`, after the handshake: the agent
+    reads its own certificate's dates to say which one to renew, and when."""
     ended = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
     make_dated_leaf(
         broker.root, "client-old", not_before=ended - timedelta(days=365), not_after=ended,
