@@ -17,6 +17,14 @@ class LinkDown(UplinkError):
     """The broker connection is gone or refused us; the caller reconnects with backoff."""
 
 
+class CredentialsUnusable(LinkDown):
+    """Our own password file cannot be read or is not text: no attempt can authenticate.
+
+    Reported as `auth_failed`, as a driver reports an unusable secret file, since the fix is the
+    same: the credentials. The message names the file, never its content.
+    """
+
+
 class PublishRefused(UplinkError):
     """The broker answered a publish with a failure reason code (MQTT 5 PUBACK >= 0x80).
 

@@ -34,7 +34,7 @@ from edge_agent.logging import register_secret
 from edge_agent.settings.uplink import MQTTSettings, TLSSettings
 
 from .connack import ClientLog, fail_before_connack
-from .errors import CertificateOutOfDate, LinkDown, PublishRefused
+from .errors import CertificateOutOfDate, CredentialsUnusable, LinkDown, PublishRefused
 from .tls_dates import TLSDiagnosis
 
 #: MQTT 5 DISCONNECT reason 0x04: the broker publishes the Will although we said goodbye.
@@ -103,6 +103,8 @@ def classify(exc: BaseException) -> str:
     """A stable reason code for a failed connect or a dropped session."""
     if isinstance(exc, CertificateOutOfDate):  # also our own mTLS certificate, seen as a timeout
         return "tls_failed"
+    if isinstance(exc, CredentialsUnusable):
+        return "auth_failed"
     text = str(exc).lower()
     if "certificate" in text or "ssl" in text or "tls" in text:
         return "tls_failed"
@@ -133,8 +135,8 @@ def tls_context(tls: TLSSettings) -> ssl.SSLContext:
 
 def read_password(path: Path) -> str:
     """The broker password, read as every `*_file` secret is (drivers.sdk: UTF-8, surrounding
-    whitespace stripped), and registered so no log line shows it. LinkDown names the file,
-    never its content, when it is unusable."""
+    whitespace stripped), and registered so no log line shows it. CredentialsUnusable (a
+    LinkDown) names the file, never its content, when it is unusable."""
     try:
         password = read_secret_file(path)
     except AuthFailed as exc:  # raised outside: no exception chain that could hold the bytes
@@ -142,7 +144,7 @@ def read_password(path: Path) -> str:
     else:
         register_secret(password)
         return password
-    raise LinkDown(problem)
+    raise CredentialsUnusable(problem)
 
 
 class _AiomqttLink:
