@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..sdk import DeviceConfig, InvalidArgument
+from ..sdk.addresses import HOST_HINT, IPv4Host, host_problem, refused, shown
 from ..sdk.messages import worded
 from .codec import format_mac, parse_mac
 
@@ -52,7 +53,7 @@ class KioskConfig(DeviceConfig):
     token_file: Path | None = Field(default=None, description="File with the bearer token.")
     commands: dict[str, KioskCommand] = Field(default_factory=_default_commands)
     mac: str | None = Field(default=None, description="Kiosk PC's wired MAC, for Wake-on-LAN.")
-    wol_broadcast: str = Field(
+    wol_broadcast: IPv4Host = Field(
         default="255.255.255.255",
         description=(
             "Broadcast address of the kiosk's LAN, e.g. 192.168.10.255. Set it: the default "
@@ -75,6 +76,31 @@ class KioskConfig(DeviceConfig):
                 f"base_url is scheme://host:port only; put the path {path!r} in health_path "
                 "and the commands' paths"
             )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_host(cls, value: str) -> str:
+        """The host and port the HTTP and WebSocket clients connect to; `host_port` must not be
+        the first to find them unusable (an empty host would quietly mean 127.0.0.1)."""
+        hint = "write http://HOST:PORT, e.g. http://192.168.10.70:8081"
+        try:
+            parts = urlsplit(value)
+        except ValueError:  # an unclosed `[`
+            raise refused("url_host", f"{shown(value)} is not a usable URL", hint) from None
+        try:
+            port = parts.port
+        except ValueError:
+            raise refused(
+                "url_host", f"{shown(value)} has a port that is not a number from 1 to 65535", hint
+            ) from None
+        if not parts.hostname:
+            raise refused("url_host", f"{shown(value)} names no host", hint)
+        if port == 0:
+            raise refused("url_host", f"{shown(value)} has port 0, which nothing listens on", hint)
+        problem = host_problem(parts.hostname)
+        if problem is not None:
+            raise refused("url_host", f"its host {shown(parts.hostname)} {problem}", HOST_HINT)
         return value
 
     @field_validator("mac")

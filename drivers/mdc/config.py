@@ -8,6 +8,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..sdk import DeviceConfig
+from ..sdk.addresses import Host, SerialPort
 
 
 class SerialSettings(BaseModel):
@@ -15,7 +16,7 @@ class SerialSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    port: str = Field(min_length=1, description="Serial device, e.g. /dev/ttyUSB0.")
+    port: SerialPort = Field(min_length=1, description="Serial device, e.g. /dev/ttyUSB0.")
     baudrate: Literal[2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
     bytesize: Literal[7, 8] = 8
     parity: Literal["N", "E", "O"] = "N"
@@ -26,7 +27,7 @@ class MDCConfig(DeviceConfig):
     """One display. Set exactly one of `host` (TCP) or `serial`."""
 
     driver: Literal["samsung_mdc"]
-    host: str | None = Field(
+    host: Host | None = Field(
         default=None, min_length=1, description="Display IP or hostname (MDC over LAN)."
     )
     port: int = Field(

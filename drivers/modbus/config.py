@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from drivers.sdk import DeviceConfig
+from drivers.sdk.addresses import Host, SerialPort
 from drivers.sdk.messages import worded
 
 from .errors import ProfileError
@@ -81,9 +82,9 @@ class ModbusConfig(DeviceConfig):
 
     driver: Literal["modbus"]
     transport: Literal["tcp", "rtu"] = "tcp"
-    host: str | None = Field(default=None, description="TCP: device or gateway address.")
+    host: Host | None = Field(default=None, description="TCP: device or gateway address.")
     port: int = Field(default=502, ge=1, le=65535, description="TCP port (502 is the standard).")
-    serial_port: str | None = Field(default=None, description="RTU: e.g. /dev/ttyUSB0.")
+    serial_port: SerialPort | None = Field(default=None, description="RTU: e.g. /dev/ttyUSB0.")
     baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1

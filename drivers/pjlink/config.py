@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from ..sdk.addresses import Host
 from ..sdk.contract import DeviceConfig
 from .values import INPUT_CODE_RE
 
@@ -21,7 +22,7 @@ class PJLinkConfig(DeviceConfig):
     """Where the projector is and how to talk to it. Secrets only as a file path."""
 
     driver: Literal["pjlink"]
-    host: str = Field(min_length=1, description="Projector IP address or host name.")
+    host: Host = Field(min_length=1, description="Projector IP address or host name.")
     port: int = Field(
         default=4352, ge=1, le=65535, description="PJLink TCP port (4352 on every model)."
     )
@@ -44,7 +45,7 @@ class PJLinkConfig(DeviceConfig):
         le=65535,
         description="UDP port for class 2 status notifications (usually 4352); null = off.",
     )
-    notify_bind: str = Field(
+    notify_bind: Host = Field(
         default="0.0.0.0",  # noqa: S104 - notifications arrive from the LAN; the source is checked
         description="Local address the notification listener binds to.",
     )

@@ -56,6 +56,9 @@ def _model_at(loc: Loc, device_model: type[BaseModel] | None) -> type[BaseModel]
 
 def _hint_for(err: Mapping[str, Any], loc: Loc, device_model: type[BaseModel] | None) -> str | None:
     kind = err["type"]
+    given = (err.get("ctx") or {}).get("hint")  # a validator's own (drivers.sdk.addresses.refused)
+    if isinstance(given, str):
+        return given
     if kind == "extra_forbidden":
         owner = _model_at(loc[:-1], device_model)
         if owner is not None:

@@ -1,24 +1,15 @@
-"""File names typed into a config. A NUL, or an unpaired surrogate from a `"\\ud800"` escape, can
-name no file, and the os calls that check or resolve such a path raise ValueError: refuse it first."""
+"""File names typed into a config, as pydantic types; `path_problem` says why one can name no file."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator
 
+from drivers.sdk.paths import path_problem
 
-def path_problem(text: str) -> str | None:
-    """Why `text` cannot be a file name on this system, or None when it can."""
-    if "\0" in text:
-        return "holds a NUL character, which no file name can"
-    try:
-        os.fsencode(text)
-    except UnicodeEncodeError:
-        return "holds an unpaired surrogate (a `\\ud800`-style escape), which no file name can"
-    return None
+__all__ = ["UsablePath", "path_problem"]
 
 
 def _usable(path: Path) -> Path:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from drivers.sdk.addresses import Host
+
 
 class TLSSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -28,7 +30,7 @@ class TLSSettings(BaseModel):
 class MQTTSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    host: str = "localhost"
+    host: Host = "localhost"
     port: int = Field(default=1883, ge=1, le=65535)
     topic_prefix: str = Field(
         default="edge/v1", pattern=r"^[^#+]+$", description="No MQTT wildcards."

@@ -1,6 +1,7 @@
 """`edge-agent simulate` and `make demo` when some emulators cannot start: a port another program
-holds, a serial port without socat, a host name or serial path the OS refuses. Each is named by
-where the config has it, the others are served, and the exit code tells a script."""
+holds, a serial port without socat. Each is named by where the config has it, the others are
+served, and the exit code tells a script. A host name or serial path no driver can use never gets
+that far: the config is refused."""
 
 from __future__ import annotations
 
@@ -73,36 +74,54 @@ def test_simulate_serves_what_started_then_exits_1_naming_what_never_ran(
 def test_simulate_with_no_emulator_able_to_start_exits_1_at_once_naming_each(
     tmp_path: Path, taken_tcp: int
 ) -> None:
-    bad_host = "a" * 64 + ".example"  # a DNS label is at most 63 characters: no lookup is made
+    no_socat = tmp_path / "bin"
+    no_socat.mkdir()
     cfg = agent_config(
         tmp_path,
         f"  - {{id: lobby-projector, driver: pjlink, host: 127.0.0.1, port: {taken_tcp}}}\n"
-        f"  - {{id: back-projector, driver: pjlink, host: {bad_host}, port: {taken_tcp}}}\n"
-        f'  - {{id: teller-screen, driver: samsung_mdc, serial: {{port: "{tmp_path}/tty\\0"}}}}\n',
+        f"  - {{id: teller-screen, driver: samsung_mdc, serial: {{port: {tmp_path}/tty0}}}}\n",
     )
     # `cli` waits at most 20 s: a simulate that served nothing and waited for Ctrl-C fails here
-    ran = cli("simulate", "--config", str(cfg))
+    ran = cli("simulate", "--config", str(cfg), env={"PATH": str(no_socat)})
     said = ran.stderr
     assert ran.returncode == 1, ran.stdout + said
-    assert "Traceback" not in said  # before: a built-in emulator's UnicodeError or ValueError
+    assert "Traceback" not in said
     assert (
         f"emulator devices.0 (lobby-projector, pjlink) did not start: cannot listen on tcp "
         f"127.0.0.1:{taken_tcp}: Address already in use" in flat(said)
     )
     assert (
-        "emulator devices.1 (back-projector, pjlink) did not start: "
-        "drivers.pjlink.emulator:from_config: UnicodeError: encoding with 'idna' codec failed"
+        "emulator devices.1 (teller-screen, samsung_mdc) did not start: socat is not installed"
         in flat(said)
-    )
-    assert (
-        "emulator devices.2 (teller-screen, samsung_mdc) did not start: "
-        "drivers.mdc.emulator:from_config: ValueError: embedded null byte" in flat(said)
     )
     assert last_line(said) == (
         "no emulator could start: devices.0 (lobby-projector, pjlink), "
-        "devices.1 (back-projector, pjlink), devices.2 (teller-screen, samsung_mdc) "
-        "(the errors are above)"
+        "devices.1 (teller-screen, samsung_mdc) (the errors are above)"
     )
+
+
+def test_simulate_refuses_a_host_or_serial_path_no_driver_can_use_before_serving_anything(
+    tmp_path: Path, loopback_port: int
+) -> None:
+    # Before, these passed the config, simulate named them as emulators that did not start
+    # (UnicodeError from the idna codec, ValueError: embedded null byte), and the daemon's
+    # drivers failed on them at run time.
+    bad_host = "a" * 64 + ".example"  # a DNS label is at most 63 characters
+    cfg = agent_config(
+        tmp_path,
+        f"  - {{id: lobby-screen, driver: samsung_mdc, host: 127.0.0.1, port: {loopback_port}}}\n"
+        f"  - {{id: back-projector, driver: pjlink, host: {bad_host}}}\n"
+        f'  - {{id: teller-screen, driver: samsung_mdc, serial: {{port: "{tmp_path}/tty\\0"}}}}\n',
+    )
+    ran = cli("simulate", "--config", str(cfg))
+    said = flat(ran.stderr)
+    assert ran.returncode == 3, ran.stdout + ran.stderr  # the config is invalid: nothing served
+    assert "Traceback" not in said
+    assert f"{cfg}:5:" in said and "devices.1.host: 'aaaaaaaa" in said
+    assert "has a label of 64 characters; a DNS label is at most 63" in said
+    assert f"{cfg}:6:" in said and "devices.2.serial.port: " in said
+    assert "holds a NUL character, which no file name can" in said
+    assert "lobby-screen" not in ran.stdout, "no emulator was started"
 
 
 def demo(config: Path, out: Path) -> subprocess.Popen[bytes]:
