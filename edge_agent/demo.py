@@ -18,7 +18,14 @@ from typing import Any
 
 from rich.console import Console
 
-from .cli.simulate_cmd import NotStarted, describe, not_run_line, start_emulators, stop_emulators
+from .cli.simulate_cmd import (
+    NotStarted,
+    describe,
+    not_run_line,
+    not_stopped_line,
+    start_emulators,
+    stop_emulators,
+)
 from .logging import configure
 from .runtime.app import Agent, StartupError
 from .settings.errors import ConfigError
@@ -65,16 +72,18 @@ async def main(config: Path = CONFIG) -> int:
         "Stop with Ctrl-C.",
         soft_wrap=True,
     )
+    ran = True
     try:
         code = await Agent(config, settings).run()
     except StartupError as exc:
         console.print(f"[red]cannot start:[/] {exc} ({exc.hint})")
-        return 1
-    finally:
+        code, ran = 1, False
+    finally:  # on a crash as well: the emulators must not outlive the demo
         _quiet_bus_teardown(asyncio.get_running_loop())
-        await stop_emulators(emulators)
-    await _say_what_waits(console, settings)
-    if failed:  # said last, so a partial demo is not taken for a whole one
+        unstopped = await stop_emulators(emulators)
+    if ran:
+        await _say_what_waits(console, settings)
+    if ran and failed:  # said last, so a partial demo is not taken for a whole one
         console.print(
             f"the demo ran without {len(failed)} of {len(failed) + len(emulators)} emulators "
             f"(their devices stayed offline): {not_run_line(failed)}",
@@ -83,8 +92,11 @@ async def main(config: Path = CONFIG) -> int:
             highlight=False,
             soft_wrap=True,
         )
-        return code or 1
-    return code
+    if unstopped:  # what they held may block the next demo
+        console.print(
+            not_stopped_line(unstopped), style="red", markup=False, highlight=False, soft_wrap=True
+        )
+    return (code or 1) if failed or unstopped else code
 
 
 async def _say_what_waits(console: Console, settings: Any) -> None:

@@ -18,6 +18,9 @@ from drivers.sdk import DriverError
 from .common import ConfigOption, load_or_exit
 from .output import Exit, console, err_console, table
 
+#: How long one emulator's stop() may take (a socat or BlueZ stand-in ends within 6 s).
+STOP_TIMEOUT_S = 10.0
+
 
 def _emulator_class(target: str) -> Any:
     """The emulator's class; a plugin's module that fails to import is a DriverError here."""
@@ -52,13 +55,15 @@ async def start_emulators(
     config: Path, failed: list[NotStarted] | None = None
 ) -> list[tuple[str, Any]]:
     """Start what the config's devices need; returns (device id, emulator) pairs. Each one that
-    cannot start is said on stderr and, given `failed`, added to it."""
+    cannot start is stopped (what it had opened is let go), said on stderr and, given `failed`,
+    added to it."""
     settings = load_or_exit(config)
     started: list[tuple[str, Any]] = []
     for index, device in enumerate(settings.devices):
         target = registry.load(str(device.driver)).emulator
         if target is None:
             continue
+        emulator: Any = None
         try:  # one emulator that cannot start must not stop the rest
             emulator = _emulator_class(target)(device)
             await emulator.start()
@@ -66,6 +71,9 @@ async def start_emulators(
             # A typed error names the port or path; anything else (a plugin's bug, or ours, as a
             # serial path the OS refuses) is named with the code it came from, not a traceback.
             why = _why(exc, target)
+            if emulator is not None:  # a start that failed part-way may hold a port or a child
+                unstopped = await _stop_one(emulator)
+                why += f"; stopping it failed too: {unstopped}" if unstopped else ""
         else:
             started.append((device.id, emulator))
             continue
@@ -92,18 +100,39 @@ def describe(emulator: Any) -> str | Text:
         return Text.assemble(("describe failed", "red"), f": {_why(exc, _where(emulator))}")
 
 
-async def stop_emulators(emulators: list[tuple[str, Any]]) -> int:
-    """Stop each one, even after another failed to; each failure is said on stderr. Returns how
-    many failed."""
-    failures = 0
-    for device_id, emulator in emulators:
-        try:
+async def _stop_one(emulator: Any) -> str | None:
+    """Stop one emulator, bounded in time; why it did not stop cleanly, or None."""
+    try:
+        async with asyncio.timeout(STOP_TIMEOUT_S):
             await emulator.stop()
-        except Exception as exc:  # noqa: BLE001 - a plugin's code: stop the others all the same
-            why = _why(exc, _where(emulator))
-            err_console.print(f"[red]emulator {escape(device_id)} did not stop:[/] {escape(why)}")
-            failures += 1
-    return failures
+    except TimeoutError:
+        return f"{_where(emulator)}: stop() did not return within {STOP_TIMEOUT_S:g} s"
+    except Exception as exc:  # noqa: BLE001 - a plugin's code: stop the others all the same
+        return _why(exc, _where(emulator))
+    return None
+
+
+async def stop_emulators(emulators: list[tuple[str, Any]]) -> list[str]:
+    """Stop each one, even after another failed to or hung; each failure is said on stderr.
+    Returns the ids of the devices whose emulator did not stop cleanly."""
+    unstopped: list[str] = []
+    for device_id, emulator in emulators:
+        why = await _stop_one(emulator)
+        if why is not None:
+            err_console.print(
+                f"[red]emulator {escape(device_id)} did not stop:[/] {escape(why)}",
+                highlight=False,
+            )
+            unstopped.append(device_id)
+    return unstopped
+
+
+def not_stopped_line(unstopped: list[str]) -> str:
+    """Which emulators did not stop cleanly, for a closing line: what they held may be held."""
+    return (
+        f"{len(unstopped)} emulator(s) did not stop cleanly: {', '.join(unstopped)} "
+        "(the errors are above; a port or serial path they held may still be taken)"
+    )
 
 
 def simulate(config: Path = ConfigOption) -> None:
@@ -114,7 +143,8 @@ def simulate(config: Path = ConfigOption) -> None:
     1  an emulator did not start (a taken port or serial path, no socat):
        the others are served until Ctrl-C, then the last line names the
        ones that never ran; if none could start, it exits at once.
-       Also when an emulator did not stop cleanly.
+       Also when an emulator did not stop cleanly (its stop() failed, or
+       took over 10 s): the last line names it.
     3  the config is invalid.
     """
 
@@ -148,12 +178,14 @@ def simulate(config: Path = ConfigOption) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        stop_failures = await stop_emulators(emulators)
+        unstopped = await stop_emulators(emulators)
         if failed:
             _last_line(
                 f"stopped; {len(failed)} of {total} emulators never ran: {not_run_line(failed)}"
             )
-        return int(Exit.FAILED) if failed or stop_failures else int(Exit.OK)
+        if unstopped:
+            _last_line(not_stopped_line(unstopped))
+        return int(Exit.FAILED) if failed or unstopped else int(Exit.OK)
 
     code = asyncio.run(go())
     if code:

@@ -45,6 +45,32 @@ def simulate(
         )
 
 
+def demo(config: Path, out: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`make demo`'s own command on another config, its stdout and stderr both going to `out`;
+    `env` adds to this process's environment."""
+    with out.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "edge_agent.demo", str(config)],
+            cwd=REPO,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+
+
+def interrupt(proc: subprocess.Popen[bytes], timeout: float = 20) -> int:
+    """Ctrl-C (SIGINT) unless it has ended, and its exit code; killed if still running after
+    `timeout` s (then the wait's TimeoutExpired fails the test)."""
+    try:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        return proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Daemon:
     """`edge-agent run` in a subprocess, with its log captured to a file."""
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import Daemon, agent_config, cli, wait_for
+from tests.support.daemon import Daemon, agent_config, cli, demo, interrupt, wait_for
 from tests.support.daemon import simulate as start_simulate
+from tests.support.net import free_port
 
 RELAY = """\
+import asyncio
 from typing import Any, ClassVar, Literal, Mapping
 from pydantic import BaseModel
 from drivers.sdk import Capability, Command, DeviceConfig, DriverContext
@@ -20,6 +23,7 @@ from drivers.sdk import Capability, Command, DeviceConfig, DriverContext
 class RelayConfig(DeviceConfig):
     driver: Literal["acme_relay"]
     channels: int = 4
+    port: int = 0  # where its emulator listens
 
 class Relay:
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.POWER})
@@ -74,6 +78,27 @@ class FlakyEmulator:  # relay-1's describe() raises, relay-2's stop() does
 
 class RelayWithFlakyEmulator(Relay):
     emulator: ClassVar[str | None] = "acme_relay:FlakyEmulator"
+
+class ListeningEmulator:  # relay-1 listens, then finds no board; relay-2's stop() hangs
+    def __init__(self, config: RelayConfig) -> None:
+        self.id, self.port = config.id, config.port
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", self.port)
+        if self.id == "relay-1":
+            raise RuntimeError("no relay board on the bus")
+
+    def describe(self) -> str:
+        return f"ACME relay board {self.id} on {self.port}"
+
+    async def stop(self) -> None:
+        if self.id == "relay-2":
+            await asyncio.sleep(3600)
+        self.server.close()
+        print(f"{self.id} let go", flush=True)
+
+class RelayWithListeningEmulator(Relay):
+    emulator: ClassVar[str | None] = "acme_relay:ListeningEmulator"
 
 class PlainConfig(DeviceConfig):  # `driver` left a plain str: no Literal
     channels: int = 4
@@ -293,3 +318,73 @@ def test_a_plugin_emulator_whose_describe_or_stop_raises_is_named_and_the_others
     )
     assert "relay-1 let go" in listed and "relay-3 let go" in listed, "the others are stopped"
     assert "Traceback" not in said
+
+
+def test_an_emulator_that_fails_part_way_through_start_lets_go_and_a_hung_stop_is_named(
+    tmp_path: Path,
+) -> None:
+    # Before, relay-1's half-started emulator kept its port while simulate ran, and Ctrl-C
+    # waited for relay-2's stop() for ever, leaving relay-3 running.
+    env = install_plugin(tmp_path / "site", "acme_relay = acme_relay:RelayWithListeningEmulator\n")
+    ports = {i: free_port() for i in (1, 2, 3)}
+    relays = "".join(
+        f"  - {{id: relay-{i}, driver: acme_relay, port: {port}}}\n" for i, port in ports.items()
+    )
+    cfg = agent_config(tmp_path, relays)
+    out, err = tmp_path / "simulate.out", tmp_path / "simulate.err"
+    simulate = start_simulate(cfg, out, err, env)
+    try:
+        wait_for(lambda: "board relay-3" in out.read_text() or simulate.poll() is not None)
+        assert simulate.poll() is None, err.read_text()
+        assert "relay-1 let go" in out.read_text()
+        with pytest.raises(ConnectionRefusedError):  # nothing of relay-1 is left listening
+            socket.create_connection(("127.0.0.1", ports[1]), timeout=5).close()
+        socket.create_connection(("127.0.0.1", ports[3]), timeout=5).close()  # relay-3 serves
+    finally:
+        code = interrupt(simulate, timeout=30)  # relay-2's stop() is given 10 s
+    said = " ".join(err.read_text().split())
+    assert code == 1, said
+    assert (
+        "emulator devices.0 (relay-1, acme_relay) did not start: acme_relay:ListeningEmulator: "
+        "RuntimeError: no relay board on the bus" in said
+    )
+    assert (
+        "emulator relay-2 did not stop: acme_relay:ListeningEmulator: stop() did not return "
+        "within 10 s" in said
+    )
+    assert "relay-3 let go" in out.read_text(), "the ones after it are stopped"
+    assert said.endswith(
+        "1 emulator(s) did not stop cleanly: relay-2 (the errors are above; a port or serial "
+        "path they held may still be taken)"
+    )
+    assert "Traceback" not in said
+
+
+def test_a_demo_whose_emulator_does_not_stop_ends_with_exit_1_naming_it(tmp_path: Path) -> None:
+    # Before, `make demo` said its emulator's error and exited 0, as if all had gone well.
+    env = install_plugin(tmp_path / "site", "acme_relay = acme_relay:RelayWithFlakyEmulator\n")
+    relays = "".join(f"  - {{id: relay-{i}, driver: acme_relay}}\n" for i in (1, 2, 3))
+    cfg = agent_config(tmp_path, relays)
+    log = tmp_path / "demo.out"
+    proc = demo(cfg, log, env)
+    try:
+        wait_for(lambda: "Stop with Ctrl-C" in log.read_text() or proc.poll() is not None)
+        wait_for(  # the agent is up: its control socket answers
+            lambda: (
+                cli("status", "--config", str(cfg), env=env).returncode == 0
+                or proc.poll() is not None
+            )
+        )
+        assert proc.poll() is None, log.read_text()
+    finally:
+        code = interrupt(proc, timeout=30)
+    text = log.read_text()
+    said = " ".join(text.split())
+    assert code == 1, text[-3000:]
+    assert (
+        "emulator relay-2 did not stop: acme_relay:FlakyEmulator: RuntimeError: "
+        "board still latched" in said
+    )
+    assert "relay-1 let go" in text and "relay-3 let go" in text, "the others are stopped"
+    assert text.strip().splitlines()[-1].startswith("1 emulator(s) did not stop cleanly: relay-2")
+    assert "Traceback" not in text

@@ -5,13 +5,10 @@ that far: the config is refused."""
 
 from __future__ import annotations
 
-import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.daemon import REPO, agent_config, cli, simulate, wait_for
+from tests.support.daemon import agent_config, cli, demo, interrupt, simulate, wait_for
 
 
 def last_line(text: str) -> str:
@@ -21,17 +18,6 @@ def last_line(text: str) -> str:
 def flat(text: str) -> str:
     """Rich wraps long lines on a pipe; a person reads them whole."""
     return " ".join(text.split())
-
-
-def stop(proc: subprocess.Popen[bytes]) -> int:
-    try:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        return proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_simulate_serves_what_started_then_exits_1_naming_what_never_ran(
@@ -53,7 +39,7 @@ def test_simulate_serves_what_started_then_exits_1_naming_what_never_ran(
         with socket.create_connection(("127.0.0.1", loopback_port), timeout=5):
             pass  # the screen that started really listens
     finally:
-        code = stop(proc)
+        code = interrupt(proc)
     said = err.read_text()
     assert code == 1, said  # before: 0, so `make demo`, CI or a script could not tell
     assert (
@@ -124,17 +110,6 @@ def test_simulate_refuses_a_host_or_serial_path_no_driver_can_use_before_serving
     assert "lobby-screen" not in ran.stdout, "no emulator was started"
 
 
-def demo(config: Path, out: Path) -> subprocess.Popen[bytes]:
-    """`make demo`'s own command, on another config."""
-    with out.open("wb") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "edge_agent.demo", str(config)],
-            cwd=REPO,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def test_a_demo_that_only_partly_started_ends_with_exit_1_naming_what_never_ran(
     tmp_path: Path, taken_tcp: int, loopback_port: int
 ) -> None:
@@ -152,7 +127,7 @@ def test_a_demo_that_only_partly_started_ends_with_exit_1_naming_what_never_ran(
         )
         assert proc.poll() is None, out.read_text()
     finally:
-        code = stop(proc)
+        code = interrupt(proc)
     text = out.read_text()
     assert code == 1, text[-3000:]  # before: 0, as if the whole branch had run
     assert last_line(text) == (
@@ -172,7 +147,7 @@ def test_a_demo_whose_emulators_all_fail_exits_1_at_once(tmp_path: Path, taken_t
     try:
         code = proc.wait(timeout=20)  # before: the agent ran with every device offline
     finally:
-        stop(proc)
+        interrupt(proc)
     text = out.read_text()
     assert code == 1, text
     assert last_line(text) == (
