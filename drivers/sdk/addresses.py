@@ -22,7 +22,10 @@ SERIAL_HINT = "write the port's path, e.g. /dev/ttyUSB0, or socket://HOST:PORT f
 #: The URL schemes pyserial opens (serial.serial_for_url); any other `x://` never opens.
 SERIAL_URL_SCHEMES = ("socket", "rfc2217", "loop", "spy", "alt", "hwgrep", "cp2110")
 _NETWORK_SERIAL = ("socket", "rfc2217")
-_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+#: RFC 1123 allows letters, digits and '-'. '_' too: branch DNS servers (Windows DNS) and
+#: /etc/hosts serve names like `meter_1`, and glibc resolves them; refusing one would refuse a
+#: config that works.
+_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 def shown(text: str) -> str:
@@ -70,7 +73,7 @@ def _name_problem(name: str) -> str | None:
             return f"has a label of {len(label)} characters; a DNS label is at most 63"
         bad = next((c for c in label if c not in _LABEL_CHARS), None)
         if bad is not None:
-            return f"holds {bad!r}; a host name has only letters, digits, '-' and dots"
+            return f"holds {bad!r}; a host name has only letters, digits, '-', '_' and dots"
         if label[0] == "-" or label[-1] == "-":
             return f"has a label {shown(label)} that starts or ends with '-'"
     return None
