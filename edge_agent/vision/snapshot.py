@@ -189,8 +189,8 @@ def render(
         in_at = (tip[0] + round(nx * 8 * scale) - 6, tip[1] + round(ny * 12 * scale) + 4)
         line_labels += [("in", in_at, False), (line.id, (b[0] + 4, b[1] - 4), True)]
     if detections is not None:
-        for x1, y1, x2, y2, _s in detections:
-            cv2.rectangle(img, (int(x1), int(y1)), (int(x2), int(y2)), DET, 1)
+        for x1, y1, x2, y2, _s in detections:  # thin beside the tracks, yet seen at 1080p
+            cv2.rectangle(img, (int(x1), int(y1)), (int(x2), int(y2)), DET, max(1, round(scale)))
     track_labels: list[tuple[str, tuple[int, int]]] = []
     for tid, x1, y1, x2, y2 in result.tracks:
         p1, p2 = (round(x1 * w), round(y1 * h)), (round(x2 * w), round(y2 * h))
@@ -241,7 +241,7 @@ class _Labels:
     ) -> None:
         import cv2
 
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, _stroke(scale))
         h, w = self.img.shape[:2]
 
         def on_image(x: int, y: int) -> tuple[int, int]:
@@ -263,12 +263,17 @@ class _Labels:
         import cv2
 
         for text, org, scale, colour in reversed(self.placed):  # the most important on top
-            cv2.putText(
-                self.img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA
-            )
-            cv2.putText(
-                self.img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA
-            )
+            stroke = _stroke(scale)
+            for ink, width in (((0, 0, 0), stroke + 2), (colour, stroke)):  # outline, then letters
+                cv2.putText(
+                    self.img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, width, cv2.LINE_AA
+                )
+
+
+def _stroke(font_scale: float) -> int:
+    """Letters as thick as the picture is large: a 1-pixel stroke on a 1080p picture reads as
+    black outline with a thread of colour inside."""
+    return max(1, round(font_scale / 0.45))
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
