@@ -116,6 +116,7 @@ class Capture:
         self._offset = 0.0  # added to file timestamps after a loop restart
         self._thumb: np.ndarray | None = None
         self._same_since: float | None = None
+        self._frame_s = 0.0  # how long one frame of a file lasts; 0: a live source, or not said
         self.ended = False
         self.frames = 0
         self.grabbed = 0  # source frames read so far, decoded or skipped (file frame numbers)
@@ -124,6 +125,19 @@ class Capture:
     @property
     def reason(self) -> Reason:
         return self._reason
+
+    @property
+    def grabbed_until(self) -> float | None:
+        """Where the file's frames grabbed so far end, in seconds of the file: the last one's
+        time plus one frame's length (None before the first). A replay that fps-skips the file's
+        last frames still covers them, so `3 s of video` is the file's length, not one frame less.
+        """
+        return None if self._grab_ts is None else self._grab_ts + self._frame_s
+
+    @property
+    def frame_s(self) -> float:
+        """How long one frame of the file lasts (1 / its frame rate); 0 for a live source."""
+        return self._frame_s
 
     @property
     def detail(self) -> str:
@@ -184,6 +198,8 @@ class Capture:
         if cap.isOpened():
             self._cap = cap
             self._reason = "ok"
+            rate = float(cap.get(cv2.CAP_PROP_FPS)) if self.is_file else 0.0
+            self._frame_s = 1.0 / rate if 0 < rate < 1000 else 0.0
             return True
         cap.release()
         if self.is_file:

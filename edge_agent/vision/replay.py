@@ -30,7 +30,7 @@ class ReplayReport:
 
     frames: int = 0
     seconds: float = 0.0
-    media_seconds: float = 0.0
+    media_seconds: float = 0.0  # the file's length replayed: first frame to the end of the last
     lines: dict[str, dict[str, int]] = field(default_factory=dict)
     zones: dict[str, dict[str, Any]] = field(default_factory=dict)
     people_mean: float = 0.0
@@ -123,6 +123,7 @@ def replay(
             # A source that stopped part-way was stopped by the last frame it grabbed: no line
             # may stand for that frame, which was never counted.
             lines.finish(grabbed - 1 if report.stopped and report.frames else grabbed)
+        report.media_seconds = _covered(source, first_ts, report)
     finally:
         source.close()
     for zid, start, end in _close_visits(pipe):
@@ -155,6 +156,18 @@ def _read(source: FrameSource) -> tuple[float, npt.NDArray[np.uint8]] | str | No
             return f"{source.reason}: {source.detail}"
         if source.ended:
             return None
+
+
+def _covered(source: FrameSource, first_ts: float | None, report: ReplayReport) -> float:
+    """Seconds of the file the replay went through: from its first frame to the end of the last
+    one grabbed (fps-skipped frames included), so a 2 s clip says 2 s. A replay stopped by a
+    frame that would not decode covers the frames before it only."""
+    until = getattr(source, "grabbed_until", None)
+    if first_ts is None or until is None:
+        return report.media_seconds
+    if report.stopped:
+        return report.media_seconds + float(getattr(source, "frame_s", 0.0))
+    return float(until) - first_ts
 
 
 def _close_visits(pipe: Pipeline) -> list[tuple[str, float, float]]:

@@ -80,7 +80,17 @@ def test_replay_uses_the_files_own_timestamps_at_full_speed(tmp_path: Path) -> N
     video = walkers_video(tmp_path / "t.avi", [(0.85, 0.7, 0.15, 0.7)], frames=30, fps=5.0)
     report = run(video, camera(video, fps=30), keep_frames=True)
     assert report.per_frame[1].ts - report.per_frame[0].ts == pytest.approx(0.2, abs=1e-6)
-    assert report.media_seconds == pytest.approx(29 * 0.2, abs=1e-6)
+    assert report.media_seconds == pytest.approx(30 * 0.2, abs=1e-6)  # 30 frames of 0.2 s
+
+
+def test_a_2_s_clip_at_30_fps_replayed_at_10_fps_is_reported_as_2_s_of_video(
+    tmp_path: Path,
+) -> None:
+    # The last frames taken at 10 fps are at 1.9 s; the file goes on to 2.0 s, as ffprobe says.
+    video = walkers_video(tmp_path / "short.avi", [(0.85, 0.7, 0.15, 0.7)], frames=60, fps=30.0)
+    report = run(video, camera(video, fps=10))
+    assert report.frames == 20
+    assert report.to_dict()["media_seconds"] == pytest.approx(2.0, abs=1e-3)
 
 
 def test_an_undecodable_file_gives_an_empty_report_not_a_traceback(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_the_img1_folder_itself_replays_too(sequence: Path) -> None:
     require(MODELS / "cache" / "ssdlite_person.pb")
     code, report = replay_cli(sequence / "img1")
     assert code == 0, report
-    assert report["frames"] == FRAMES and report["media_seconds"] == pytest.approx(3.9)
+    assert report["frames"] == FRAMES and report["media_seconds"] == pytest.approx(4.0)
 
 
 def test_a_folder_without_a_frame_rate_is_refused_until_one_is_given(
@@ -96,7 +96,7 @@ def test_a_folder_without_a_frame_rate_is_refused_until_one_is_given(
     assert "--source-fps" in str(report["error"])
     code, report = replay_cli(export, "--source-fps", "5")
     assert code == 0, report
-    assert report["frames"] == 10 and report["media_seconds"] == pytest.approx(1.8)
+    assert report["frames"] == 10 and report["media_seconds"] == pytest.approx(2.0)
 
 
 def test_a_broken_picture_ends_the_replay_with_what_was_counted_and_why(
