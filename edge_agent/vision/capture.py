@@ -67,7 +67,8 @@ class Capture:
         source: `rtsp://...`, `/dev/videoN`, a video file or a folder of numbered pictures.
         resize: `(width, height)` for frames to fit inside, keeping their shape (`fit_size`); a
             side may be None (no limit on it); None: frames as they come.
-        fps: target frame rate; frames closer together than `1/fps` are skipped without decoding.
+        fps: target frame rate; frames closer together than `1/fps` are skipped: the decoder still
+            reads them (a codec needs every frame), but they are not converted or processed.
         frozen_after_s: identical frames for this long set reason `frozen`.
         backoff: first and largest wait between reconnect attempts, in seconds.
         loop: replay a file from the start at its end (demo cameras); timestamps keep rising.
@@ -253,7 +254,7 @@ class Capture:
             ts = self._timestamp()
             self._grab_ts = ts
             if not self._take(ts):
-                continue  # skipped without decoding
+                continue  # skipped: decoded by grab(), never converted or processed
             ok, frame = self._cap.retrieve()
             if not ok or frame is None or frame.size == 0:
                 self._sequence_problem = getattr(self._cap, "problem", "")
