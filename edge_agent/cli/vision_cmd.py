@@ -123,7 +123,13 @@ def load_camera_file(
 
 def _render(report: dict[str, Any]) -> None:
     console.print(
-        f"{report['frames']} frames ({report['media_seconds']} s of video) "
+        f"{report['frames']} frames"
+        + (
+            f" of the file's {report['source_frames']}"
+            if report["source_frames"] != report["frames"]
+            else ""
+        )
+        + f" ({report['media_seconds']} s of video) "
         f"in {report['seconds']} s "
         f"= {report['fps']} fps; detector ran on {report['detector_runs']} frames"
         + (f" ({report['runtime']})" if report.get("runtime") else "")

@@ -28,7 +28,8 @@ from .zones import percentile
 class ReplayReport:
     """What a replay found: totals per line, occupancy and dwell per zone, speed."""
 
-    frames: int = 0
+    frames: int = 0  # frames processed (a file faster than the camera's `fps` has more)
+    source_frames: int = 0  # frames of the file read, processed or fps-skipped (--frames-out lines)
     seconds: float = 0.0
     media_seconds: float = 0.0  # the file's length replayed: first frame to the end of the last
     lines: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -48,6 +49,7 @@ class ReplayReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "frames": self.frames,
+            "source_frames": self.source_frames,
             "seconds": round(self.seconds, 3),
             "media_seconds": round(self.media_seconds, 3),
             "fps": round(self.fps, 2),
@@ -85,10 +87,7 @@ def replay(
     pipe = pipeline or build_pipeline(cfg, models_dir)
     source = open_source(cfg, loop=False, source_fps=source_fps)
     report = ReplayReport()
-    occ_sum: dict[str, int] = {z.id: 0 for z in cfg.zones}
-    occ_max: dict[str, int] = {z.id: 0 for z in cfg.zones}
-    dwell: dict[str, list[float]] = {z.id: [] for z in cfg.zones}
-    people_sum = 0
+    tally = _Tally([z.id for z in cfg.zones])
     lines = _FrameLines(frames_out) if frames_out is not None else None
     first_ts: float | None = None
     started = time.perf_counter()
@@ -105,45 +104,71 @@ def replay(
             report.media_seconds = ts - first_ts
             report.detector_runs += int(r.detected)
             report.close_ups += r.close_ups
-            people_sum += r.people
-            report.people_max = max(report.people_max, r.people)
-            for zid, n in r.zones.items():
-                occ_sum[zid] += n
-                occ_max[zid] = max(occ_max[zid], n)
-            for zid, start, end in r.visits:
-                dwell[zid].append(end - start)
+            tally.add(r.people, r.zones, r.visits)
             if lines is not None:
                 lines.write(getattr(source, "grabbed", r.frame + 1) - 1, r)
             if keep_frames:
                 report.per_frame.append(r)
             if on_frame is not None:
                 on_frame(r)
+        grabbed = getattr(source, "grabbed", report.frames)
+        # A source that stopped part-way was stopped by the last frame it grabbed, which was
+        # never counted: no frames-out line may stand for it.
+        report.source_frames = grabbed - 1 if report.stopped and report.frames else grabbed
         if lines is not None:
-            grabbed = getattr(source, "grabbed", 0)
-            # A source that stopped part-way was stopped by the last frame it grabbed: no line
-            # may stand for that frame, which was never counted.
-            lines.finish(grabbed - 1 if report.stopped and report.frames else grabbed)
+            lines.finish(report.source_frames)
         report.media_seconds = _covered(source, first_ts, report)
     finally:
         source.close()
-    for zid, start, end in _close_visits(pipe):
-        dwell[zid].append(end - start)
+    tally.visits(_close_visits(pipe))
     report.seconds = time.perf_counter() - started
     report.runtime = pipe.engine  # the engine at the end: OpenVINO may have handed over part-way
-    n = max(report.frames, 1)
-    report.people_mean = people_sum / n
     report.lines = {k: dict(v) for k, v in pipe.lines.totals.items()}
-    report.zones = {
-        zid: {
-            "mean": round(occ_sum[zid] / n, 3),
-            "max": occ_max[zid],
-            "visits": len(dwell[zid]),
-            "dwell_p50_s": _r(percentile(dwell[zid], 50)),
-            "dwell_p90_s": _r(percentile(dwell[zid], 90)),
-        }
-        for zid in occ_sum
-    }
+    report.people_mean, report.people_max = tally.people(report.frames)
+    report.zones = tally.zones(report.frames)
     return report
+
+
+class _Tally:
+    """People in view, and occupancy and visits per zone, summed over a replay's frames."""
+
+    def __init__(self, zone_ids: list[str]) -> None:
+        self._people_sum = self._people_max = 0
+        self._sum: dict[str, int] = dict.fromkeys(zone_ids, 0)
+        self._max: dict[str, int] = dict.fromkeys(zone_ids, 0)
+        self._dwell: dict[str, list[float]] = {z: [] for z in zone_ids}
+
+    def add(
+        self, people: int, zones: dict[str, int], visits: list[tuple[str, float, float]]
+    ) -> None:
+        """One frame's figures."""
+        self._people_sum += people
+        self._people_max = max(self._people_max, people)
+        for zid, n in zones.items():
+            self._sum[zid] += n
+            self._max[zid] = max(self._max[zid], n)
+        self.visits(visits)
+
+    def visits(self, visits: list[tuple[str, float, float]]) -> None:
+        """Visits that ended: `(zone id, start, end)`."""
+        for zid, start, end in visits:
+            self._dwell[zid].append(end - start)
+
+    def people(self, frames: int) -> tuple[float, int]:
+        return self._people_sum / max(frames, 1), self._people_max
+
+    def zones(self, frames: int) -> dict[str, dict[str, Any]]:
+        n = max(frames, 1)
+        return {
+            zid: {
+                "mean": round(total / n, 3),
+                "max": self._max[zid],
+                "visits": len(self._dwell[zid]),
+                "dwell_p50_s": _r(percentile(self._dwell[zid], 50)),
+                "dwell_p90_s": _r(percentile(self._dwell[zid], 90)),
+            }
+            for zid, total in self._sum.items()
+        }
 
 
 def _read(source: FrameSource) -> tuple[float, npt.NDArray[np.uint8]] | str | None:

@@ -109,6 +109,7 @@ def test_frames_out_has_one_line_per_frame_of_a_faster_file(tmp_path: Path) -> N
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [x["frame"] for x in lines] == list(range(75))
     assert report.frames < 40  # only about 10 of every 25 frames were processed
+    assert report.source_frames == 75  # ...of the file's 75, as the report says
     assert report.lines["door"]["in"] == 1
 
 
@@ -128,4 +129,5 @@ def test_frames_out_has_no_line_for_the_picture_that_stopped_the_replay(tmp_path
     out = io.StringIO()
     report = run(folder, camera(folder), frames_out=out, source_fps=10)
     assert report.frames == 8 and "009.png" in str(report.stopped)
+    assert report.source_frames == 8  # the picture that stopped it was never counted
     assert [json.loads(x)["frame"] for x in out.getvalue().splitlines()] == list(range(8))

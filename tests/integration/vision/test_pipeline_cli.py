@@ -423,3 +423,18 @@ def test_a_camera_file_with_a_yaml_merge_key_still_locates_its_error(tmp_path: P
     with pytest.raises(CameraFileError) as info:
         load_camera_file(tmp_path / "cams.yaml", "door")
     assert "cams.yaml:3:" in str(info.value) and "fps" in str(info.value)
+
+
+@pytest.mark.skipif(not MODELS_OK, reason="needs `edge-agent models fetch`")
+def test_replay_of_a_faster_file_says_how_many_of_its_frames_it_processed(scene: Path) -> None:
+    video = walkers_video(scene / "fast.avi", [(0.85, 0.7, 0.15, 0.7)], frames=75, fps=25.0)
+    cam = scene / "cam.yaml"
+    res = runner.invoke(root, ["vision", "replay", str(video), "--camera-config", str(cam)])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())  # the terminal may wrap the line
+    assert said.startswith("30 frames of the file's 75 (3.0 s of video) in "), said
+    res = runner.invoke(
+        root, ["vision", "replay", str(video), "--camera-config", str(cam), "--json"]
+    )
+    report = json.loads(res.output)
+    assert (report["frames"], report["source_frames"]) == (30, 75)
