@@ -18,6 +18,11 @@ from .boxes import Boxes, empty, join_cut_halves, nms, tile_grid
 from .engines import Engine, build_engine
 
 CONTAINED = 1.0  # a box this much inside one crop is found by that crop alone
+# The network answers a (nearly) black picture, a camera at night with the lights off or a covered
+# lens, with one box over its whole input at a score of 0.2-0.3: within reach of starting a track,
+# a person in the lobby all night. No countable person fills a crop this much both ways (their feet
+# would be at its edge, their width that of a crowd), so such boxes are dropped.
+FILLS_CROP = 0.9
 
 
 class SsdLiteDetector:
@@ -99,7 +104,8 @@ class SsdLiteDetector:
         raw = self.engine.forward(
             [frame_bgr[y1:y2, x1:x2] for x1, y1, x2, y2 in crops], s.score_threshold
         )
-        raw = raw[raw[:, 2] >= s.score_threshold]
+        fills = ((raw[:, 5] - raw[:, 3]) >= FILLS_CROP) & ((raw[:, 6] - raw[:, 4]) >= FILLS_CROP)
+        raw = raw[(raw[:, 2] >= s.score_threshold) & ~fills]
         if len(raw) == 0:
             return empty()
         rects = np.asarray(crops, dtype=np.float32)[raw[:, 0].astype(np.intp)]

@@ -139,6 +139,25 @@ def test_empty_scene_gives_no_people() -> None:
     assert len(det.detect(np.full((480, 640, 3), 128, np.uint8))) == 0
 
 
+@pytest.mark.parametrize("runtime", ["openvino", "opencv"])
+@pytest.mark.parametrize("tiles", [[2, 1], [1, 1]])
+def test_a_dark_lobby_has_nobody_in_it(runtime: str, tiles: list[int]) -> None:
+    """Lights off or a covered lens: the network puts one box over its whole, near-black input at
+    about the score that starts a track, so a camera would count a person all night."""
+    det = build_person_detector(
+        DetectorSettings(runtime=runtime, tiles=tiles, score_threshold=0.1),
+        MODELS,  # type: ignore[arg-type]
+    )
+    rng = np.random.default_rng(7)
+    for level in (0, 2, 5, 8):
+        dark = np.clip(rng.normal(level, 2, (480, 640, 3)), 0, 255).astype(np.uint8)
+        assert len(det.detect(dark)) == 0, f"someone found in the dark at level {level}"
+    # ...while the same detector still finds the people of a dimly lit frame.
+    (frame,) = frames_of(VTEST, {200}).values()
+    dim = (frame.astype(np.float32) * 0.15).astype(np.uint8)
+    assert len(det.detect(dim)) >= 3
+
+
 @pytest.mark.parametrize("shape", [(0, 0, 3), (10, 10), (1, 5, 3), (10, 10, 4)])
 def test_malformed_frame_is_a_value_error(shape: tuple[int, ...]) -> None:
     det = build_person_detector(DetectorSettings(), MODELS)
