@@ -236,3 +236,13 @@ def test_an_offline_device_shows_its_state_as_last_known(tmp_path: Path) -> None
     assert "last known: on" in row, row
     [kiosk_json] = json.loads(as_json.stdout)  # scripts get the state as it was, unlabelled
     assert kiosk_json["state"] == {"power": "on", "scene": "idle"} and not kiosk_json["online"]
+
+
+def test_help_shows_flags_without_a_value_and_options_with_their_type() -> None:
+    """`--json <bool>` read as if the flag took a value; `--json true` is refused."""
+    ran = cli("camera", "snapshot", "--help", env={"COLUMNS": "120"})
+    assert ran.returncode == 0, ran.stderr
+    rows = {line.split()[1]: line for line in ran.stdout.splitlines() if line.startswith("│ --")}
+    assert "<bool>" not in ran.stdout
+    assert rows["--json"].split()[2] == "Print", rows["--json"]
+    assert "<path>" in rows["--out"] and "<int range>" in rows["--warmup"]
