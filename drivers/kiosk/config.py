@@ -88,6 +88,14 @@ class KioskConfig(DeviceConfig):
             parts = urlsplit(value)
         except ValueError:  # an unclosed `[`
             raise refused("url_host", f"{shown(value)} is not a usable URL", hint) from None
+        if "@" in parts.netloc:  # user:password@host, which aiohttp would send as Basic auth
+            hidden = f"{parts.scheme}://***@{parts.netloc.rpartition('@')[2]}"
+            raise refused(
+                "url_credentials",
+                f"{shown(hidden)} holds a user name or password, which would show wherever the "
+                "URL does (the journal, `devices probe`, errors sent to HQ)",
+                "put the kiosk's bearer token in token_file",
+            )
         try:
             port = parts.port
         except ValueError:

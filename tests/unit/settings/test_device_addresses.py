@@ -103,6 +103,20 @@ def test_config_check_json_gives_the_fix_as_the_hint(tmp_path: Path) -> None:
     )
 
 
+def test_a_password_in_a_kiosk_url_is_refused_without_being_repeated(tmp_path: Path) -> None:
+    """aiohttp would send `user:password@` as Basic auth, and the URL shows in the journal, in
+    `devices probe` and in errors that reach HQ: the secret belongs in a file."""
+    text = f'{AGENT}devices:\n  - {{id: k1, driver: kiosk, base_url: "http://admin:S3cr3t@10.0.0.7:81"}}\n'
+    ran = check(tmp_path, text)
+    assert ran.returncode == 3, ran.stdout + ran.stderr
+    assert "'http://***@10.0.0.7:81' holds a user name or password" in ran.stderr
+    assert "(put the kiosk's bearer token in token_file)" in ran.stderr
+    as_json = check(tmp_path, text, "--json")
+    assert as_json.returncode == 3 and json.loads(as_json.stdout)["errors"][0]["line"] == 3
+    for out in (ran.stdout, ran.stderr, as_json.stdout, as_json.stderr):
+        assert "S3cr3t" not in out and "admin" not in out
+
+
 GOOD = f"""\
 {AGENT}uplink:
   mqtt: {{host: mqtt.hq.example.net.}}
