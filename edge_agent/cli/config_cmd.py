@@ -16,10 +16,22 @@ from ..settings.errors import ConfigError, ConfigIssue
 from ..settings.loader import config_hash, load
 from ..settings.local import local_warnings
 from ..settings.schema import json_schema
-from .common import load_or_exit
+from .common import DEFAULT_CONFIG, load_or_exit
 from .output import Exit, JsonOption, console, err_console, print_json
 
 app = typer.Typer(help="Check, show and describe the YAML config.", no_args_is_help=True)
+FileArgument = typer.Argument(
+    None, help="The YAML config (or --config); default as for every command."
+)
+# Every other command takes the file as --config/-c: an engineer used to it may type it here too.
+FileOption = typer.Option(None, "--config", "-c", help="The YAML config, as FILE.")
+
+
+def _one_file(file: Path | None, config: Path | None) -> Path:
+    """FILE or --config, whichever was typed (the same file if both); else the default config."""
+    if file is not None and config is not None and file != config:
+        raise typer.BadParameter(f"two files given, {file} and --config {config}: give one")
+    return file or config or DEFAULT_CONFIG
 
 
 def _as_json(issues: Sequence[ConfigIssue]) -> list[dict[str, Any]]:
@@ -28,13 +40,16 @@ def _as_json(issues: Sequence[ConfigIssue]) -> list[dict[str, Any]]:
 
 @app.command()
 def check(
-    file: Path = typer.Argument(..., help="The YAML config to check."), as_json: bool = JsonOption
+    file: Path | None = FileArgument,
+    config: Path | None = FileOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """Report every problem as FILE:LINE:COL: message (hint). Exit 3 when there is any.
 
     Also warns (FILE:LINE:COL: warning: ...) about a camera file or /dev/videoN, or a serial
     port, that this PC does not have now: the daemon starts without them, so alone they exit 0.
     """
+    file = _one_file(file, config)
     warnings = local_warnings(file)
     try:
         settings = load(file)
@@ -89,13 +104,15 @@ def _redacted(value: Any) -> Any:
 
 @app.command()
 def show(
-    file: Path = typer.Argument(..., help="The YAML config."), as_json: bool = JsonOption
+    file: Path | None = FileArgument,
+    config: Path | None = FileOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """The effective config (defaults and EDGE_AGENT__* overrides applied), secrets redacted.
 
     Secrets live in `*_file` paths, so only the paths show; a password inside a camera URL is masked.
     """
-    settings = load_or_exit(file, as_json=as_json)
+    settings = load_or_exit(_one_file(file, config), as_json=as_json)
     data = _redacted(settings.model_dump(mode="json"))
     if as_json:
         print_json(data)

@@ -6,6 +6,7 @@ the driver failed at run time, in the journal."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,17 +27,23 @@ UNIT = "units: [{name: m, unit_id: 1, profile: env_sensor}]"
 LONG = "a" * 64 + ".example"
 
 
-def check(tmp_path: Path, text: str, *flags: str) -> subprocess.CompletedProcess[str]:
-    """`edge-agent config check` on a file holding `text`."""
-    path = tmp_path / "edge.yaml"
-    path.write_text(text, encoding="utf-8")
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`edge-agent ARGS`; `env` adds to this process's environment."""
     return subprocess.run(
-        [sys.executable, "-m", "edge_agent", "config", "check", *flags, str(path)],
+        [sys.executable, "-m", "edge_agent", *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, **(env or {})},
     )
+
+
+def check(tmp_path: Path, text: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`edge-agent config check` on a file holding `text`."""
+    path = tmp_path / "edge.yaml"
+    path.write_text(text, encoding="utf-8")
+    return run_cli("config", "check", *flags, str(path))
 
 
 BAD = f"""\
@@ -215,3 +222,20 @@ def test_an_accepted_kiosk_base_url_always_gives_a_host_and_port(
     where, number = config.host_port
     assert host_problem(where) is None
     assert 1 <= number <= 65535
+
+
+def test_config_check_takes_the_file_as_config_too_as_every_other_command(tmp_path: Path) -> None:
+    bad = f"{AGENT}devices:\n  - {{id: p1, driver: pjlink, host: {LONG}}}\n"
+    by_arg = check(tmp_path, bad)
+    path = tmp_path / "edge.yaml"
+    by_option = run_cli("config", "check", "-c", str(path))
+    assert by_option.returncode == by_arg.returncode == 3
+    assert by_option.stderr == by_arg.stderr and "devices.0.host" in by_option.stderr
+    # Without either, the default config: $EDGE_AGENT_CONFIG here.
+    by_env = run_cli("config", "check", env={"EDGE_AGENT_CONFIG": str(path)})
+    assert by_env.returncode == 3 and by_env.stderr == by_arg.stderr
+    other = tmp_path / "other.yaml"
+    both = run_cli("config", "check", str(path), "--config", str(other))
+    assert both.returncode == 2 and "two files given" in both.stderr
+    shown = run_cli("config", "show", "--config", str(path))
+    assert shown.returncode == 3 and "devices.0.host" in shown.stderr
