@@ -26,7 +26,8 @@ ZONE = (255, 160, 0)
 QUEUE = (200, 80, 255)
 TRACK = (60, 220, 60)
 DET = (200, 200, 200)
-IGNORED = (90, 90, 90)
+IGNORED = (90, 90, 90)  # the area, shaded dark: nothing there is counted
+IGNORED_TEXT = (220, 220, 220)  # its label, light on the dark outline every label has
 WHITE = (255, 255, 255)
 
 
@@ -214,7 +215,7 @@ def render(
     for area in settings.ignore:
         x, y = area.points[0]
         text = f"ignored: {area.note}" if area.note else "ignored"
-        labels.add(text, (round(x * w) + 4, round(y * h) + int(16 * scale)), font, IGNORED, True)
+        labels.add(text, (round(x * w) + 4, round(y * h) + int(16 * scale)), font, IGNORED_TEXT, True)
     labels.draw()
     out: npt.NDArray[np.uint8] = np.asarray(img, dtype=np.uint8)
     return out
