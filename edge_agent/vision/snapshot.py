@@ -215,7 +215,9 @@ def render(
     for area in settings.ignore:
         x, y = area.points[0]
         text = f"ignored: {area.note}" if area.note else "ignored"
-        labels.add(text, (round(x * w) + 4, round(y * h) + int(16 * scale)), font, IGNORED_TEXT, True)
+        labels.add(
+            text, (round(x * w) + 4, round(y * h) + int(16 * scale)), font, IGNORED_TEXT, True
+        )
     labels.draw()
     out: npt.NDArray[np.uint8] = np.asarray(img, dtype=np.uint8)
     return out
