@@ -125,9 +125,11 @@ def _render(report: dict[str, Any]) -> None:
     console.print(
         f"{report['frames']} frames"
         + (
-            f" of the file's {report['source_frames']}"
-            if report["source_frames"] != report["frames"]
-            else ""
+            ""
+            if report["source_frames"] == report["frames"]
+            else f" of the first {report['source_frames']} of the file"
+            if report["stopped"]
+            else f" of the file's {report['source_frames']}"
         )
         + f" ({report['media_seconds']} s of video) "
         f"in {report['seconds']} s "

@@ -190,8 +190,9 @@ def _covered(source: FrameSource, first_ts: float | None, report: ReplayReport) 
     until = getattr(source, "grabbed_until", None)
     if first_ts is None or until is None:
         return report.media_seconds
-    if report.stopped:
-        return report.media_seconds + float(getattr(source, "frame_s", 0.0))
+    if report.stopped:  # the frame grabbed last is the one that stopped it (as source_frames)
+        frame_s = float(getattr(source, "frame_s", 0.0))
+        return max(report.media_seconds, float(until) - frame_s - first_ts)
     return float(until) - first_ts
 
 

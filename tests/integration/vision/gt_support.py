@@ -114,6 +114,26 @@ def walkers_video(
     return path
 
 
+def pictures_of(video: Path, folder: Path, broken: int | None = None) -> Path:
+    """`video` as a folder of numbered PNGs (001.png...), as a recorder exports a clip; picture
+    number `broken` is written as bytes that are no picture (cut short by a full disk)."""
+    import cv2
+
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(video))
+    i = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        i += 1
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    cap.release()
+    if broken is not None:
+        (folder / f"{broken:03d}.png").write_bytes(b"cut short by a full disk")
+    return folder
+
+
 def blob_pipeline(settings, models_dir):  # type: ignore[no-untyped-def]
     """Worker factory (`module:callable`) used by the service tests: no model files needed."""
     from edge_agent.vision.pipeline import Pipeline

@@ -11,7 +11,7 @@ import pytest
 from edge_agent.settings.cameras import CameraSettings
 from edge_agent.vision.pipeline import Pipeline
 from edge_agent.vision.replay import replay
-from tests.integration.vision.gt_support import BlobDetector, walkers_video
+from tests.integration.vision.gt_support import BlobDetector, pictures_of, walkers_video
 
 DOOR = {"id": "door", "points": [[0.5, 0.1], [0.5, 0.95]]}  # drawn downwards: `in` = right to left
 LEFT = {"id": "left", "points": [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]}
@@ -114,18 +114,8 @@ def test_frames_out_has_one_line_per_frame_of_a_faster_file(tmp_path: Path) -> N
 
 
 def test_frames_out_has_no_line_for_the_picture_that_stopped_the_replay(tmp_path: Path) -> None:
-    import cv2
-
     video = walkers_video(tmp_path / "w.avi", [(0.85, 0.7, 0.15, 0.7)], frames=12)
-    folder = tmp_path / "pictures"
-    folder.mkdir()
-    cap = cv2.VideoCapture(str(video))
-    for i in range(1, 13):
-        ok, frame = cap.read()
-        assert ok
-        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
-    cap.release()
-    (folder / "009.png").write_bytes(b"truncated by a full disk")
+    folder = pictures_of(video, tmp_path / "pictures", broken=9)
     out = io.StringIO()
     report = run(folder, camera(folder), frames_out=out, source_fps=10)
     assert report.frames == 8 and "009.png" in str(report.stopped)

@@ -22,7 +22,7 @@ from edge_agent.settings.cameras import CameraSettings
 from edge_agent.vision.detect import DetectorSettings
 from edge_agent.vision.pipeline import Pipeline
 from edge_agent.vision.snapshot import take_snapshot
-from tests.integration.vision.gt_support import BlobDetector, walkers_video
+from tests.integration.vision.gt_support import BlobDetector, pictures_of, walkers_video
 
 root = typer.Typer()
 root.add_typer(vision_app, name="vision")
@@ -438,3 +438,21 @@ def test_replay_of_a_faster_file_says_how_many_of_its_frames_it_processed(scene:
     )
     report = json.loads(res.output)
     assert (report["frames"], report["source_frames"]) == (30, 75)
+
+
+@pytest.mark.skipif(not MODELS_OK, reason="needs `edge-agent models fetch`")
+def test_a_replay_stopped_by_a_broken_picture_says_how_much_it_covered(scene: Path) -> None:
+    """Pictures 1-10 of 20 are read before the 11th will not decode: 1.0 s of a 10 fps folder,
+    though a 5 fps camera processed only every other one of them."""
+    video = walkers_video(scene / "w.avi", [(0.85, 0.7, 0.15, 0.7)], frames=20)
+    folder = pictures_of(video, scene / "pictures", broken=11)
+    cam = scene / "cam5.yaml"
+    cam.write_text(CAMERA_YAML + "fps: 5\n")
+    args = ["vision", "replay", str(folder), "--camera-config", str(cam), "--source-fps", "10"]
+    res = runner.invoke(root, [*args, "--json"])
+    report = json.loads(res.output)
+    assert "011.png" in str(report["stopped"])
+    assert (report["frames"], report["source_frames"]) == (5, 10)
+    assert report["media_seconds"] == pytest.approx(1.0)
+    said = " ".join(runner.invoke(root, args).output.split())
+    assert said.startswith("5 frames of the first 10 of the file (1.0 s of video) in "), said
