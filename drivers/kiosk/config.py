@@ -33,6 +33,25 @@ def _default_commands() -> dict[str, KioskCommand]:
     }
 
 
+def _refuse_credentials(url: str) -> None:
+    """`user:password@` in a URL, which aiohttp would send as Basic auth, is refused before any
+    other check looks at the URL: every message quoting it would show the password (which may
+    hold `/`, `#`, `?` or `[`, so URL parsing cannot be trusted to find it)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" not in rest:
+        return
+    hidden = f"{scheme}://***@" if sep else "***@"
+    raise refused(
+        "url_credentials",
+        f"{shown(hidden + rest.rpartition('@')[2])} holds a user name or password, which would "
+        "show wherever the URL does (the journal, `devices probe`, errors sent to HQ)",
+        "put the kiosk's bearer token in token_file; a kiosk that takes only a user name and "
+        "password (Basic auth) is not supported",
+    )
+
+
 class KioskConfig(DeviceConfig):
     driver: Literal["kiosk"]
     base_url: str = Field(
@@ -68,6 +87,7 @@ class KioskConfig(DeviceConfig):
         """`http://host:port/` is what many people write: take it. A path is said plainly."""
         if not isinstance(value, str):
             return value
+        _refuse_credentials(value)
         value = value.rstrip("/") if value.count("/") == 3 else value
         _scheme, sep, rest = value.partition("://")
         if sep and "/" in rest:
@@ -88,14 +108,6 @@ class KioskConfig(DeviceConfig):
             parts = urlsplit(value)
         except ValueError:  # an unclosed `[`
             raise refused("url_host", f"{shown(value)} is not a usable URL", hint) from None
-        if "@" in parts.netloc:  # user:password@host, which aiohttp would send as Basic auth
-            hidden = f"{parts.scheme}://***@{parts.netloc.rpartition('@')[2]}"
-            raise refused(
-                "url_credentials",
-                f"{shown(hidden)} holds a user name or password, which would show wherever the "
-                "URL does (the journal, `devices probe`, errors sent to HQ)",
-                "put the kiosk's bearer token in token_file",
-            )
         try:
             port = parts.port
         except ValueError:

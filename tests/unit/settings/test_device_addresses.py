@@ -117,11 +117,45 @@ def test_a_password_in_a_kiosk_url_is_refused_without_being_repeated(tmp_path: P
     ran = check(tmp_path, text)
     assert ran.returncode == 3, ran.stdout + ran.stderr
     assert "'http://***@10.0.0.7:81' holds a user name or password" in ran.stderr
-    assert "(put the kiosk's bearer token in token_file)" in ran.stderr
+    assert "(put the kiosk's bearer token in token_file; " in ran.stderr
     as_json = check(tmp_path, text, "--json")
     assert as_json.returncode == 3 and json.loads(as_json.stdout)["errors"][0]["line"] == 3
     for out in (ran.stdout, ran.stderr, as_json.stdout, as_json.stderr):
         assert "S3cr3t" not in out and "admin" not in out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    password=st.text(
+        alphabet=st.sampled_from("aZ09/#?[]@:%.-_ !$&'()*+,;=~"), min_size=1, max_size=16
+    ).filter(lambda p: p.strip(" '\\") == p and "S3" not in p),
+    user=st.sampled_from(["admin", "", "op"]),
+)
+def test_no_password_in_a_kiosk_url_is_ever_repeated_by_the_loader(
+    password: str, user: str
+) -> None:
+    """Whatever the password holds (`/`, `#`, `?`, `[` move URL parsing's idea of where the host
+    is), the loader's messages, which reach the journal and HQ (a refused `_agent reload`),
+    show it masked."""
+    import tempfile
+
+    from edge_agent.settings.errors import ConfigError
+    from edge_agent.settings.loader import load
+
+    secret = f"S3{password}"
+    url = f"http://{user}:{secret}@kiosk.branch:8081"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "edge.yaml"
+        yaml_url = url.replace("'", "''")
+        path.write_text(f"{AGENT}devices:\n  - {{id: k1, driver: kiosk, base_url: '{yaml_url}'}}\n")
+        try:
+            load(path)
+        except ConfigError as exc:
+            said = str(exc)  # each issue with its hint, as the journal and HQ get them
+        else:
+            raise AssertionError(f"{url!r} was accepted")
+    assert secret not in said and "S3" not in said, said
+    assert "holds a user name or password" in said
 
 
 GOOD = f"""\
