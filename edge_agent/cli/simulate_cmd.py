@@ -149,6 +149,12 @@ def simulate(config: Path = ConfigOption) -> None:
     """
 
     async def go() -> int:
+        # Ctrl-C or SIGTERM while the emulators start (a BlueZ stand-in takes seconds) is taken
+        # now and acted on once they have all started, so none is left running without us.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         failed: list[NotStarted] = []
         emulators = await start_emulators(config, failed)
         total = len(emulators) + len(failed)
@@ -173,10 +179,6 @@ def simulate(config: Path = ConfigOption) -> None:
                 else "no emulator is running: no device in this config has one"
             )
             return int(Exit.FAILED)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         unstopped = await stop_emulators(emulators)
         if failed:

@@ -153,3 +153,36 @@ def test_a_demo_whose_emulators_all_fail_exits_1_at_once(tmp_path: Path, taken_t
     assert last_line(text) == (
         "no emulator could start: devices.0 (lobby-projector, pjlink) (the errors are above)"
     )
+
+
+def test_stopping_simulate_while_its_emulators_start_leaves_none_running(tmp_path: Path) -> None:
+    """SIGTERM (systemd, a script) or Ctrl-C while the BlueZ stand-in is still starting: the
+    serial port's socat, started just before, must not outlive simulate."""
+    import psutil
+
+    tty = tmp_path / "tty-teller"
+    cfg = agent_config(
+        tmp_path,
+        f"  - {{id: teller-screen, driver: samsung_mdc, serial: {{port: {tty}}}}}\n"
+        "  - id: beacons\n"
+        "    driver: ble_beacons\n"
+        "    beacons: [{id: b1, ibeacon: {uuid: b9407f30-f5f8-466e-aff9-25556b57fe6d, major: 1, minor: 1}}]\n",
+    )
+    out, err = tmp_path / "simulate.out", tmp_path / "simulate.err"
+    proc = simulate(cfg, out, err)
+    try:
+        wait_for(lambda: tty.exists() or proc.poll() is not None, timeout=30, interval=0.01)
+        assert "beacons" not in out.read_text(), "the BLE stand-in had already started"
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert any(str(tty) in " ".join(c.cmdline()) for c in children), "socat runs"
+        proc.terminate()
+        code = proc.wait(timeout=30)
+    finally:
+        interrupt(proc)  # only if it still runs
+    said = err.read_text()
+    left = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    for child in left:  # a failing run must not leave them to the next test
+        child.kill()
+    assert left == [], [c.cmdline() for c in left]
+    assert code == 0, said
+    assert "Traceback" not in said
